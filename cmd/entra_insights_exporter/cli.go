@@ -1,0 +1,161 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/alecthomas/kong"
+
+	"github.com/entra-insights/entra_insights_exporter/internal/config"
+)
+
+// cli is the whole command line. Every flag also reads
+// ENTRA_INSIGHTS_<FLAG> (kong.DefaultEnvars); the Azure ones also read
+// azidentity's usual AZURE_* variables.
+type cli struct {
+	Log      logFlags      `embed:"" prefix:"log."`
+	Azure    azureFlags    `embed:"" prefix:"azure."`
+	Graph    graphFlags    `embed:"" prefix:"graph."`
+	Insights insightsFlags `embed:"" prefix:"insights."`
+
+	ConfigFile string `name:"config.file" placeholder:"PATH" help:"YAML file with several tenants, the reports to read and the dimensions to keep (see README)."`
+	Demo       bool   `help:"Serve data from the built-in Graph simulator (tenant label \"demo\"); no Azure credentials needed."`
+
+	Version kong.VersionFlag `help:"Print version information and exit."`
+
+	Serve    serveCmd    `cmd:"" default:"withargs" help:"Refresh the reports in the background and serve them on /metrics (default)."`
+	Backfill backfillCmd `cmd:"" help:"Write the history Graph holds (30 days, 12 months) as OpenMetrics text for promtool tsdb create-blocks-from openmetrics."`
+}
+
+type logFlags struct {
+	Level  string `default:"info" enum:"debug,info,warn,error" help:"Log level: ${enum}."`
+	Format string `default:"logfmt" enum:"logfmt,json" help:"Log format: ${enum}."`
+}
+
+type azureFlags struct {
+	AuthMode                  string `default:"auto" enum:"${auth_modes}" env:"ENTRA_INSIGHTS_AZURE_AUTH_MODE" help:"Credential: ${enum}. auto = client secret if one is given."`
+	TenantID                  string `name:"tenant-id" env:"ENTRA_INSIGHTS_AZURE_TENANT_ID,AZURE_TENANT_ID" help:"Directory (tenant) id or domain of the External ID tenant."`
+	TenantName                string `name:"tenant-name" help:"Value of the tenant label (default: the tenant id)."`
+	ClientID                  string `name:"client-id" env:"ENTRA_INSIGHTS_AZURE_CLIENT_ID,AZURE_CLIENT_ID" help:"Application (client) id of the app registration."`
+	ClientSecretFile          string `name:"client-secret-file" placeholder:"PATH" help:"File holding the client secret, re-read when it changes. The secret may also come from AZURE_CLIENT_SECRET; never from a flag."`
+	ClientCertificateFile     string `name:"client-certificate-file" placeholder:"PATH" env:"ENTRA_INSIGHTS_AZURE_CLIENT_CERTIFICATE_FILE,AZURE_CLIENT_CERTIFICATE_PATH" help:"PEM or PKCS#12 file with the certificate and its private key, re-read when it changes."`
+	Cloud                     string `default:"public" enum:"${clouds}" help:"National cloud: ${enum}."`
+	AuthorityHost             string `name:"authority-host" placeholder:"URL" env:"ENTRA_INSIGHTS_AZURE_AUTHORITY_HOST,AZURE_AUTHORITY_HOST" help:"Entra authority host (default: the cloud's). Instance discovery is off for a custom one."`
+	ClientSecret              string `kong:"-"` // AZURE_CLIENT_SECRET, read in run so it never has a flag
+	ClientCertificatePassword string `kong:"-"` // AZURE_CLIENT_CERTIFICATE_PASSWORD
+}
+
+type graphFlags struct {
+	URL    string `name:"url" placeholder:"URL" help:"Graph beta root (default: the cloud's, e.g. https://graph.microsoft.com/beta)."`
+	Scope  string `help:"Token scope (default: the cloud's Graph audience + /.default; never derived from --graph.url)."`
+	CAFile string `name:"ca-file" placeholder:"PATH" help:"PEM file of extra CAs to trust for Graph and the authority, added to the system pool (SSL_CERT_FILE also works)."`
+}
+
+type insightsFlags struct {
+	RefreshInterval time.Duration `default:"5m" help:"How often each tenant's reports are refreshed in the background."`
+	RefreshTimeout  time.Duration `default:"2m" help:"Upper bound of one tenant refresh."`
+	MaxAge          time.Duration `default:"1h" help:"How long a failing report keeps serving its last good data before its series go."`
+}
+
+func kongVars() kong.Vars {
+	return kong.Vars{
+		"auth_modes": strings.Join(config.AuthModes(), ","),
+		"clouds":     strings.Join(config.Clouds(), ","),
+	}
+}
+
+// Validate checks the flags that every command shares; kong calls it after
+// parsing and prints its error as one line.
+func (c *cli) Validate() error {
+	if c.ConfigFile != "" {
+		if err := config.ReadableFile(c.ConfigFile); err != nil {
+			return fmt.Errorf("--config.file: %w", err)
+		}
+	}
+	if err := c.Insights.validate(); err != nil {
+		return err
+	}
+	if err := validURL("--graph.url", c.Graph.URL); err != nil {
+		return err
+	}
+	if err := validURL("--azure.authority-host", c.Azure.AuthorityHost); err != nil {
+		return err
+	}
+	if c.Azure.AuthorityHost != "" && !strings.HasPrefix(c.Azure.AuthorityHost, "https://") {
+		return errors.New("--azure.authority-host: must use https (Entra and azidentity require it)")
+	}
+	for flag, path := range map[string]string{
+		"--graph.ca-file":                 c.Graph.CAFile,
+		"--azure.client-secret-file":      c.Azure.ClientSecretFile,
+		"--azure.client-certificate-file": c.Azure.ClientCertificateFile,
+	} {
+		if err := config.ReadableFile(path); err != nil {
+			return fmt.Errorf("%s: %w", flag, err)
+		}
+	}
+	if c.Azure.ClientSecretFile != "" && c.Azure.ClientCertificateFile != "" {
+		return errors.New("--azure.client-secret-file and --azure.client-certificate-file are mutually exclusive")
+	}
+	if c.Azure.TenantID != "" {
+		if err := config.ValidTenantID(c.Azure.TenantID); err != nil {
+			return fmt.Errorf("--azure.tenant-id: %w", err)
+		}
+	}
+	if c.Azure.ClientID != "" {
+		if err := config.ValidClientID(c.Azure.ClientID); err != nil {
+			return fmt.Errorf("--azure.client-id: %w", err)
+		}
+	}
+	return nil
+}
+
+func (f insightsFlags) validate() error {
+	switch {
+	case f.RefreshInterval < 10*time.Second:
+		return fmt.Errorf("--insights.refresh-interval: %s is too short (at least 10s; Graph's data changes daily)", f.RefreshInterval)
+	case f.RefreshTimeout <= 0:
+		return fmt.Errorf("--insights.refresh-timeout: %s must be positive", f.RefreshTimeout)
+	case f.RefreshTimeout > f.RefreshInterval:
+		return fmt.Errorf("--insights.refresh-timeout: %s is longer than --insights.refresh-interval %s", f.RefreshTimeout, f.RefreshInterval)
+	case f.MaxAge < f.RefreshInterval:
+		return fmt.Errorf("--insights.max-age: %s is shorter than --insights.refresh-interval %s (data would vanish between refreshes)", f.MaxAge, f.RefreshInterval)
+	}
+	return nil
+}
+
+// validURL accepts an absolute http(s) URL without query or fragment; plain
+// http only for loopback hosts (a local test server), never for a real host.
+func validURL(flag, raw string) error {
+	if raw == "" {
+		return nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("%s: %w", flag, err)
+	}
+	switch {
+	case u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
+		return fmt.Errorf("%s: %q is not an absolute http(s) URL", flag, raw)
+	case u.RawQuery != "" || u.Fragment != "" || u.User != nil:
+		return fmt.Errorf("%s: %q must not carry a query, fragment or user info", flag, raw)
+	case u.Scheme == "http" && !isLoopback(u.Hostname()):
+		return fmt.Errorf("%s: %q uses plain http; only loopback hosts may (use https)", flag, raw)
+	}
+	return nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// oneLine folds an error message onto one line: a bad setting must fail with
+// exactly one line.
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

@@ -1,0 +1,78 @@
+// Command entra_insights_exporter serves Microsoft Entra External ID user
+// insights (Graph beta /reports/userInsights) as Prometheus metrics, and
+// backfills the history Graph holds. main only wires: parse, validate, run.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/alecthomas/kong"
+	"github.com/prometheus/common/version"
+)
+
+const exporterName = "entra_insights_exporter"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run parses args and runs the chosen command; it returns the exit code.
+// Tests call it in-process with their own args and output.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	var c cli
+	exit := -1
+	parser, err := kong.New(&c,
+		kong.Name(exporterName),
+		kong.Description("Prometheus exporter for Microsoft Entra External ID user insights (Graph beta /reports/userInsights)."),
+		kong.DefaultEnvars("ENTRA_INSIGHTS"),
+		kongVars(),
+		kong.Vars{"version": version.Print(exporterName)},
+		kong.Writers(stdout, stderr),
+		kong.Exit(func(code int) { exit = code }),
+	)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", exporterName, err)
+		return 2
+	}
+	kctx, err := parser.Parse(args)
+	if exit >= 0 { // --help or --version
+		return exit
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: error: %s\n", exporterName, oneLine(err.Error()))
+		return 2
+	}
+	c.Azure.ClientSecret = os.Getenv("AZURE_CLIENT_SECRET")
+	c.Azure.ClientCertificatePassword = os.Getenv("AZURE_CLIENT_CERTIFICATE_PASSWORD")
+	logger := newLogger(c.Log, stderr)
+	kctx.BindTo(ctx, (*context.Context)(nil))
+	if err := kctx.Run(&c, logger, streams{out: stdout, err: stderr}); err != nil {
+		var bad *settingError
+		if errors.As(err, &bad) {
+			fmt.Fprintf(stderr, "%s: error: %s\n", exporterName, oneLine(err.Error()))
+			return 2
+		}
+		logger.Error("exiting", "err", err)
+		return 1
+	}
+	return 0
+}
+
+// streams are the command's standard output and error.
+type streams struct{ out, err io.Writer }
+
+// settingError is a bad flag, environment variable or config file value
+// found after parsing; it is reported like a parse error, on one line.
+type settingError struct{ err error }
+
+func (e *settingError) Error() string { return e.err.Error() }
+func (e *settingError) Unwrap() error { return e.err }

@@ -1,0 +1,210 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/version"
+	"github.com/prometheus/exporter-toolkit/web"
+)
+
+// shutdownTimeout bounds how long in-flight scrapes may take after SIGTERM.
+const shutdownTimeout = 10 * time.Second
+
+type serveCmd struct {
+	ListenAddress   []string `name:"web.listen-address" default:":9945" help:"Addresses to listen on for HTTP requests (repeatable)."`
+	WebConfigFile   string   `name:"web.config.file" placeholder:"PATH" help:"exporter-toolkit web configuration file enabling TLS and/or basic authentication."`
+	TelemetryPath   string   `name:"web.telemetry-path" default:"/metrics" help:"Path under which to expose metrics."`
+	EnableLifecycle bool     `name:"web.enable-lifecycle" help:"Enable POST /-/reload, which re-reads --config.file."`
+	MaxRequests     int      `name:"web.max-requests" default:"40" help:"Maximum number of parallel scrape requests; 0 means no limit."`
+}
+
+// Validate checks the serve flags; kong prints the error as one line.
+func (s *serveCmd) Validate() error {
+	if err := web.Validate(s.WebConfigFile); err != nil {
+		return fmt.Errorf("--web.config.file: %s", oneLine(err.Error()))
+	}
+	if len(s.TelemetryPath) == 0 || s.TelemetryPath[0] != '/' || s.TelemetryPath == "/" || s.TelemetryPath[:3] == "/-/" {
+		return fmt.Errorf("--web.telemetry-path: %q must start with / and not be / or under /-/", s.TelemetryPath)
+	}
+	if s.MaxRequests < 0 {
+		return fmt.Errorf("--web.max-requests: %d is negative", s.MaxRequests)
+	}
+	for _, addr := range s.ListenAddress {
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			return fmt.Errorf("--web.listen-address: %w", err)
+		}
+	}
+	return nil
+}
+
+// Run serves /metrics until ctx ends, refreshing the reports in the background.
+func (s *serveCmd) Run(ctx context.Context, c *cli, logger *slog.Logger) error {
+	stable := prometheus.NewRegistry()
+	stable.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		versioncollector.NewCollector(exporterName),
+	)
+	sh, err := newShared(ctx, c, stable, logger)
+	if err != nil {
+		return err
+	}
+	p, err := c.plan(sh.sim)
+	if err != nil {
+		return &settingError{err}
+	}
+	logger.Info("starting "+exporterName, "version", version.Info(), "build_context", version.BuildContext(), "tenants", len(p.tenants))
+	srv := &server{shared: sh, cli: c, logger: logger, stable: stable}
+	gen, err := sh.start(ctx, p)
+	if err != nil {
+		return &settingError{err}
+	}
+	srv.current.Store(gen)
+	defer func() { srv.current.Load().close() }()
+
+	listeners, err := listen(s.ListenAddress)
+	if err != nil {
+		return &settingError{err}
+	}
+	httpServer := &http.Server{Handler: srv.routes(s), ReadHeaderTimeout: 10 * time.Second}
+	srv.ready.Store(true) // config loaded and sockets open; never waits for Graph
+	serveErr := make(chan error, 1)
+	go func() {
+		serveErr <- web.ServeMultiple(listeners, httpServer, &web.FlagConfig{
+			WebListenAddresses: &s.ListenAddress,
+			WebSystemdSocket:   new(bool),
+			WebConfigFile:      &s.WebConfigFile,
+		}, logger)
+	}()
+	select {
+	case err := <-serveErr:
+		if !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("serve http: %w", err)
+		}
+		return nil
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+	defer cancel()
+	if err := httpServer.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shut down http: %w", err)
+	}
+	return nil
+}
+
+func listen(addrs []string) ([]net.Listener, error) {
+	var listeners []net.Listener
+	for _, addr := range addrs {
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			for _, open := range listeners {
+				open.Close()
+			}
+			return nil, fmt.Errorf("--web.listen-address: %w", err)
+		}
+		listeners = append(listeners, l)
+	}
+	return listeners, nil
+}
+
+// server holds what the HTTP handlers read: the stable self-metrics and the
+// current generation, swapped atomically by a reload.
+type server struct {
+	shared  *shared
+	cli     *cli
+	logger  *slog.Logger
+	stable  *prometheus.Registry
+	current atomic.Pointer[generation]
+	ready   atomic.Bool
+	reload  sync.Mutex // one reload at a time
+}
+
+func (srv *server) routes(s *serveCmd) http.Handler {
+	mux := http.NewServeMux()
+	metrics := promhttp.InstrumentMetricHandler(srv.stable, promhttp.HandlerFor(srv, promhttp.HandlerOpts{
+		ErrorLog:            slog.NewLogLogger(srv.logger.Handler(), slog.LevelError),
+		ErrorHandling:       promhttp.ContinueOnError,
+		MaxRequestsInFlight: s.MaxRequests,
+	}))
+	mux.Handle(s.TelemetryPath, metrics)
+	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprintln(w, "Healthy")
+	})
+	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) {
+		if !srv.ready.Load() {
+			http.Error(w, "Not ready", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "Ready")
+	})
+	mux.HandleFunc("/-/reload", func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case !s.EnableLifecycle:
+			http.Error(w, "Lifecycle API is not enabled (--web.enable-lifecycle)", http.StatusForbidden)
+		case r.Method != http.MethodPost && r.Method != http.MethodPut:
+			http.Error(w, "Use POST or PUT", http.StatusMethodNotAllowed)
+		default:
+			if err := srv.reloadConfig(r.Context()); err != nil {
+				srv.logger.Error("reload failed; keeping the running configuration", "err", err)
+				http.Error(w, "reload failed: "+err.Error(), http.StatusInternalServerError)
+				return
+			}
+			fmt.Fprintln(w, "Reloaded")
+		}
+	})
+	landing, err := web.NewLandingPage(web.LandingConfig{
+		Name:        exporterName,
+		Description: "Microsoft Entra External ID user insights (Graph beta /reports/userInsights) as Prometheus metrics",
+		Version:     version.Info(),
+		Links: []web.LandingLinks{
+			{Address: s.TelemetryPath, Text: "Metrics"},
+			{Address: "/-/healthy", Text: "Health"},
+			{Address: "/-/ready", Text: "Readiness"},
+		},
+	})
+	if err == nil { // the config above is static; a failure would be a programming error caught by tests
+		mux.Handle("/", landing)
+	}
+	return mux
+}
+
+// Gather implements prometheus.Gatherer: the stable self-metrics plus the
+// current generation's data, so a reload swaps the data without a gap.
+func (srv *server) Gather() ([]*dto.MetricFamily, error) {
+	return prometheus.Gatherers{srv.stable, srv.current.Load().registry}.Gather()
+}
+
+// reloadConfig builds a new generation from the re-read configuration,
+// swaps it in (its first refresh starts at once) and stops the old one. On
+// any error the running generation stays.
+func (srv *server) reloadConfig(ctx context.Context) error {
+	srv.reload.Lock()
+	defer srv.reload.Unlock()
+	p, err := srv.cli.plan(srv.shared.sim)
+	if err != nil {
+		return err
+	}
+	// The loops must outlive the HTTP request that asked for the reload.
+	gen, err := srv.shared.start(context.WithoutCancel(ctx), p)
+	if err != nil {
+		return err
+	}
+	old := srv.current.Swap(gen)
+	old.close()
+	srv.logger.Info("configuration reloaded", "tenants", len(p.tenants))
+	return nil
+}

@@ -1,0 +1,260 @@
+// Package backfill turns the history Graph returns (about 30 days of daily
+// rows and 12 months of monthly rows) into OpenMetrics text for
+// `promtool tsdb create-blocks-from openmetrics`, placing every value in
+// time exactly where the live exporter would have shown it.
+//
+// The placement follows DESIGN.md's data semantics: with L the lag (in whole
+// periods) between the period containing End and the newest period Graph
+// returned, period P's values are written during [P.start+L, P.end+L) at
+// P.start+L + (k+½)·step — never on a period boundary, so a
+// last_over_time over a day or month never picks up a neighbour's value.
+// Writing stops at End, where live data begins.
+package backfill
+
+import (
+	"bufio"
+	"cmp"
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/entra-insights/entra_insights_exporter/collector"
+	"github.com/entra-insights/entra_insights_exporter/graph/insights"
+)
+
+// Tenant is one tenant's fetched reports.
+type Tenant struct {
+	Tenant collector.Tenant
+	Rows   map[insights.Report][]insights.Row
+}
+
+// Options bound the output in time and set the sample spacing.
+type Options struct {
+	Step  time.Duration // spacing of samples within a period
+	Start time.Time     // nothing before; zero = everything Graph returned
+	End   time.Time     // nothing at or after: where live data begins (usually now)
+}
+
+// Stats says what was written; the sample count is what promtool must load.
+type Stats struct {
+	Series  int
+	Samples int
+}
+
+// segment is one constant value of a series over [from, to).
+type segment struct {
+	from, to time.Time
+	value    float64
+}
+
+type series struct {
+	labels   []collector.Label
+	key      string // rendered labels: sort key and output
+	segments []segment
+}
+
+type family struct {
+	name, help string
+	series     map[string]*series
+}
+
+// Write writes every tenant's history to w as OpenMetrics text ending in
+// "# EOF": families sorted by name, series sorted by labels, samples in time
+// order. It is deterministic: the same input gives the same bytes, so a
+// re-run produces identical samples that Prometheus merges.
+func Write(w io.Writer, catalog *collector.Catalog, tenants []Tenant, opts Options) (Stats, error) {
+	if opts.Step <= 0 {
+		return Stats{}, fmt.Errorf("step %s must be positive", opts.Step)
+	}
+	families := map[string]*family{}
+	for _, t := range tenants {
+		addTenant(families, catalog, t, opts)
+	}
+	bw := bufio.NewWriterSize(w, 1<<20)
+	stats := writeFamilies(bw, families, opts)
+	fmt.Fprintln(bw, "# EOF")
+	if err := bw.Flush(); err != nil {
+		return stats, fmt.Errorf("write openmetrics: %w", err)
+	}
+	return stats, nil
+}
+
+// addTenant records, for every series of the tenant, the value it had in
+// each display window.
+func addTenant(families map[string]*family, catalog *collector.Catalog, t Tenant, opts Options) {
+	asOf := collector.AsOf(t.Rows)
+	var first time.Time
+	for _, g := range []insights.Granularity{insights.Daily, insights.Monthly} {
+		newest, ok := asOf[g]
+		if !ok {
+			continue
+		}
+		lag := periodsBetween(g, newest, periodStart(g, opts.End))
+		for _, p := range periods(g, t.Rows) {
+			from, to := shift(g, p, lag), shift(g, next(g, p), lag)
+			if first.IsZero() || from.Before(first) {
+				first = from
+			}
+			for _, s := range catalog.Series(t.Tenant.Name, g, p, t.Rows) {
+				add(families, s, segment{from: from, to: to, value: s.Value})
+			}
+		}
+	}
+	if first.IsZero() {
+		return // Graph returned no rows at all
+	}
+	for _, s := range catalog.InfoSeries(t.Tenant, t.Rows) {
+		add(families, s, segment{from: first, to: opts.End, value: s.Value})
+	}
+}
+
+func add(families map[string]*family, s collector.Sample, seg segment) {
+	f := families[s.Name]
+	if f == nil {
+		f = &family{name: s.Name, help: s.Help, series: map[string]*series{}}
+		families[s.Name] = f
+	}
+	key := renderLabels(s.Labels)
+	ser := f.series[key]
+	if ser == nil {
+		ser = &series{labels: s.Labels, key: key}
+		f.series[key] = ser
+	}
+	ser.segments = append(ser.segments, seg)
+}
+
+func writeFamilies(w *bufio.Writer, families map[string]*family, opts Options) Stats {
+	var stats Stats
+	names := make([]string, 0, len(families))
+	for name := range families {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		f := families[name]
+		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s gauge\n", name, escapeHelp(f.help), name)
+		keys := make([]string, 0, len(f.series))
+		for k := range f.series {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			n := writeSeries(w, name, f.series[k], opts)
+			if n > 0 {
+				stats.Series++
+				stats.Samples += n
+			}
+		}
+	}
+	return stats
+}
+
+// writeSeries writes the samples of one series in time order and returns
+// how many it wrote.
+func writeSeries(w *bufio.Writer, name string, s *series, opts Options) int {
+	slices.SortFunc(s.segments, func(a, b segment) int { return a.from.Compare(b.from) })
+	prefix := name + s.key + " "
+	n := 0
+	for _, seg := range s.segments {
+		value := strconv.FormatFloat(seg.value, 'g', -1, 64)
+		for t := seg.from.Add(opts.Step / 2); t.Before(seg.to) && t.Before(opts.End); t = t.Add(opts.Step) {
+			if t.Before(opts.Start) {
+				continue
+			}
+			w.WriteString(prefix)
+			w.WriteString(value)
+			w.WriteByte(' ')
+			w.WriteString(formatTimestamp(t))
+			w.WriteByte('\n')
+			n++
+		}
+	}
+	return n
+}
+
+// formatTimestamp renders t in seconds, with a fraction only when needed.
+func formatTimestamp(t time.Time) string {
+	if t.Nanosecond() == 0 {
+		return strconv.FormatInt(t.Unix(), 10)
+	}
+	return strconv.FormatFloat(float64(t.UnixMilli())/1000, 'f', 3, 64)
+}
+
+func renderLabels(labels []collector.Label) string {
+	if len(labels) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, l := range labels {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(l.Name)
+		b.WriteString(`="`)
+		b.WriteString(escapeLabel(l.Value))
+		b.WriteByte('"')
+	}
+	b.WriteByte('}')
+	return b.String()
+}
+
+func escapeLabel(v string) string {
+	return strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(v)
+}
+
+func escapeHelp(v string) string {
+	return strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(v)
+}
+
+// periods returns the distinct period starts of granularity g in the rows,
+// oldest first.
+func periods(g insights.Granularity, rows map[insights.Report][]insights.Row) []time.Time {
+	seen := map[time.Time]bool{}
+	for r, rs := range rows {
+		if r.Granularity != g {
+			continue
+		}
+		for _, row := range rs {
+			seen[periodStart(g, row.FactDate)] = true
+		}
+	}
+	out := make([]time.Time, 0, len(seen))
+	for p := range seen {
+		out = append(out, p)
+	}
+	slices.SortFunc(out, func(a, b time.Time) int { return cmp.Compare(a.Unix(), b.Unix()) })
+	return out
+}
+
+// periodStart returns 00:00 UTC of the day or month containing t.
+func periodStart(g insights.Granularity, t time.Time) time.Time {
+	t = t.UTC()
+	if g == insights.Monthly {
+		return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
+	}
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+}
+
+func next(g insights.Granularity, p time.Time) time.Time { return shift(g, p, 1) }
+
+// shift moves a period start by n whole periods (calendar months for
+// monthly, so February is as long as it really is).
+func shift(g insights.Granularity, p time.Time, n int) time.Time {
+	if g == insights.Monthly {
+		return p.AddDate(0, n, 0)
+	}
+	return p.AddDate(0, 0, n)
+}
+
+// periodsBetween counts whole periods from period start a to period start b.
+func periodsBetween(g insights.Granularity, a, b time.Time) int {
+	if g == insights.Monthly {
+		return (b.Year()-a.Year())*12 + int(b.Month()) - int(a.Month())
+	}
+	return int(math.Round(b.Sub(a).Hours() / 24))
+}
