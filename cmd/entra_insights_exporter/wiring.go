@@ -76,8 +76,8 @@ func (c *cli) plan(sim *graphsim.Sim) (*plan, error) {
 			return nil, err
 		}
 		file = *f
-		reports, _ := file.ReportList()   // validated by Load
-		dims, _ := file.DimensionMap()    // validated by Load
+		reports, _ := file.ReportList() // validated by Load
+		dims, _ := file.DimensionMap()  // validated by Load
 		p.collector.Reports, p.collector.Dimensions = reports, dims
 	}
 	if err := p.collector.Validate(); err != nil {

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+
+	dto "github.com/prometheus/client_model/go"
+)
+
+var update = flag.Bool("update", false, "rewrite the generated sections of README.md")
+
+const readmePath = "../../README.md"
+
+// TestREADMEIsCurrent keeps the README's metric catalog and flag list equal
+// to what the code exposes; -update rewrites them.
+func TestREADMEIsCurrent(t *testing.T) {
+	e := startExporter(t, "--demo")
+	catalog := renderCatalog(e.waitUntilUp(t, "demo"))
+	_, help, _ := runCLI(t, t.Context(), "--help")
+	_, backfillHelp, _ := runCLI(t, t.Context(), "backfill", "--help")
+	flags := "```text\n" + strings.TrimSpace(help) + "\n```\n\n`backfill` adds:\n\n```text\n" +
+		strings.TrimSpace(backfillOnly(backfillHelp)) + "\n```\n"
+
+	data, err := os.ReadFile(readmePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(data)
+	want := replaceSection(t, readme, "METRICS", catalog)
+	want = replaceSection(t, want, "HELP", flags)
+	if want == readme {
+		return
+	}
+	if *update {
+		if err := os.WriteFile(readmePath, []byte(want), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	t.Errorf("README.md is out of date with the code; run: go test ./cmd/entra_insights_exporter -run TestREADME -update")
+}
+
+// backfillOnly keeps the flags section of `backfill --help` that is
+// specific to backfill.
+func backfillOnly(help string) string {
+	var out []string
+	for _, line := range strings.Split(help, "\n") {
+		if strings.Contains(line, "--backfill.") || (len(out) > 0 && strings.HasPrefix(line, "    ") && !strings.HasPrefix(strings.TrimSpace(line), "--")) {
+			out = append(out, line)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+func replaceSection(t *testing.T, doc, name, body string) string {
+	t.Helper()
+	begin, end := "<!-- BEGIN GENERATED "+name+" -->\n", "<!-- END GENERATED "+name+" -->"
+	i, j := strings.Index(doc, begin), strings.Index(doc, end)
+	if i < 0 || j < i {
+		t.Fatalf("README.md lacks the %q … %q markers", begin, end)
+	}
+	return doc[:i+len(begin)] + body + doc[j:]
+}
+
+
+// renderCatalog renders the entra_insights_ families of a demo scrape as a
+// Markdown table: name, type, labels, help.
+func renderCatalog(families map[string]*dto.MetricFamily) string {
+	var names []string
+	for name := range families {
+		if strings.HasPrefix(name, "entra_insights_") {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	var b strings.Builder
+	b.WriteString("| Metric | Type | Labels | Meaning |\n|---|---|---|---|\n")
+	for _, name := range names {
+		f := families[name]
+		labels := map[string]bool{}
+		for _, m := range f.Metric {
+			for _, lp := range m.Label {
+				labels[lp.GetName()] = true
+			}
+		}
+		keys := make([]string, 0, len(labels))
+		for k := range labels {
+			keys = append(keys, "`"+k+"`")
+		}
+		slices.Sort(keys)
+		help := strings.ReplaceAll(f.GetHelp(), "|", `\|`)
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", name, strings.ToLower(f.GetType().String()), strings.Join(keys, ", "), help)
+	}
+	return b.String()
+}

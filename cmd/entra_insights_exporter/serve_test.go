@@ -1,0 +1,391 @@
+package main
+
+import (
+	"context"
+	"io"
+	"math"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
+	"github.com/entra-insights/entra_insights_exporter/graph/graphsim"
+	"github.com/entra-insights/entra_insights_exporter/graph/insights"
+)
+
+// simNow pins the simulator's clock; the exporter's own clock is real, which
+// does not matter: the as-of period comes from the data.
+var simNow = time.Date(2026, 11, 27, 15, 4, 5, 0, time.UTC)
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// exporter is a serve command running in-process.
+type exporter struct {
+	addr   string
+	stderr *syncBuffer
+	done   chan int
+}
+
+// startExporter runs `serve` with args in-process and waits until it is
+// ready; it stops at test cleanup and the test fails if it did not exit 0.
+func startExporter(t *testing.T, args ...string) *exporter {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	e := &exporter{addr: freeAddr(t), stderr: &syncBuffer{}, done: make(chan int, 1)}
+	args = append([]string{"serve", "--web.listen-address=" + e.addr}, args...)
+	go func() { e.done <- run(ctx, args, io.Discard, e.stderr) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case code := <-e.done:
+			if code != 0 {
+				t.Errorf("exporter exited %d; stderr:\n%s", code, e.stderr)
+			}
+		case <-time.After(15 * time.Second):
+			t.Errorf("exporter did not stop within 15s after cancel")
+		}
+	})
+	waitFor(t, 30*time.Second, func() bool {
+		select {
+		case code := <-e.done:
+			t.Fatalf("exporter exited early with %d; stderr:\n%s", code, e.stderr)
+		default:
+		}
+		resp, err := http.Get("http://" + e.addr + "/-/ready")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	return e
+}
+
+// scrape returns the parsed /metrics of the exporter.
+func (e *exporter) scrape(t *testing.T) map[string]*dto.MetricFamily {
+	t.Helper()
+	resp, err := http.Get("http://" + e.addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("/metrics: %s", resp.Status)
+	}
+	families, err := expfmt.NewTextParser(model.UTF8Validation).TextToMetricFamilies(resp.Body)
+	if err != nil {
+		t.Fatalf("parse /metrics: %v", err)
+	}
+	return families
+}
+
+// waitUntilUp waits for the first full refresh of every report.
+func (e *exporter) waitUntilUp(t *testing.T, tenant string) map[string]*dto.MetricFamily {
+	t.Helper()
+	var families map[string]*dto.MetricFamily
+	waitFor(t, 60*time.Second, func() bool {
+		families = e.scrape(t)
+		return sumWhere(families, "entra_insights_tenant_up", map[string]string{"tenant": tenant}) == 1
+	})
+	return families
+}
+
+func waitFor(t *testing.T, timeout time.Duration, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("condition not met within %s", timeout)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// sumWhere sums the values of family name's series whose labels include want.
+func sumWhere(families map[string]*dto.MetricFamily, name string, want map[string]string) float64 {
+	f := families[name]
+	if f == nil {
+		return math.NaN()
+	}
+	sum := 0.0
+	for _, m := range f.Metric {
+		if hasLabels(m, want) {
+			switch {
+			case m.Gauge != nil:
+				sum += m.Gauge.GetValue()
+			case m.Counter != nil:
+				sum += m.Counter.GetValue()
+			case m.Untyped != nil:
+				sum += m.Untyped.GetValue()
+			}
+		}
+	}
+	return sum
+}
+
+func hasLabels(m *dto.Metric, want map[string]string) bool {
+	found := 0
+	for _, lp := range m.Label {
+		if v, ok := want[lp.GetName()]; ok {
+			if v != lp.GetValue() {
+				return false
+			}
+			found++
+		}
+	}
+	return found == len(want)
+}
+
+// expectation is one independently computed total: the sum over the rows
+// of the as-of period of report r of value, which must equal the sum of the
+// metric's series with the given labels.
+type expectation struct {
+	metric string
+	labels map[string]string
+	report insights.Report
+	value  func(insights.Row) int64
+}
+
+func sumFailures(fs []insights.Failure) int64 {
+	var n int64
+	for _, f := range fs {
+		n += f.Count
+	}
+	return n
+}
+
+func expectations() []expectation {
+	var out []expectation
+	for _, g := range []insights.Granularity{insights.Daily, insights.Monthly} {
+		p := "entra_insights_" + string(g) + "_"
+		r := func(name string) insights.Report { return insights.Report{Granularity: g, Name: name} }
+		res := func(v string) map[string]string { return map[string]string{"result": v} }
+		out = append(out,
+			expectation{p + "active_users", nil, r(insights.ActiveUsers), func(x insights.Row) int64 { return x.Count }},
+			expectation{p + "authentications", res("success"), r(insights.Authentications), func(x insights.Row) int64 { return x.Successes }},
+			expectation{p + "authentications", res("failure"), r(insights.Authentications), func(x insights.Row) int64 { return max(0, x.Attempts-x.Successes) }},
+			expectation{p + "authentication_failures", nil, r(insights.Authentications), func(x insights.Row) int64 { return sumFailures(x.Failures) }},
+			expectation{p + "mfa_attempts", res("success"), r(insights.MFACompletions), func(x insights.Row) int64 { return x.Successes }},
+			expectation{p + "mfa_attempts", res("failure"), r(insights.MFACompletions), func(x insights.Row) int64 { return max(0, x.Attempts-x.Successes) }},
+			expectation{p + "mfa_failures", nil, r(insights.MFACompletions), func(x insights.Row) int64 { return sumFailures(x.Failures) }},
+			expectation{p + "sign_ups", nil, r(insights.SignUps), func(x insights.Row) int64 { return x.Count }},
+			expectation{p + "summary_active_users", nil, r(insights.Summary), func(x insights.Row) int64 { return x.ActiveUsers }},
+			expectation{p + "summary_authentications", res("success"), r(insights.Summary), func(x insights.Row) int64 { return x.AuthenticationCompletions }},
+			expectation{p + "summary_authentications", res("failure"), r(insights.Summary), func(x insights.Row) int64 {
+				return max(0, x.AuthenticationRequests-x.AuthenticationCompletions)
+			}},
+			expectation{p + "summary_mfa_requests", map[string]string{"channel": "sms", "result": "success"}, r(insights.Summary), func(x insights.Row) int64 { return x.SecurityTextCompletions }},
+			expectation{p + "summary_mfa_requests", map[string]string{"channel": "sms", "result": "failure"}, r(insights.Summary), func(x insights.Row) int64 {
+				return max(0, x.SecurityTextRequests-x.SecurityTextCompletions)
+			}},
+			expectation{p + "summary_mfa_requests", map[string]string{"channel": "voice", "result": "success"}, r(insights.Summary), func(x insights.Row) int64 { return x.SecurityVoiceCompletions }},
+			expectation{p + "summary_mfa_requests", map[string]string{"channel": "voice", "result": "failure"}, r(insights.Summary), func(x insights.Row) int64 {
+				return max(0, x.SecurityVoiceRequests-x.SecurityVoiceCompletions)
+			}},
+		)
+		for _, report := range []string{insights.InactiveUsers, insights.InactiveUsersByApplication} {
+			metric := p + "inactive_users"
+			if report == insights.InactiveUsersByApplication {
+				metric += "_by_application"
+			}
+			window := func(w string) map[string]string { return map[string]string{"window": w} }
+			first, firstValue := "1d", func(x insights.Row) int64 { return x.Inactive1Day }
+			if g == insights.Monthly {
+				first, firstValue = "calendar_month", func(x insights.Row) int64 { return x.InactiveCalendarMonth }
+			}
+			out = append(out,
+				expectation{metric, window(first), r(report), firstValue},
+				expectation{metric, window("30d"), r(report), func(x insights.Row) int64 { return x.Inactive30Day }},
+				expectation{metric, window("60d"), r(report), func(x insights.Row) int64 { return x.Inactive60Day }},
+				expectation{metric, window("90d"), r(report), func(x insights.Row) int64 { return x.Inactive90Day }},
+			)
+		}
+	}
+	daily := func(name string) insights.Report { return insights.Report{Granularity: insights.Daily, Name: name} }
+	monthly := func(name string) insights.Report { return insights.Report{Granularity: insights.Monthly, Name: name} }
+	return append(out,
+		expectation{"entra_insights_monthly_requests", nil, monthly(insights.Requests), func(x insights.Row) int64 { return x.Count }},
+		expectation{"entra_insights_monthly_mfa_registered_users", nil, monthly(insights.MFARegisteredUsers), func(x insights.Row) int64 { return x.Count }},
+		expectation{"entra_insights_daily_users", nil, daily(insights.UserCount), func(x insights.Row) int64 { return x.Count }},
+		expectation{"entra_insights_daily_captcha_challenges", map[string]string{"result": "success"}, daily(insights.MFATelecomFraud), func(x insights.Row) int64 { return x.CaptchaSuccesses }},
+		expectation{"entra_insights_daily_captcha_challenges", map[string]string{"result": "failure"}, daily(insights.MFATelecomFraud), func(x insights.Row) int64 { return x.CaptchaFailures }},
+		expectation{"entra_insights_daily_captcha_shown_users", nil, daily(insights.MFATelecomFraud), func(x insights.Row) int64 { return x.CaptchaShownUsers }},
+		expectation{"entra_insights_daily_captcha_not_triggered_users", nil, daily(insights.MFATelecomFraud), func(x insights.Row) int64 { return x.CaptchaNotTriggeredUsers }},
+		expectation{"entra_insights_daily_telecom_blocked_users", nil, daily(insights.MFATelecomFraud), func(x insights.Row) int64 { return x.TelecomBlockedUsers }},
+	)
+}
+
+// periodOf returns the period start of a factDate.
+func periodOf(g insights.Granularity, t time.Time) time.Time {
+	if g == insights.Monthly {
+		return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
+	}
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+}
+
+// asOf computes the as-of period the way DESIGN.md defines it: the newest
+// factDate in any report of the granularity.
+func asOf(tenantID string, g insights.Granularity, now time.Time) time.Time {
+	var newest time.Time
+	for _, r := range insights.AllReports() {
+		if r.Granularity != g {
+			continue
+		}
+		for _, row := range graphsim.Rows(tenantID, r, now, false) {
+			if p := periodOf(g, row.FactDate); p.After(newest) {
+				newest = p
+			}
+		}
+	}
+	return newest
+}
+
+// checkTotals compares every catalog metric's totals with the simulator's rows.
+func checkTotals(t *testing.T, families map[string]*dto.MetricFamily, tenant, tenantID string, now time.Time) {
+	t.Helper()
+	periods := map[insights.Granularity]time.Time{
+		insights.Daily:   asOf(tenantID, insights.Daily, now),
+		insights.Monthly: asOf(tenantID, insights.Monthly, now),
+	}
+	for g, p := range periods {
+		got := sumWhere(families, "entra_insights_period_start_timestamp_seconds", map[string]string{"tenant": tenant, "granularity": string(g)})
+		if got != float64(p.Unix()) {
+			t.Errorf("period_start{granularity=%s} = %v, want %v (%s)", g, got, p.Unix(), p)
+		}
+	}
+	for _, e := range expectations() {
+		var want int64
+		for _, row := range graphsim.Rows(tenantID, e.report, now, false) {
+			if periodOf(e.report.Granularity, row.FactDate).Equal(periods[e.report.Granularity]) {
+				want += e.value(row)
+			}
+		}
+		labels := map[string]string{"tenant": tenant}
+		for k, v := range e.labels {
+			labels[k] = v
+		}
+		got := sumWhere(families, e.metric, labels)
+		if got != float64(want) {
+			t.Errorf("sum(%s%v) = %v, want %d from the simulator's rows of %s", e.metric, e.labels, got, want, e.report)
+		}
+		if want == 0 {
+			t.Errorf("%s%v: the simulator served 0 for the as-of period; the test would not notice a missing value", e.metric, e.labels)
+		}
+	}
+}
+
+// TestServeAgainstSimulatorOverTLS runs the real server against the
+// simulator over TLS with a client-secret credential from the environment,
+// a custom authority host and --graph.url, and checks every exported total
+// against the rows the simulator served.
+func TestServeAgainstSimulatorOverTLS(t *testing.T) {
+	sim := graphsim.Start(t, graphsim.Options{Now: func() time.Time { return simNow }, PageSize: 7})
+	caFile, err := sim.WriteCAFile(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("AZURE_TENANT_ID", sim.TenantID)
+	t.Setenv("AZURE_CLIENT_ID", sim.ClientID)
+	t.Setenv("AZURE_CLIENT_SECRET", sim.ClientSecret)
+	e := startExporter(t,
+		"--azure.tenant-name=contoso",
+		"--azure.authority-host="+sim.AuthorityHost,
+		"--graph.url="+sim.GraphURL,
+		"--graph.ca-file="+caFile,
+		"--insights.refresh-interval=10m", // no second refresh during the test
+	)
+	families := e.waitUntilUp(t, "contoso")
+	checkTotals(t, families, "contoso", sim.TenantID, simNow)
+
+	for _, r := range insights.AllReports() {
+		labels := map[string]string{"tenant": "contoso", "granularity": string(r.Granularity), "report": r.Name}
+		if got := sumWhere(families, "entra_insights_report_up", labels); got != 1 {
+			t.Errorf("report_up%v = %v, want 1", labels, got)
+		}
+	}
+	if got := sumWhere(families, "entra_insights_graph_requests_total", map[string]string{"tenant": "contoso", "host_kind": "token", "code": "200"}); got < 1 {
+		t.Errorf("token requests = %v, want ≥ 1 (a bearer token was fetched)", got)
+	}
+	if stats := sim.Stats(); stats.Authorized != stats.GraphRequests || stats.GraphRequests < len(insights.AllReports()) {
+		t.Errorf("simulator saw %d Graph requests, %d with a valid bearer token; want all of ≥ 18", stats.GraphRequests, stats.Authorized)
+	}
+	if strings.Contains(e.stderr.String(), sim.ClientSecret) {
+		t.Errorf("the client secret appears in the log")
+	}
+
+	// Scrapes never call Graph.
+	before := sim.Stats().GraphRequests
+	for range 100 {
+		e.scrape(t)
+	}
+	if after := sim.Stats().GraphRequests; after != before {
+		t.Errorf("100 scrapes caused %d Graph requests, want 0", after-before)
+	}
+}
+
+// TestDemoServesEveryMetricWithinSeconds is the README's first command.
+func TestDemoServesEveryMetricWithinSeconds(t *testing.T) {
+	start := time.Now()
+	e := startExporter(t, "--demo")
+	families := e.waitUntilUp(t, "demo")
+	t.Logf("demo: all reports up %s after start", time.Since(start).Round(time.Millisecond))
+	for _, exp := range expectations() {
+		labels := map[string]string{"tenant": "demo"}
+		for k, v := range exp.labels {
+			labels[k] = v
+		}
+		if got := sumWhere(families, exp.metric, labels); !(got > 0) {
+			t.Errorf("demo: sum(%s%v) = %v, want > 0", exp.metric, exp.labels, got)
+		}
+	}
+	for _, name := range []string{"entra_insights_app_info", "entra_insights_tenant_info", "entra_insights_report_rows",
+		"entra_insights_report_last_success_timestamp_seconds", "entra_insights_refresh_duration_seconds",
+		"entra_insights_refresh_errors_total", "entra_insights_graph_requests_total", "entra_insights_graph_retries_total",
+		"entra_insights_graph_throttled_total", "entra_insights_exporter_build_info"} {
+		if families[name] == nil {
+			t.Errorf("demo: %s missing", name)
+		}
+	}
+	for name, f := range families {
+		if !strings.HasPrefix(name, "entra_insights_") || name == "entra_insights_exporter_build_info" {
+			continue
+		}
+		for _, m := range f.Metric {
+			if !hasLabels(m, map[string]string{"tenant": "demo"}) {
+				t.Errorf("demo: %s has a series without tenant=\"demo\": %v", name, m.Label)
+			}
+		}
+	}
+}
+
+// syncBuffer is a strings.Builder safe for the logger's and the test's goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}

@@ -1,0 +1,209 @@
+package backfill
+
+import (
+	"bufio"
+	"bytes"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/entra-insights/entra_insights_exporter/collector"
+	"github.com/entra-insights/entra_insights_exporter/graph/graphsim"
+	"github.com/entra-insights/entra_insights_exporter/graph/insights"
+)
+
+var now = time.Date(2026, 11, 27, 15, 4, 5, 0, time.UTC)
+
+func simTenant(t testing.TB, at time.Time, lag bool) Tenant {
+	t.Helper()
+	rows := map[insights.Report][]insights.Row{}
+	for _, r := range insights.AllReports() {
+		rows[r] = graphsim.Rows(graphsim.DefaultTenantID, r, at, lag)
+	}
+	return Tenant{Tenant: collector.Tenant{Name: "demo", TenantID: graphsim.DefaultTenantID, Cloud: "public"}, Rows: rows}
+}
+
+type sample struct {
+	series string
+	value  float64
+	at     time.Time
+}
+
+// parse reads the OpenMetrics text back, checking its framing.
+func parse(t *testing.T, text string) []sample {
+	t.Helper()
+	if !strings.HasSuffix(text, "# EOF\n") {
+		t.Fatalf("output does not end with # EOF")
+	}
+	var out []sample
+	sc := bufio.NewScanner(strings.NewReader(text))
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "#") {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		j := strings.LastIndexByte(line[:i], ' ')
+		ts, err := strconv.ParseFloat(line[i+1:], 64)
+		if err != nil {
+			t.Fatalf("bad timestamp in %q", line)
+		}
+		v, err := strconv.ParseFloat(line[j+1:i], 64)
+		if err != nil {
+			t.Fatalf("bad value in %q", line)
+		}
+		out = append(out, sample{series: line[:j], value: v, at: time.UnixMilli(int64(ts * 1000)).UTC()})
+	}
+	return out
+}
+
+func write(t *testing.T, tenants []Tenant, opts Options) (string, Stats) {
+	t.Helper()
+	catalog, err := collector.NewCatalog(collector.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	stats, err := Write(&buf, catalog, tenants, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return buf.String(), stats
+}
+
+func TestPlacementAndOrder(t *testing.T) {
+	text, stats := write(t, []Tenant{simTenant(t, now, false)}, Options{Step: time.Hour, End: now})
+	samples := parse(t, text)
+	if len(samples) != stats.Samples || stats.Samples == 0 {
+		t.Fatalf("parsed %d samples, Write reported %d", len(samples), stats.Samples)
+	}
+	last := map[string]time.Time{}
+	seriesSeen := map[string]bool{}
+	for _, s := range samples {
+		if !s.at.Before(now) {
+			t.Fatalf("sample at %s is not before End %s", s.at, now)
+		}
+		if s.at.Minute() != 30 || s.at.Second() != 0 {
+			t.Fatalf("sample at %s is not at (k+½)·1h from a period start", s.at)
+		}
+		if prev, ok := last[s.series]; ok && !s.at.After(prev) {
+			t.Fatalf("%s: samples out of order (%s after %s)", s.series, s.at, prev)
+		}
+		last[s.series] = s.at
+		seriesSeen[s.series] = true
+	}
+	if len(seriesSeen) != stats.Series {
+		t.Errorf("%d series in the output, Write reported %d", len(seriesSeen), stats.Series)
+	}
+	// Families are contiguous: a name never reappears after another family.
+	seenFamily := map[string]bool{}
+	prevName := ""
+	for _, s := range samples {
+		name := s.series
+		if i := strings.IndexByte(name, '{'); i >= 0 {
+			name = name[:i]
+		}
+		if name != prevName && seenFamily[name] {
+			t.Fatalf("family %s is not contiguous", name)
+		}
+		seenFamily[name], prevName = true, name
+	}
+}
+
+// TestValuesMirrorServe checks that at any time in a period's window the
+// backfilled value equals what serve exposes for that period.
+func TestValuesMirrorServe(t *testing.T) {
+	tenant := simTenant(t, now, false)
+	text, _ := write(t, []Tenant{tenant}, Options{Step: time.Hour, End: now})
+	samples := parse(t, text)
+	catalog, _ := collector.NewCatalog(collector.Config{})
+	day := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC) // no lag: shown during that very day
+	want := map[string]float64{}
+	for _, s := range catalog.Series("demo", insights.Daily, day, tenant.Rows) {
+		want[s.Name+renderLabels(s.Labels)] = s.Value
+	}
+	if len(want) == 0 {
+		t.Fatal("no series for the day")
+	}
+	at := day.Add(12*time.Hour + 30*time.Minute)
+	got := map[string]float64{}
+	for _, s := range samples {
+		if s.at.Equal(at) && strings.HasPrefix(s.series, "entra_insights_daily_") || s.at.Equal(at) && strings.HasPrefix(s.series, "entra_insights_period_start") && strings.Contains(s.series, `"daily"`) {
+			got[s.series] = s.value
+		}
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s at %s = %v, want %v", k, at, got[k], v)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("%d daily series at %s, want %d", len(got), at, len(want))
+	}
+}
+
+// TestLagShiftsWindows: with Graph lagging a day, the newest day's values
+// are shown during today, like live.
+func TestLagShiftsWindows(t *testing.T) {
+	tenant := simTenant(t, now, true) // newest daily factDate = yesterday
+	text, _ := write(t, []Tenant{tenant}, Options{Step: time.Hour, End: now})
+	yesterday := time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)
+	todayNoon := time.Date(2026, 11, 27, 12, 30, 0, 0, time.UTC)
+	found := false
+	for _, s := range parse(t, text) {
+		if s.at.Equal(todayNoon) && strings.HasPrefix(s.series, `entra_insights_period_start_timestamp_seconds{granularity="daily"`) {
+			found = true
+			if s.value != float64(yesterday.Unix()) {
+				t.Errorf("period start shown today = %v, want yesterday %v", s.value, yesterday.Unix())
+			}
+		}
+	}
+	if !found {
+		t.Error("no daily period_start sample today")
+	}
+}
+
+func TestDeterministicAndBounded(t *testing.T) {
+	tenants := []Tenant{simTenant(t, now, false)}
+	start := now.Add(-48 * time.Hour)
+	a, sa := write(t, tenants, Options{Step: 6 * time.Hour, Start: start, End: now})
+	b, _ := write(t, tenants, Options{Step: 6 * time.Hour, Start: start, End: now})
+	if a != b {
+		t.Fatal("two runs over the same data differ")
+	}
+	for _, s := range parse(t, a) {
+		if s.at.Before(start) {
+			t.Fatalf("sample at %s before Start %s", s.at, start)
+		}
+	}
+	if sa.Samples == 0 {
+		t.Fatal("nothing written in the last 48h")
+	}
+}
+
+func TestRejectsBadStep(t *testing.T) {
+	catalog, _ := collector.NewCatalog(collector.Config{})
+	if _, err := Write(&bytes.Buffer{}, catalog, nil, Options{}); err == nil {
+		t.Fatal("zero step accepted")
+	}
+}
+
+func BenchmarkWriteYearHourly(b *testing.B) {
+	tenants := []Tenant{simTenant(b, now, false)}
+	catalog, _ := collector.NewCatalog(collector.Config{})
+	var stats Stats
+	for b.Loop() {
+		var err error
+		stats, err = Write(discard{}, catalog, tenants, Options{Step: time.Hour, End: now})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(stats.Samples), "samples/op")
+}
+
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }
