@@ -86,7 +86,8 @@ func (e *exporter) scrape(t *testing.T) map[string]*dto.MetricFamily {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("/metrics: %s", resp.Status)
 	}
-	families, err := expfmt.NewTextParser(model.UTF8Validation).TextToMetricFamilies(resp.Body)
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(resp.Body)
 	if err != nil {
 		t.Fatalf("parse /metrics: %v", err)
 	}
@@ -97,6 +98,11 @@ func (e *exporter) scrape(t *testing.T) map[string]*dto.MetricFamily {
 func (e *exporter) waitUntilUp(t *testing.T, tenant string) map[string]*dto.MetricFamily {
 	t.Helper()
 	var families map[string]*dto.MetricFamily
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("exporter log:\n%s", e.stderr)
+		}
+	})
 	waitFor(t, 60*time.Second, func() bool {
 		families = e.scrape(t)
 		return sumWhere(families, "entra_insights_tenant_up", map[string]string{"tenant": tenant}) == 1
@@ -293,7 +299,7 @@ func checkTotals(t *testing.T, families map[string]*dto.MetricFamily, tenant, te
 // a custom authority host and --graph.url, and checks every exported total
 // against the rows the simulator served.
 func TestServeAgainstSimulatorOverTLS(t *testing.T) {
-	sim := graphsim.Start(t, graphsim.Options{Now: func() time.Time { return simNow }, PageSize: 7})
+	sim := graphsim.Start(t, graphsim.Options{Now: func() time.Time { return simNow }, PageSize: 1000}) // one page per report: the 5-per-10s budget applies
 	caFile, err := sim.WriteCAFile(t.TempDir())
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,115 @@
+package collector
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/entra-insights/entra_insights_exporter/graph/insights"
+)
+
+// Catalog is the metric catalog compiled for one Config: every data metric
+// of the configured reports with its labels, plus the period and info
+// metrics. It is immutable and safe for concurrent use.
+type Catalog struct {
+	reports     []insights.Report
+	metrics     map[insights.Granularity][]*dataMetric
+	periodStart *family
+	appInfo     *family
+	tenantInfo  *family
+}
+
+// NewCatalog validates cfg and compiles its catalog.
+func NewCatalog(cfg Config) (*Catalog, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	c := &Catalog{
+		reports: slices.Clone(cfg.Reports),
+		metrics: map[insights.Granularity][]*dataMetric{},
+		periodStart: newFamily(namespace+"_period_start_timestamp_seconds",
+			"Start (00:00 UTC) of the as-of period the data metrics of this granularity show:"+
+				" the newest day or month found in any of its reports.",
+			"tenant", "granularity"),
+		appInfo: newFamily(namespace+"_app_info",
+			"One series per application id seen in any report, with the newest application name seen (else the id).",
+			"tenant", "app_id", "app_name"),
+		tenantInfo: newFamily(namespace+"_tenant_info",
+			"The tenant's directory id and cloud.",
+			"tenant", "tenant_id", "cloud"),
+	}
+	for _, spec := range metricSpecs() {
+		for _, g := range []insights.Granularity{insights.Daily, insights.Monthly} {
+			r := insights.Report{Granularity: g, Name: spec.report}
+			if (spec.only != "" && spec.only != g) || !slices.Contains(c.reports, r) {
+				continue
+			}
+			dims, configured := cfg.Dimensions[r]
+			if !configured {
+				dims = spec.defaults
+			}
+			c.metrics[g] = append(c.metrics[g], compileMetric(spec, g, slices.Clone(dims)))
+		}
+	}
+	return c, nil
+}
+
+// Reports returns the configured reports.
+func (c *Catalog) Reports() []insights.Report { return slices.Clone(c.reports) }
+
+// describe sends the descriptor of every family the catalog can produce.
+func (c *Catalog) describe(ch chan<- *prometheus.Desc) {
+	for _, g := range []insights.Granularity{insights.Daily, insights.Monthly} {
+		for _, m := range c.metrics[g] {
+			ch <- m.desc
+		}
+	}
+	ch <- c.periodStart.desc
+	ch <- c.appInfo.desc
+	ch <- c.tenantInfo.desc
+}
+
+// family is one metric name with its fixed, sorted label names.
+type family struct {
+	name   string
+	help   string
+	labels []string // sorted; the order of Sample.Labels and of the desc's variable labels
+	desc   *prometheus.Desc
+}
+
+func newFamily(name, help string, labels ...string) *family {
+	labels = slices.Sorted(slices.Values(labels))
+	return &family{name: name, help: help, labels: labels, desc: prometheus.NewDesc(name, help, labels, nil)}
+}
+
+// dataMetric is a catalog metric compiled for one granularity and the
+// configured dimensions.
+type dataMetric struct {
+	*family
+	report insights.Report
+	dims   []string // dimension labels kept, in configured order
+	// slot maps each position of family.labels to its position in the
+	// unsorted tuple (tenant, dims..., structural...).
+	slot   []int
+	points func(r *insights.Row, emit emitFunc)
+}
+
+func compileMetric(spec metricSpec, g insights.Granularity, dims []string) *dataMetric {
+	help := spec.help + cachedHelp
+	if spec.users {
+		help = spec.help + upperBoundHelp + cachedHelp
+	}
+	tuple := append(append([]string{"tenant"}, dims...), spec.structural...)
+	m := &dataMetric{
+		family: newFamily(fmt.Sprintf("%s_%s_%s", namespace, g, spec.name), help, tuple...),
+		report: insights.Report{Granularity: g, Name: spec.report},
+		dims:   dims,
+		points: func(r *insights.Row, emit emitFunc) { spec.points(g, r, emit) },
+	}
+	for _, l := range m.labels {
+		m.slot = append(m.slot, slices.Index(tuple, l))
+	}
+	return m
+}

@@ -1,0 +1,139 @@
+// Package collector turns the Graph userInsights reports into Prometheus
+// metrics. One background loop per tenant reads every report, builds an
+// immutable snapshot of pre-built metrics and swaps it in atomically;
+// /metrics only reads the snapshots and never calls Graph.
+package collector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+	"unicode/utf8"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/entra-insights/entra_insights_exporter/graph/insights"
+)
+
+// Source reads one report of one tenant (implemented by *graph.Client).
+type Source interface {
+	Fetch(ctx context.Context, r insights.Report) ([]insights.Row, error)
+}
+
+// Tenant is one tenant to export.
+type Tenant struct {
+	Name     string // tenant label value; empty means TenantID
+	TenantID string // for entra_insights_tenant_info
+	Cloud    string // for entra_insights_tenant_info
+	Source   Source
+}
+
+// Exporter refreshes the reports of every tenant in the background and
+// serves the latest snapshots. It implements prometheus.Collector.
+type Exporter struct {
+	cfg           Config
+	catalog       *Catalog
+	health        healthFamilies
+	logger        *slog.Logger
+	now           func() time.Time
+	tenants       []*tenant
+	refreshErrors *prometheus.CounterVec
+}
+
+var _ prometheus.Collector = (*Exporter)(nil)
+
+// New returns an Exporter for tenants; Run or RefreshAll fill it. It
+// registers its own counters (refresh_errors_total) with reg; the caller
+// registers the Exporter. now is the clock for timestamps and max-age.
+func New(tenants []Tenant, cfg Config, logger *slog.Logger, reg prometheus.Registerer, now func() time.Time) (*Exporter, error) {
+	catalog, err := NewCatalog(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if now == nil {
+		now = time.Now
+	}
+	e := &Exporter{
+		cfg:     cfg.withDefaults(),
+		catalog: catalog,
+		health:  newHealthFamilies(),
+		logger:  logger,
+		now:     now,
+	}
+	if e.tenants, err = newTenants(tenants, catalog.reports); err != nil {
+		return nil, err
+	}
+	if e.refreshErrors, err = newRefreshErrors(reg, e.tenants); err != nil {
+		return nil, fmt.Errorf("register refresh errors: %w", err)
+	}
+	for _, t := range e.tenants {
+		// Until the first refresh, only the tenant's info is known.
+		t.snap.Store(newSnapshot(catalog.infoPoints(t.Tenant, nil, nil)))
+	}
+	return e, nil
+}
+
+func newTenants(configured []Tenant, reports []insights.Report) ([]*tenant, error) {
+	if len(configured) == 0 {
+		return nil, errors.New("no tenants")
+	}
+	seen := map[string]bool{}
+	tenants := make([]*tenant, 0, len(configured))
+	for i, c := range configured {
+		if c.Name == "" {
+			c.Name = c.TenantID
+		}
+		switch {
+		case c.Name == "":
+			return nil, fmt.Errorf("tenant %d: neither name nor tenant id", i+1)
+		case !utf8.ValidString(c.Name) || !utf8.ValidString(c.TenantID) || !utf8.ValidString(c.Cloud):
+			return nil, fmt.Errorf("tenant %q: invalid UTF-8", c.Name)
+		case seen[c.Name]:
+			return nil, fmt.Errorf("tenant %q: configured twice", c.Name)
+		case c.Source == nil:
+			return nil, fmt.Errorf("tenant %q: no source", c.Name)
+		}
+		seen[c.Name] = true
+		t := &tenant{Tenant: c, reports: make(map[insights.Report]*reportState, len(reports))}
+		for _, r := range reports {
+			t.reports[r] = &reportState{}
+		}
+		tenants = append(tenants, t)
+	}
+	return tenants, nil
+}
+
+// Ready reports whether every tenant has completed a refresh (successful
+// or not), e.g. for a demo to wait until the first data is in.
+func (e *Exporter) Ready() bool {
+	for _, t := range e.tenants {
+		if !t.refreshed.Load() {
+			return false
+		}
+	}
+	return true
+}
+
+// Catalog returns the compiled metric catalog.
+func (e *Exporter) Catalog() *Catalog { return e.catalog }
+
+// Describe implements prometheus.Collector.
+func (e *Exporter) Describe(ch chan<- *prometheus.Desc) {
+	e.catalog.describe(ch)
+	e.health.describe(ch)
+}
+
+// Collect implements prometheus.Collector. It sends the pre-built metrics
+// of each tenant's latest snapshot.
+func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
+	for _, t := range e.tenants {
+		for _, m := range t.snap.Load().metrics {
+			ch <- m
+		}
+	}
+}

@@ -1,0 +1,161 @@
+package collector
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/entra-insights/entra_insights_exporter/graph/insights"
+)
+
+// fakeSource serves fixed rows and errors per report; tests change them
+// between refreshes.
+type fakeSource struct {
+	mu    sync.Mutex
+	rows  map[insights.Report][]insights.Row
+	errs  map[insights.Report]error
+	calls int
+}
+
+func newFakeSource(rows map[insights.Report][]insights.Row) *fakeSource {
+	return &fakeSource{rows: rows, errs: map[insights.Report]error{}}
+}
+
+func (s *fakeSource) Fetch(_ context.Context, r insights.Report) ([]insights.Row, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls++
+	if err := s.errs[r]; err != nil {
+		return nil, err
+	}
+	return slices.Clone(s.rows[r]), nil
+}
+
+func (s *fakeSource) setErr(r insights.Report, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.errs[r] = err
+}
+
+func (s *fakeSource) setRows(r insights.Report, rows []insights.Row) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rows[r] = rows
+}
+
+// sourceFunc adapts a function to Source.
+type sourceFunc func(ctx context.Context, r insights.Report) ([]insights.Row, error)
+
+func (f sourceFunc) Fetch(ctx context.Context, r insights.Report) ([]insights.Row, error) {
+	return f(ctx, r)
+}
+
+// fakeClock is a settable clock for timestamps and max-age.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+func report(g insights.Granularity, name string) insights.Report {
+	return insights.Report{Granularity: g, Name: name}
+}
+
+func date(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0, 0, 0, time.UTC) }
+
+// seriesKey renders a series as name{label="value",...} with labels in the
+// given order.
+func seriesKey(name string, labels []Label) string {
+	parts := make([]string, len(labels))
+	for i, l := range labels {
+		parts[i] = fmt.Sprintf("%s=%q", l.Name, l.Value)
+	}
+	return name + "{" + strings.Join(parts, ",") + "}"
+}
+
+// sampleValues maps every sample to its value by seriesKey.
+func sampleValues(samples []Sample) map[string]float64 {
+	values := make(map[string]float64, len(samples))
+	for _, s := range samples {
+		values[seriesKey(s.Name, s.Labels)] = s.Value
+	}
+	return values
+}
+
+// gatherValues gathers g and maps every series to its value by seriesKey
+// (labels sorted by name, as the registry sorts them).
+func gatherValues(t testing.TB, g prometheus.Gatherer) map[string]float64 {
+	t.Helper()
+	families, err := g.Gather()
+	if err != nil {
+		t.Fatalf("gather: %v", err)
+	}
+	values := map[string]float64{}
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			var labels []Label
+			for _, l := range m.GetLabel() {
+				labels = append(labels, Label{Name: l.GetName(), Value: l.GetValue()})
+			}
+			v := m.GetGauge().GetValue()
+			if m.Counter != nil {
+				v = m.GetCounter().GetValue()
+			}
+			values[seriesKey(f.GetName(), labels)] = v
+		}
+	}
+	return values
+}
+
+// checkValues fails for every series of want whose value differs or that is
+// missing, and for every series of absent that is present. absent entries
+// ending in "{" match any series of that name.
+func checkValues(t testing.TB, got map[string]float64, want map[string]float64, absent ...string) {
+	t.Helper()
+	for k, v := range want {
+		g, ok := got[k]
+		switch {
+		case !ok:
+			t.Errorf("missing series %s (want %g)", k, v)
+		case g != v:
+			t.Errorf("%s = %g, want %g", k, g, v)
+		}
+	}
+	for _, a := range absent {
+		for k := range got {
+			if k == a || (strings.HasSuffix(a, "{") && strings.HasPrefix(k, a)) {
+				t.Errorf("series %s present, want it absent", k)
+			}
+		}
+	}
+}
+
+// newTestExporter returns an exporter for tenants registered on a fresh
+// pedantic registry, with counters on the same registry.
+func newTestExporter(t testing.TB, cfg Config, clock func() time.Time, tenants ...Tenant) (*Exporter, *prometheus.Registry) {
+	t.Helper()
+	reg := prometheus.NewPedanticRegistry()
+	e, err := New(tenants, cfg, nil, reg, clock)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	reg.MustRegister(e)
+	return e, reg
+}

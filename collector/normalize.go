@@ -1,0 +1,60 @@
+package collector
+
+import (
+	"strings"
+	"unicode/utf8"
+)
+
+// unknownValue stands in for an empty label value, so a series never has an
+// empty label (which Prometheus treats as an absent one).
+const unknownValue = "unknown"
+
+// normalize turns a raw Graph value into the label value of the dimension
+// label. Graph spells the same thing several ways ("MacOs", "MACOS", "" for
+// a missing country); folding them keeps one series per real value. The
+// result is never empty, always valid UTF-8, and normalize is idempotent, so
+// rows already normalised fold into the same series.
+func normalize(label, value string) string {
+	v := strings.TrimSpace(strings.ToValidUTF8(value, string(utf8.RuneError)))
+	if v == "" || strings.EqualFold(v, unknownValue) {
+		return unknownValue
+	}
+	switch label {
+	case "os":
+		return normalizeOS(v)
+	case "country":
+		return strings.ToUpper(v)
+	case "app_id":
+		return strings.ToLower(v)
+	}
+	return v
+}
+
+// normalizeOS folds the operating systems Graph reports in mixed spellings
+// to one each and lower-cases the rest.
+func normalizeOS(v string) string {
+	lower := strings.ToLower(v)
+	switch strings.Join(strings.Fields(lower), "") {
+	case "windows":
+		return "Windows"
+	case "macos", "macosx", "osx":
+		return "macOS"
+	case "ios":
+		return "iOS"
+	case "android":
+		return "Android"
+	case "linux":
+		return "Linux"
+	}
+	return lower
+}
+
+// normalizeText cleans a free-text value that is not a dimension (an app's
+// display name): valid UTF-8, trimmed, fallback when empty.
+func normalizeText(value, fallback string) string {
+	v := strings.TrimSpace(strings.ToValidUTF8(value, string(utf8.RuneError)))
+	if v == "" {
+		return fallback
+	}
+	return v
+}

@@ -1,0 +1,166 @@
+package collector
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/entra-insights/entra_insights_exporter/graph/insights"
+)
+
+// tenant is the refresh state of one configured tenant.
+type tenant struct {
+	Tenant
+	// refreshing is held for a whole refresh, so refreshes of a tenant
+	// never overlap (the loop and RefreshAll may both ask for one). It
+	// guards reports.
+	refreshing sync.Mutex
+	reports    map[insights.Report]*reportState
+	snap       atomic.Pointer[snapshot] // what Collect serves
+	refreshed  atomic.Bool              // a refresh has completed
+}
+
+// reportState is what the exporter holds of one report of one tenant.
+type reportState struct {
+	held        bool // rows are the last good data (false: never fetched, or expired)
+	rows        []insights.Row
+	up          bool // the last fetch succeeded
+	lastSuccess time.Time
+}
+
+// Run refreshes every tenant in its own loop: first at once, then every
+// RefreshInterval with a little jitter, tenants spread over the interval so
+// they do not hit Graph together. It returns when ctx ends and every loop
+// has stopped.
+func (e *Exporter) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	for i, t := range e.tenants {
+		// Tenant i refreshes (i+1)/n of an interval after its first
+		// refresh, then every interval.
+		phase := e.cfg.RefreshInterval * time.Duration(i+1) / time.Duration(len(e.tenants))
+		wg.Go(func() { e.loop(ctx, t, phase) })
+	}
+	wg.Wait()
+}
+
+func (e *Exporter) loop(ctx context.Context, t *tenant, phase time.Duration) {
+	start := time.Now()
+	e.refresh(ctx, t)
+	next := start.Add(phase)
+	timer := time.NewTimer(time.Until(next))
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+		}
+		e.refresh(ctx, t)
+		// Schedule from the planned start, so a slow refresh does not push
+		// every later one back; after one longer than the interval the next
+		// starts at once, without trying to catch up on those missed.
+		next = next.Add(e.cfg.RefreshInterval + e.jitter())
+		if now := time.Now(); next.Before(now) {
+			next = now
+		}
+		timer.Reset(time.Until(next))
+	}
+}
+
+// jitter returns a random delay of up to a tenth of the interval.
+func (e *Exporter) jitter() time.Duration {
+	return rand.N(e.cfg.RefreshInterval/10 + 1)
+}
+
+// RefreshAll refreshes every tenant once now, concurrently, and returns when
+// all are done. A tenant whose refresh is running is refreshed again after it.
+func (e *Exporter) RefreshAll(ctx context.Context) {
+	var wg sync.WaitGroup
+	for _, t := range e.tenants {
+		wg.Go(func() { e.refresh(ctx, t) })
+	}
+	wg.Wait()
+}
+
+// refresh fetches every configured report of t, bounded by RefreshTimeout,
+// and publishes a new snapshot. A failed report keeps its last good rows
+// until MaxAge after its last success.
+func (e *Exporter) refresh(ctx context.Context, t *tenant) {
+	t.refreshing.Lock()
+	defer t.refreshing.Unlock()
+
+	start := e.now()
+	fetchCtx, cancel := context.WithTimeout(ctx, e.cfg.RefreshTimeout)
+	defer cancel()
+	for _, r := range e.catalog.reports {
+		rows, err := e.fetch(fetchCtx, t, r)
+		if ctx.Err() != nil {
+			// Shutting down: the failures are ours, not Graph's, and
+			// nobody will read a new snapshot.
+			return
+		}
+		st := t.reports[r]
+		if err != nil {
+			st.up = false
+			e.recordFailure(t, r, err)
+			continue
+		}
+		st.held, st.rows, st.up, st.lastSuccess = true, rows, true, e.now()
+	}
+	now := e.now()
+	for _, st := range t.reports {
+		if st.held && !st.up && now.Sub(st.lastSuccess) > e.cfg.MaxAge {
+			st.held, st.rows = false, nil
+		}
+	}
+	t.snap.Store(e.buildSnapshot(t, now.Sub(start)))
+	t.refreshed.Store(true)
+}
+
+// fetch reads one report, or fails at once when the refresh has already
+// run out of time: a source that ignored its context must not stretch the
+// refresh further.
+func (e *Exporter) fetch(ctx context.Context, t *tenant, r insights.Report) ([]insights.Row, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return t.Source.Fetch(ctx, r)
+}
+
+// recordFailure counts a failed report refresh and logs it once, with the
+// hint that tells the operator what to do.
+func (e *Exporter) recordFailure(t *tenant, r insights.Report, err error) {
+	reason := insights.ReasonOf(err)
+	e.refreshErrors.WithLabelValues(t.Name, string(reason)).Inc()
+	status := 0
+	if ie := (*insights.Error)(nil); errors.As(err, &ie) {
+		status = ie.Status
+	}
+	e.logger.Error("report refresh failed", "tenant", t.Name, "report", r.String(),
+		"reason", reason, "status", status, "hint", insights.HintOf(err), "err", err)
+}
+
+func newRefreshErrors(reg prometheus.Registerer, tenants []*tenant) (*prometheus.CounterVec, error) {
+	c := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: namespace,
+		Name:      "refresh_errors_total",
+		Help:      "Failed report refreshes by reason.",
+	}, []string{"tenant", "reason"})
+	// Every reason starts at 0, so rate() and increase() see the first error.
+	for _, t := range tenants {
+		for _, reason := range insights.Reasons() {
+			c.WithLabelValues(t.Name, string(reason))
+		}
+	}
+	if reg != nil {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}

@@ -1,0 +1,353 @@
+package collector
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/entra-insights/entra_insights_exporter/graph/insights"
+)
+
+func TestFailingReportKeepsDataUntilMaxAge(t *testing.T) {
+	active, users := report(insights.Daily, insights.ActiveUsers), report(insights.Daily, insights.UserCount)
+	today := date(2026, 11, 27)
+	src := newFakeSource(map[insights.Report][]insights.Row{
+		active: {{FactDate: today, AppID: "a", OS: "iOS", Count: 4}, {FactDate: today, AppID: "a", OS: "IOS", Count: 1}},
+		users:  {{FactDate: today, Count: 100}},
+	})
+	start := time.Date(2026, 11, 27, 15, 4, 5, 0, time.UTC)
+	clock := &fakeClock{now: start}
+	cfg := Config{Reports: []insights.Report{active, users}, MaxAge: time.Hour}
+	e, reg := newTestExporter(t, cfg, clock.Now, Tenant{Name: "t", TenantID: "tid", Source: src})
+	forbidden := &insights.Error{Reason: insights.ReasonForbidden, Status: 403, Hint: "grant the permission"}
+
+	const (
+		activeSeries = `entra_insights_daily_active_users{app_id="a",os="iOS",tenant="t"}`
+		activeUp     = `entra_insights_report_up{granularity="daily",report="activeUsers",tenant="t"}`
+		activeRows   = `entra_insights_report_rows{granularity="daily",report="activeUsers",tenant="t"}`
+		activeLast   = `entra_insights_report_last_success_timestamp_seconds{granularity="daily",report="activeUsers",tenant="t"}`
+		usersSeries  = `entra_insights_daily_users{tenant="t"}`
+		tenantUp     = `entra_insights_tenant_up{tenant="t"}`
+		forbiddenErr = `entra_insights_refresh_errors_total{reason="forbidden",tenant="t"}`
+	)
+	steps := []struct {
+		name    string
+		advance time.Duration
+		err     error
+		want    map[string]float64
+		absent  []string
+	}{
+		{name: "all good", want: map[string]float64{
+			activeSeries: 5, activeUp: 1, activeRows: 2, activeLast: float64(start.Unix()), usersSeries: 100, tenantUp: 1, forbiddenErr: 0,
+		}},
+		{name: "failing keeps last good data", advance: 30 * time.Minute, err: forbidden, want: map[string]float64{
+			activeSeries: 5, activeUp: 0, activeRows: 2, activeLast: float64(start.Unix()), usersSeries: 100, tenantUp: 0, forbiddenErr: 1,
+		}},
+		{name: "still failing within max age", advance: 30 * time.Minute, err: forbidden, want: map[string]float64{
+			activeSeries: 5, activeUp: 0, forbiddenErr: 2,
+		}},
+		{name: "expired after max age", advance: time.Minute, err: forbidden, want: map[string]float64{
+			activeUp: 0, activeLast: float64(start.Unix()), usersSeries: 100, tenantUp: 0, forbiddenErr: 3,
+		}, absent: []string{activeSeries, activeRows}},
+		{name: "recovered", advance: time.Minute, want: map[string]float64{
+			activeSeries: 5, activeUp: 1, activeRows: 2, activeLast: float64(start.Add(62 * time.Minute).Unix()), tenantUp: 1, forbiddenErr: 3,
+		}},
+	}
+	for _, s := range steps {
+		t.Run(s.name, func(t *testing.T) {
+			clock.Advance(s.advance)
+			src.setErr(active, s.err)
+			e.RefreshAll(t.Context())
+			checkValues(t, gatherValues(t, reg), s.want, s.absent...)
+		})
+	}
+}
+
+func TestRefreshErrorsByReason(t *testing.T) {
+	tests := []struct {
+		err  error
+		want insights.Reason
+	}{
+		{&insights.Error{Reason: insights.ReasonThrottled, Status: 429}, insights.ReasonThrottled},
+		{fmt.Errorf("fetch: %w", &insights.Error{Reason: insights.ReasonToken}), insights.ReasonToken},
+		{fmt.Errorf("fetch: %w", context.DeadlineExceeded), insights.ReasonTimeout},
+		{errors.New("connection reset"), insights.ReasonNetwork},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.want), func(t *testing.T) {
+			r := report(insights.Daily, insights.SignUps)
+			src := newFakeSource(map[insights.Report][]insights.Row{})
+			src.setErr(r, tt.err)
+			var logs bytes.Buffer
+			reg := prometheus.NewPedanticRegistry()
+			e, err := New([]Tenant{{Name: "t", Source: src}, {Name: "ok", Source: newFakeSource(nil)}},
+				Config{Reports: []insights.Report{r, report(insights.Daily, insights.UserCount)}},
+				slog.New(slog.NewJSONHandler(&logs, nil)), reg, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.RefreshAll(t.Context())
+			e.RefreshAll(t.Context())
+			got := gatherValues(t, reg)
+			for _, reason := range insights.Reasons() {
+				want := 0.0
+				if reason == tt.want {
+					want = 2
+				}
+				for _, tenant := range []string{"t", "ok"} {
+					if tenant == "ok" {
+						want = 0
+					}
+					key := fmt.Sprintf(`entra_insights_refresh_errors_total{reason=%q,tenant=%q}`, reason, tenant)
+					if v, ok := got[key]; !ok || v != want {
+						t.Errorf("%s = %g (present %v), want %g", key, v, ok, want)
+					}
+				}
+			}
+			lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
+			if len(lines) != 2 {
+				t.Fatalf("got %d log lines, want one per failed report refresh:\n%s", len(lines), logs.String())
+			}
+			var entry map[string]any
+			if err := json.Unmarshal([]byte(lines[0]), &entry); err != nil {
+				t.Fatal(err)
+			}
+			for k, v := range map[string]any{"tenant": "t", "report": "daily/signUps", "reason": string(tt.want)} {
+				if entry[k] != v {
+					t.Errorf("log %s = %v, want %v", k, entry[k], v)
+				}
+			}
+			for _, k := range []string{"status", "hint", "err"} {
+				if _, ok := entry[k]; !ok {
+					t.Errorf("log line lacks %q: %s", k, lines[0])
+				}
+			}
+		})
+	}
+}
+
+func TestFailureLogNamesStatusAndHint(t *testing.T) {
+	r := report(insights.Daily, insights.SignUps)
+	src := newFakeSource(nil)
+	src.setErr(r, fmt.Errorf("get %s: %w", r.Path(), &insights.Error{
+		Reason: insights.ReasonForbidden, Status: 403, Hint: "grant Insights-UserMetric.Read.All"}))
+	var logs bytes.Buffer
+	e, err := New([]Tenant{{Name: "t", Source: src}}, Config{Reports: []insights.Report{r}},
+		slog.New(slog.NewTextHandler(&logs, nil)), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.RefreshAll(t.Context())
+	for _, want := range []string{"level=ERROR", "tenant=t", "report=daily/signUps", "reason=forbidden", "status=403",
+		`hint="grant Insights-UserMetric.Read.All"`} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("log %q lacks %q", logs.String(), want)
+		}
+	}
+}
+
+func TestEmptyReportAndDateGoingBack(t *testing.T) {
+	active, signUps := report(insights.Daily, insights.ActiveUsers), report(insights.Daily, insights.SignUps)
+	src := newFakeSource(map[insights.Report][]insights.Row{
+		active:  nil, // Graph answered with no rows
+		signUps: {{FactDate: date(2026, 11, 27), AppID: "a", OS: "Linux", Count: 2}, {FactDate: date(2026, 11, 26), AppID: "a", OS: "Linux", Count: 9}},
+	})
+	e, reg := newTestExporter(t, Config{Reports: []insights.Report{active, signUps}}, nil, Tenant{Name: "t", Source: src})
+	e.RefreshAll(t.Context())
+	checkValues(t, gatherValues(t, reg), map[string]float64{
+		`entra_insights_report_rows{granularity="daily",report="activeUsers",tenant="t"}`: 0,
+		`entra_insights_report_up{granularity="daily",report="activeUsers",tenant="t"}`:   1,
+		`entra_insights_daily_sign_ups{app_id="a",os="Linux",tenant="t"}`:                 2,
+		`entra_insights_period_start_timestamp_seconds{granularity="daily",tenant="t"}`:   float64(date(2026, 11, 27).Unix()),
+		`entra_insights_tenant_up{tenant="t"}`:                                             1,
+	}, `entra_insights_daily_active_users{`, `entra_insights_period_start_timestamp_seconds{granularity="monthly",tenant="t"}`)
+
+	// Graph withdraws the newest day: the as-of period follows the data.
+	src.setRows(signUps, []insights.Row{{FactDate: date(2026, 11, 26), AppID: "a", OS: "Linux", Count: 9}})
+	e.RefreshAll(t.Context())
+	checkValues(t, gatherValues(t, reg), map[string]float64{
+		`entra_insights_daily_sign_ups{app_id="a",os="Linux",tenant="t"}`:               9,
+		`entra_insights_period_start_timestamp_seconds{granularity="daily",tenant="t"}`: float64(date(2026, 11, 26).Unix()),
+	})
+}
+
+func TestBeforeFirstRefresh(t *testing.T) {
+	e, reg := newTestExporter(t, Config{}, nil, Tenant{TenantID: "tid", Cloud: "public", Source: newFakeSource(nil)})
+	if e.Ready() {
+		t.Error("Ready before the first refresh")
+	}
+	got := gatherValues(t, reg)
+	checkValues(t, got, map[string]float64{
+		`entra_insights_tenant_info{cloud="public",tenant="tid",tenant_id="tid"}`:       1,
+		`entra_insights_refresh_errors_total{reason="throttled",tenant="tid"}`:           0,
+	}, `entra_insights_tenant_up{`, `entra_insights_report_up{`)
+	e.RefreshAll(t.Context())
+	if !e.Ready() {
+		t.Error("not Ready after a refresh")
+	}
+}
+
+func TestNewRejects(t *testing.T) {
+	src := newFakeSource(nil)
+	tests := []struct {
+		name    string
+		tenants []Tenant
+		cfg     Config
+		want    string
+	}{
+		{"no tenants", nil, Config{}, "no tenants"},
+		{"no name", []Tenant{{Source: src}}, Config{}, "neither name nor tenant id"},
+		{"twice", []Tenant{{Name: "a", Source: src}, {TenantID: "a", Source: src}}, Config{}, `tenant "a": configured twice`},
+		{"no source", []Tenant{{Name: "a"}}, Config{}, `tenant "a": no source`},
+		{"bad utf-8", []Tenant{{Name: "a\xff", Source: src}}, Config{}, "invalid UTF-8"},
+		{"bad config", []Tenant{{Name: "a", Source: src}}, Config{MaxAge: -1}, "max_age"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := New(tt.tenants, tt.cfg, nil, nil, nil)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("New() = %v, want an error containing %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestRefreshTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		reports := []insights.Report{report(insights.Daily, insights.ActiveUsers), report(insights.Daily, insights.SignUps)}
+		var calls int
+		slow := sourceFunc(func(ctx context.Context, r insights.Report) ([]insights.Row, error) {
+			calls++
+			<-ctx.Done() // a stalled Graph
+			return nil, fmt.Errorf("fetch %s: %w", r, ctx.Err())
+		})
+		e, reg := newTestExporter(t, Config{Reports: reports, RefreshTimeout: 30 * time.Second}, nil,
+			Tenant{Name: "slow", Source: slow}, Tenant{Name: "fast", Source: newFakeSource(nil)})
+		start := time.Now()
+		e.RefreshAll(t.Context())
+		if took := time.Since(start); took != 30*time.Second {
+			t.Errorf("refresh took %v, want the 30s timeout", took)
+		}
+		if calls != 1 {
+			t.Errorf("source called %d times, want 1: reports after the deadline fail without a call", calls)
+		}
+		checkValues(t, gatherValues(t, reg), map[string]float64{
+			`entra_insights_refresh_errors_total{reason="timeout",tenant="slow"}`: 2,
+			`entra_insights_tenant_up{tenant="slow"}`:                             0,
+			`entra_insights_tenant_up{tenant="fast"}`:                             1,
+		})
+	})
+}
+
+// TestFailingTenantDoesNotBlockOthers checks that one tenant's stalled
+// refresh neither delays another tenant's snapshot nor overlaps itself.
+func TestRefreshesDoNotOverlap(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var (
+			mu              sync.Mutex
+			active, maxBoth int
+			perTenant       = map[string]int{}
+			maxPerTenant    = map[string]int{}
+		)
+		source := func(name string, d time.Duration) Source {
+			return sourceFunc(func(ctx context.Context, _ insights.Report) ([]insights.Row, error) {
+				mu.Lock()
+				active++
+				perTenant[name]++
+				maxBoth = max(maxBoth, active)
+				maxPerTenant[name] = max(maxPerTenant[name], perTenant[name])
+				mu.Unlock()
+				time.Sleep(d)
+				mu.Lock()
+				active--
+				perTenant[name]--
+				mu.Unlock()
+				return nil, nil
+			})
+		}
+		cfg := Config{Reports: []insights.Report{report(insights.Daily, insights.UserCount)}, RefreshInterval: time.Minute}
+		e, reg := newTestExporter(t, cfg, nil,
+			Tenant{Name: "slow", Source: source("slow", 50*time.Second)},
+			Tenant{Name: "fast", Source: source("fast", time.Second)})
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan struct{})
+		go func() { e.Run(ctx); close(done) }()
+		var wg sync.WaitGroup
+		for range 3 {
+			wg.Go(func() { e.RefreshAll(ctx) })
+		}
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		if got := gatherValues(t, reg)[`entra_insights_tenant_up{tenant="fast"}`]; got != 1 {
+			t.Errorf("fast tenant has no snapshot while the slow one refreshes")
+		}
+		wg.Wait()
+		time.Sleep(5 * time.Minute)
+		cancel()
+		<-done
+		mu.Lock()
+		defer mu.Unlock()
+		for name, n := range maxPerTenant {
+			if n != 1 {
+				t.Errorf("tenant %s: %d refreshes at once, want 1", name, n)
+			}
+		}
+		if maxBoth != 2 {
+			t.Errorf("at most %d fetches at once over both tenants, want 2 (tenants refresh independently)", maxBoth)
+		}
+	})
+}
+
+// TestRunSchedule checks the first refresh at once, tenants spread over the
+// interval, and that Run returns on cancel with no goroutine left behind
+// (synctest.Test fails if one is).
+func TestRunSchedule(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const interval = 10 * time.Minute
+		start := time.Now()
+		var (
+			mu    sync.Mutex
+			times = map[string][]time.Duration{}
+		)
+		source := func(name string) Source {
+			return sourceFunc(func(context.Context, insights.Report) ([]insights.Row, error) {
+				mu.Lock()
+				defer mu.Unlock()
+				times[name] = append(times[name], time.Since(start))
+				time.Sleep(0)
+				return nil, nil
+			})
+		}
+		cfg := Config{Reports: []insights.Report{report(insights.Daily, insights.UserCount)}, RefreshInterval: interval}
+		e, _ := newTestExporter(t, cfg, nil, Tenant{Name: "a", Source: source("a")}, Tenant{Name: "b", Source: source("b")})
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan struct{})
+		go func() { e.Run(ctx); close(done) }()
+		time.Sleep(55 * time.Minute)
+		cancel()
+		<-done
+		// Each tenant: at 0, then at its phase ((i+1)/n of the interval),
+		// then every interval plus up to a tenth of jitter.
+		for name, phase := range map[string]time.Duration{"a": interval / 2, "b": interval} {
+			got := times[name]
+			if len(got) < 5 || got[0] != 0 || got[1] != phase {
+				t.Fatalf("tenant %s refreshed at %v, want 0, %v, then every ~%v", name, got, phase, interval)
+			}
+			for i := 2; i < len(got); i++ {
+				if d := got[i] - got[i-1]; d < interval || d > interval+interval/10 {
+					t.Errorf("tenant %s: %v between refreshes %d and %d, want %v plus up to 10%%", name, d, i-1, i, interval)
+				}
+			}
+		}
+	})
+}

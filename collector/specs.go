@@ -1,0 +1,223 @@
+package collector
+
+import (
+	"github.com/entra-insights/entra_insights_exporter/graph/insights"
+)
+
+const namespace = "entra_insights"
+
+// Help sentences shared by the data metrics.
+const (
+	cachedHelp = " Graph's value for the current as-of period (see entra_insights_period_start_timestamp_seconds);" +
+		" cached, refreshed in the background."
+	upperBoundHelp = " Graph counts a user once per row, so a sum over dimensions is an upper bound."
+)
+
+// emitFunc receives one value of a row with the values of the metric's
+// structural labels, in the order the spec lists them.
+type emitFunc func(value int64, structural ...string)
+
+// metricSpec is one row of the metric catalog: which report field becomes
+// which metric, and with which labels.
+type metricSpec struct {
+	name       string               // below entra_insights_<granularity>_
+	report     string               // Graph segment
+	only       insights.Granularity // "" = daily and monthly
+	help       string
+	users      bool     // a user count: sums over dimensions are upper bounds
+	defaults   []string // dimension labels kept unless configured otherwise
+	structural []string // labels every series has, set by points
+	points     func(g insights.Granularity, r *insights.Row, emit emitFunc)
+}
+
+// metricSpecs returns the metric catalog of DESIGN.md, in exposition order.
+func metricSpecs() []metricSpec {
+	return []metricSpec{
+		{
+			name: "active_users", report: insights.ActiveUsers, users: true,
+			help:     "Users with at least one authentication request in the period.",
+			defaults: []string{"app_id", "os"},
+			points:   count,
+		},
+		{
+			name: "authentications", report: insights.Authentications, only: insights.Daily,
+			help:       "Authentication requests by result (failure = attempts - successes).",
+			defaults:   []string{"app_id", "os"},
+			structural: []string{"result"},
+			points:     authentications,
+		},
+		{
+			name: "authentications", report: insights.Authentications, only: insights.Monthly,
+			help:       "Authentication requests by result (failure = attempts - successes).",
+			defaults:   []string{"country"},
+			structural: []string{"result"},
+			points:     authentications,
+		},
+		{
+			name: "authentication_failures", report: insights.Authentications,
+			help:       "Failed authentication requests by failure reason code.",
+			defaults:   []string{"app_id"},
+			structural: []string{"reason_code"},
+			points:     failures,
+		},
+		{
+			name: "mfa_attempts", report: insights.MFACompletions,
+			help:       "Multifactor authentication attempts by result (failure = attempts - successes).",
+			defaults:   []string{"mfa_method", "app_id"},
+			structural: []string{"result"},
+			points:     authentications,
+		},
+		{
+			name: "mfa_failures", report: insights.MFACompletions,
+			help:       "Failed multifactor authentication attempts by failure reason code.",
+			defaults:   []string{"mfa_method"},
+			structural: []string{"reason_code"},
+			points:     failures,
+		},
+		{
+			name: "sign_ups", report: insights.SignUps,
+			help:     "Users who signed up in the period.",
+			defaults: []string{"app_id", "os"},
+			points:   count,
+		},
+		{
+			name: "summary_active_users", report: insights.Summary, users: true,
+			help:     "Active users of the summary report.",
+			defaults: []string{"app_id", "os"},
+			points:   func(_ insights.Granularity, r *insights.Row, emit emitFunc) { emit(r.ActiveUsers) },
+		},
+		{
+			name: "summary_authentications", report: insights.Summary,
+			help:       "Authentication requests of the summary report by result (failure = requests - completions).",
+			defaults:   []string{"app_id", "os"},
+			structural: []string{"result"},
+			points: func(_ insights.Granularity, r *insights.Row, emit emitFunc) {
+				emitResults(emit, r.AuthenticationRequests, r.AuthenticationCompletions)
+			},
+		},
+		{
+			name: "summary_mfa_requests", report: insights.Summary,
+			help:       "Multifactor authentication requests by channel and result (failure = requests - completions).",
+			structural: []string{"channel", "result"},
+			points:     mfaRequests,
+		},
+		{
+			name: "inactive_users", report: insights.InactiveUsers, users: true,
+			help:       "Users inactive for the window (1d or calendar_month, 30d, 60d, 90d).",
+			structural: []string{"window"},
+			points:     inactive,
+		},
+		{
+			name: "inactive_users_by_application", report: insights.InactiveUsersByApplication, users: true,
+			help:       "Users inactive in an application for the window (1d or calendar_month, 30d, 60d, 90d).",
+			defaults:   []string{"app_id"},
+			structural: []string{"window"},
+			points:     inactive,
+		},
+		{
+			name: "requests", report: insights.Requests, only: insights.Monthly,
+			help:     "Requests of every kind (authentication, sign-up, MFA, ...).",
+			defaults: []string{"app_id", "country"},
+			points:   count,
+		},
+		{
+			name: "mfa_registered_users", report: insights.MFARegisteredUsers, only: insights.Monthly,
+			help: "Users registered for a multifactor authentication type;" +
+				" a user registered for several types is counted once per type.",
+			structural: []string{"mfa_type"},
+			points: func(_ insights.Granularity, r *insights.Row, emit emitFunc) {
+				emit(r.Count, normalize("mfa_type", r.MFAType))
+			},
+		},
+		{
+			name: "users", report: insights.UserCount, only: insights.Daily, users: true,
+			help:   "Users in the tenant.",
+			points: count,
+		},
+		{
+			name: "captcha_challenges", report: insights.MFATelecomFraud, only: insights.Daily,
+			help:       "CAPTCHA challenges by result.",
+			structural: []string{"result"},
+			points: func(_ insights.Granularity, r *insights.Row, emit emitFunc) {
+				emit(r.CaptchaSuccesses, "success")
+				emit(r.CaptchaFailures, "failure")
+			},
+		},
+		{
+			name: "captcha_shown_users", report: insights.MFATelecomFraud, only: insights.Daily,
+			help:   "Users shown a CAPTCHA by telecom fraud protection.",
+			points: func(_ insights.Granularity, r *insights.Row, emit emitFunc) { emit(r.CaptchaShownUsers) },
+		},
+		{
+			name: "captcha_not_triggered_users", report: insights.MFATelecomFraud, only: insights.Daily,
+			help:   "Users for whom telecom fraud protection did not trigger a CAPTCHA.",
+			points: func(_ insights.Granularity, r *insights.Row, emit emitFunc) { emit(r.CaptchaNotTriggeredUsers) },
+		},
+		{
+			name: "telecom_blocked_users", report: insights.MFATelecomFraud, only: insights.Daily,
+			help:   "Users blocked by telecom fraud protection.",
+			points: func(_ insights.Granularity, r *insights.Row, emit emitFunc) { emit(r.TelecomBlockedUsers) },
+		},
+	}
+}
+
+// reportDimensions returns the dimension labels a report's rows carry, the
+// choices for Config.Dimensions.
+func reportDimensions(report string) []string {
+	switch report {
+	case insights.ActiveUsers:
+		return []string{"app_id", "os", "country", "language"}
+	case insights.Authentications:
+		return []string{"app_id", "os", "country", "browser", "auth_flow", "identity_provider", "language"}
+	case insights.MFACompletions:
+		return []string{"app_id", "mfa_method", "os", "country", "identity_provider", "language"}
+	case insights.SignUps:
+		return []string{"app_id", "os", "country", "browser", "identity_provider", "language"}
+	case insights.Summary:
+		return []string{"app_id", "os"}
+	case insights.InactiveUsersByApplication:
+		return []string{"app_id"}
+	case insights.Requests:
+		return []string{"app_id", "country", "browser", "identity_provider", "language"}
+	case insights.UserCount:
+		return []string{"language"}
+	}
+	return nil
+}
+
+func count(_ insights.Granularity, r *insights.Row, emit emitFunc) { emit(r.Count) }
+
+func authentications(_ insights.Granularity, r *insights.Row, emit emitFunc) {
+	emitResults(emit, r.Attempts, r.Successes)
+}
+
+func failures(_ insights.Granularity, r *insights.Row, emit emitFunc) {
+	for _, f := range r.Failures {
+		emit(f.Count, normalize("reason_code", f.ReasonCode))
+	}
+}
+
+func mfaRequests(_ insights.Granularity, r *insights.Row, emit emitFunc) {
+	emitResults(func(v int64, result ...string) { emit(v, "sms", result[0]) },
+		r.SecurityTextRequests, r.SecurityTextCompletions)
+	emitResults(func(v int64, result ...string) { emit(v, "voice", result[0]) },
+		r.SecurityVoiceRequests, r.SecurityVoiceCompletions)
+}
+
+func inactive(g insights.Granularity, r *insights.Row, emit emitFunc) {
+	if g == insights.Daily {
+		emit(r.Inactive1Day, "1d")
+	} else {
+		emit(r.InactiveCalendarMonth, "calendar_month")
+	}
+	emit(r.Inactive30Day, "30d")
+	emit(r.Inactive60Day, "60d")
+	emit(r.Inactive90Day, "90d")
+}
+
+// emitResults splits attempts into success and failure. Graph's counters
+// are not always consistent, so failure is clamped at zero.
+func emitResults(emit emitFunc, attempts, successes int64) {
+	emit(successes, "success")
+	emit(max(attempts-successes, 0), "failure")
+}

@@ -1,0 +1,252 @@
+// Package graph is the exporter's only door to Microsoft Graph: it builds
+// the credential and the Graph SDK client of one tenant and reads the
+// userInsights reports page by page into plain insights.Row values. No
+// other package imports the SDK.
+package graph
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+
+	abs "github.com/microsoft/kiota-abstractions-go"
+	absauth "github.com/microsoft/kiota-abstractions-go/authentication"
+	absser "github.com/microsoft/kiota-abstractions-go/serialization"
+	khttp "github.com/microsoft/kiota-http-go"
+	jsonser "github.com/microsoft/kiota-serialization-json-go"
+	"github.com/microsoftgraph/msgraph-beta-sdk-go/models/odataerrors"
+	"github.com/microsoftgraph/msgraph-beta-sdk-go/reports"
+	core "github.com/microsoftgraph/msgraph-sdk-go-core"
+
+	"github.com/entra-insights/entra_insights_exporter/graph/insights"
+	"github.com/entra-insights/entra_insights_exporter/graph/transport"
+)
+
+// Client reads the userInsights reports of one tenant. It is safe for
+// concurrent use.
+type Client struct {
+	pages    map[insights.Report]pageFunc
+	tokens   *tokenSource
+	maxPages int
+	logger   *slog.Logger
+}
+
+// NewClient builds the credential, the transport and the SDK client for
+// cfg. It does not contact Graph or the token service.
+func NewClient(cfg Config, deps Deps) (*Client, error) {
+	ep, err := cfg.resolve()
+	if err != nil {
+		return nil, err
+	}
+	if err := cfg.validate(deps); err != nil {
+		return nil, err
+	}
+	logger := deps.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	logger = logger.With("tenant", cfg.TenantName)
+	tlsConf, err := tlsConfig(&cfg)
+	if err != nil {
+		return nil, err
+	}
+	network := baseTransport(tlsConf)
+	metrics := deps.Metrics.Tenant(cfg.TenantName)
+
+	limiters := deps.Limiters
+	if cfg.DisableBudget {
+		limiters = nil
+	}
+	graphTransport, err := transport.New(network, transport.Options{
+		BaseURL: ep.graphURL, TenantID: cfg.TenantID, ClientID: cfg.ClientID,
+		Limiters: limiters, Metrics: metrics, UserAgent: cfg.UserAgent,
+		MaxBodyBytes: cfg.MaxBodyBytes, Logger: logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	tokenClient := &http.Client{Transport: transport.Counting(network, metrics, cfg.UserAgent)}
+	source, err := newCredentialSource(&cfg, ep, azcoreOptions(tokenClient))
+	if err != nil {
+		return nil, err
+	}
+	tokens, err := newTokenSource(ep.scope, source, ep.graphURL.Hostname())
+	if err != nil {
+		return nil, err
+	}
+	if len(source.files) > 0 {
+		// Fail at start on a missing or unusable secret or certificate file.
+		if err := tokens.loadCredential(); err != nil {
+			return nil, err
+		}
+	}
+
+	maxPages := cfg.MaxPages
+	if maxPages == 0 {
+		maxPages = DefaultMaxPages
+	}
+	return newClient(ep.graphURL.String(), tokens, graphTransport, maxPages, logger)
+}
+
+// newClient wires the SDK's request adapter: the bearer token from tokens,
+// the SDK middleware on top of rt, JSON decoding, base URL graphURL.
+func newClient(graphURL string, tokens *tokenSource, rt http.RoundTripper, maxPages int, logger *slog.Logger) (*Client, error) {
+	adapter, err := core.NewGraphRequestAdapterBaseWithParseNodeFactoryAndSerializationWriterFactoryAndHttpClient(
+		absauth.NewBaseBearerTokenAuthenticationProvider(tokens),
+		core.GraphClientOptions{GraphServiceVersion: "beta"},
+		parseNodeFactory(), serializationWriterFactory(),
+		sdkHTTPClient(rt))
+	if err != nil {
+		return nil, fmt.Errorf("graph request adapter: %w", err)
+	}
+	adapter.SetBaseUrl(graphURL)
+	return &Client{
+		pages:    reportPages(reports.NewReportsRequestBuilderInternal(map[string]string{}, adapter).UserInsights()),
+		tokens:   tokens,
+		maxPages: maxPages,
+		logger:   logger,
+	}, nil
+}
+
+// sdkHTTPClient is the SDK's middleware chain on top of our transport,
+// without the SDK's RetryHandler (it truncates fractional Retry-After and
+// leaks discarded bodies: our transport retries) and without its
+// User-Agent handler (our transport sets the User-Agent).
+func sdkHTTPClient(rt http.RoundTripper) *http.Client {
+	middlewares := []khttp.Middleware{
+		core.NewGraphTelemetryHandler(&core.GraphClientOptions{GraphServiceVersion: "beta"}), // client-request-id
+		khttp.NewParametersNameDecodingHandler(),
+		khttp.NewRedirectHandler(), // each hop passes our transport's URL check
+		dropPlainErrorBodies{},
+	}
+	return &http.Client{
+		Transport: khttp.NewCustomTransportWithParentTransport(rt, middlewares...),
+		// The RedirectHandler follows redirects, not net/http.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// dropPlainErrorBodies empties the body of an error response that is not
+// JSON (a proxy's or gateway's HTML page): the SDK could only fail to
+// decode it and would report that instead of the HTTP status.
+type dropPlainErrorBodies struct{}
+
+// Intercept implements khttp.Middleware.
+func (dropPlainErrorBodies) Intercept(p khttp.Pipeline, index int, req *http.Request) (*http.Response, error) {
+	resp, err := p.Next(req, index)
+	if err != nil || resp.StatusCode < 400 {
+		return resp, err
+	}
+	if mediaType, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mediaType == "application/json" {
+		return resp, nil
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	_ = resp.Body.Close()
+	resp.Body, resp.ContentLength = http.NoBody, 0
+	return resp, nil
+}
+
+// parseNodeFactory decodes JSON, the only content type Graph answers
+// these reports with. It is our own registry, not the SDK's global one.
+func parseNodeFactory() absser.ParseNodeFactory {
+	r := absser.NewParseNodeFactoryRegistry()
+	r.ContentTypeAssociatedFactories["application/json"] = jsonser.NewJsonParseNodeFactory()
+	return r
+}
+
+func serializationWriterFactory() absser.SerializationWriterFactory {
+	r := absser.NewSerializationWriterFactoryRegistry()
+	r.ContentTypeAssociatedFactories["application/json"] = jsonser.NewJsonSerializationWriterFactory()
+	return r
+}
+
+// Fetch reads every page of report r and returns its rows. Errors are
+// *insights.Error (see insights.ReasonOf).
+func (c *Client) Fetch(ctx context.Context, r insights.Report) ([]insights.Row, error) {
+	get, ok := c.pages[r]
+	if !ok {
+		return nil, fmt.Errorf("unknown report %s", r)
+	}
+	var rows []insights.Row
+	seen := make(map[string]bool)
+	skipped := 0
+	next := ""
+	for n := 1; ; n++ {
+		p, err := c.page(ctx, get, next)
+		if err != nil {
+			return nil, fmt.Errorf("%s page %d: %w", r, n, err)
+		}
+		rows = append(rows, p.rows...)
+		skipped += p.skipped
+		switch {
+		case p.nextLink == "":
+			if skipped > 0 {
+				c.logger.Warn("skipped report rows without a factDate", "report", r.String(), "rows", skipped)
+			}
+			return rows, nil
+		case seen[p.nextLink]:
+			return nil, fmt.Errorf("%s page %d: %w", r, n, transport.BadResponse(errors.New("@odata.nextLink repeats an earlier page")))
+		case n >= c.maxPages:
+			return nil, fmt.Errorf("%s: %w", r, transport.BadResponse(fmt.Errorf("more than %d pages", c.maxPages)))
+		}
+		seen[p.nextLink] = true
+		next = p.nextLink
+	}
+}
+
+// page reads one page. If Graph rejects the token, it drops the token and
+// tries once more with a new one.
+func (c *Client) page(ctx context.Context, get pageFunc, nextLink string) (page, error) {
+	p, err := get(ctx, nextLink)
+	if err != nil && statusOf(err) == http.StatusUnauthorized {
+		c.logger.Debug("Graph rejected the access token; getting a new one")
+		c.tokens.forget()
+		p, err = get(ctx, nextLink)
+	}
+	if err != nil {
+		return page{}, classify(ctx, err)
+	}
+	return p, nil
+}
+
+// classify turns an SDK or transport error into an *insights.Error.
+func classify(ctx context.Context, err error) error {
+	var ie *insights.Error
+	if errors.As(err, &ie) {
+		return err
+	}
+	if status := statusOf(err); status != 0 {
+		return transport.StatusError(status, graphDetail(err))
+	}
+	if ctx.Err() != nil {
+		return &insights.Error{Reason: insights.ReasonTimeout, Hint: transport.HintTimeout, Err: err}
+	}
+	// What remains comes from decoding the body.
+	return transport.BadResponse(fmt.Errorf("decode response: %w", err))
+}
+
+// statusOf returns the HTTP status of an SDK error, 0 if it has none.
+func statusOf(err error) int {
+	var apiErr abs.ApiErrorable
+	if errors.As(err, &apiErr) {
+		return apiErr.GetStatusCode()
+	}
+	return 0
+}
+
+// graphDetail is Graph's own error code and message, e.g.
+// "Authorization_RequestDenied: Insufficient privileges to complete the
+// operation.", or nil.
+func graphDetail(err error) error {
+	var odata *odataerrors.ODataError
+	if !errors.As(err, &odata) || odata.GetErrorEscaped() == nil {
+		return nil
+	}
+	main := odata.GetErrorEscaped()
+	return fmt.Errorf("%s: %s", str(main.GetCode()), str(main.GetMessage()))
+}

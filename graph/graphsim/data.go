@@ -1,0 +1,162 @@
+package graphsim
+
+import (
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/entra-insights/entra_insights_exporter/graph/insights"
+)
+
+// fact is one served row and how it goes over the wire.
+type fact struct {
+	id        string
+	row       insights.Row
+	nulls     []string // JSON names sent as null; their Row fields are zero
+	extra     bool     // carries an unknown property, "newDimension":"x"
+	odataType bool     // carries "@odata.type"
+}
+
+// isNull reports whether the JSON property name is sent as null.
+func (f *fact) isNull(name string) bool { return slices.Contains(f.nulls, name) }
+
+// Rows returns exactly the rows the simulator serves for report r of tenant
+// tenantID at time now, in the order served, with the quirks applied as they
+// go over the wire: mixed-case os, "" and "UK" countries, monthly dates not
+// on the 1st, date gaps. A null value is zero here, as a decoder sees it.
+// With lag, today's daily rows are withheld. The result depends on nothing
+// else, so tests compute expected metric values from it. Unknown reports
+// have no rows.
+func Rows(tenantID string, r insights.Report, now time.Time, lag bool) []insights.Row {
+	facts := generate(tenantID, r, now, lag)
+	rows := make([]insights.Row, len(facts))
+	for i := range facts {
+		rows[i] = facts[i].row
+	}
+	return rows
+}
+
+// gen builds the facts of one report.
+type gen struct {
+	t        tenant
+	segs     []segment // the tenant's segments, computed once
+	daily    bool
+	today    time.Time
+	renameAt time.Time // the renamed app has its new name from this day on
+	facts    []fact
+}
+
+// generate returns the facts of report r, ids assigned in order.
+func generate(tenantID string, r insights.Report, now time.Time, lag bool) []fact {
+	build := builder(r)
+	if build == nil {
+		return nil
+	}
+	today := startOfDay(now)
+	t := newTenant(tenantID)
+	g := gen{
+		t:        t,
+		segs:     t.segments(),
+		daily:    r.Granularity == insights.Daily,
+		today:    today,
+		renameAt: today.AddDate(0, 0, -10),
+	}
+	ps := periods(r.Granularity, now)
+	g.facts = make([]fact, 0, len(ps)*len(g.segs)) // room for the largest reports
+	for _, p := range ps {
+		if lag && g.daily && p.start.Equal(today) {
+			continue
+		}
+		build(&g, p)
+	}
+	for i := range g.facts {
+		g.facts[i].id = strconv.Itoa(i + 1)
+	}
+	return g.facts
+}
+
+// builder returns the function that adds report r's rows of one period,
+// or nil for a report Graph does not have.
+func builder(r insights.Report) func(*gen, period) {
+	if !slices.Contains(insights.AllReports(), r) {
+		return nil
+	}
+	switch r.Name {
+	case insights.ActiveUsers:
+		return (*gen).activeUsers
+	case insights.Authentications:
+		return (*gen).authentications
+	case insights.InactiveUsers:
+		return (*gen).inactiveUsers
+	case insights.InactiveUsersByApplication:
+		return (*gen).inactiveUsersByApplication
+	case insights.MFACompletions:
+		return (*gen).mfaCompletions
+	case insights.MFATelecomFraud:
+		return (*gen).mfaTelecomFraud
+	case insights.MFARegisteredUsers:
+		return (*gen).mfaRegisteredUsers
+	case insights.Requests:
+		return (*gen).requests
+	case insights.SignUps:
+		return (*gen).signUps
+	case insights.Summary:
+		return (*gen).summary
+	case insights.UserCount:
+		return (*gen).userCount
+	}
+	return nil
+}
+
+// add appends a fact dated at the start of p unless its row has a date.
+func (g *gen) add(p period, f fact) {
+	if f.row.FactDate.IsZero() {
+		f.row.FactDate = p.start
+	}
+	g.facts = append(g.facts, f)
+}
+
+// size scales a daily base count to the tenant, and to a month by
+// perMonth, the ratio of a month's count to a day's.
+func (g *gen) size(base, perMonth float64) float64 {
+	if g.daily {
+		return base * g.t.scale
+	}
+	return base * perMonth * g.t.scale
+}
+
+// idle reports whether the segment has no activity in p: the admin portal
+// is not used on weekends, which gives daily reports gaps per dimension.
+func (g *gen) idle(p period, s segment) bool {
+	return g.daily && p.weekend() && s.app == len(g.t.apps)-1
+}
+
+// appName is the name the app had in p: the renamed app has its old name in
+// periods that ended before the rename.
+func (g *gen) appName(a app, p period) string {
+	if a.oldName != "" && !p.end.After(g.renameAt) {
+		return a.oldName
+	}
+	return a.name
+}
+
+// active is the active users of a segment, shared by activeUsers and summary.
+func (g *gen) active(p period, s segment) int64 {
+	return amount(p, g.size(400, 12)*g.t.weight(s), s.key.str("active"))
+}
+
+// signIns is the authentication attempts and successes of a segment, shared
+// by authentications and summary.
+func (g *gen) signIns(p period, s segment) (attempts, successes int64) {
+	attempts = amount(p, g.size(900, 30)*g.t.weight(s), s.key.str("auth"))
+	rate := 0.86 + 0.1*s.key.str("rate").unit()
+	return attempts, int64(float64(attempts) * rate)
+}
+
+// users is the number of users in the tenant at the end of p, or at now
+// for the current period: it only grows.
+func (g *gen) users(p period) float64 {
+	at := p.start.Add(time.Duration(p.fill * float64(p.end.Sub(p.start))))
+	days := at.Sub(time.Date(2024, time.January, 1, 0, 0, 0, 0, time.UTC)).Hours() / 24
+	return g.t.scale * (8000 + 40*max(days, 0))
+}
