@@ -30,6 +30,14 @@ type Tenant struct {
 	Source   Source
 }
 
+// label returns the tenant label value: the name, else the tenant id.
+func (t Tenant) label() string {
+	if t.Name == "" {
+		return t.TenantID
+	}
+	return t.Name
+}
+
 // Exporter refreshes the reports of every tenant in the background and
 // serves the latest snapshots. It implements prometheus.Collector.
 type Exporter struct {
@@ -85,9 +93,7 @@ func newTenants(configured []Tenant, reports []insights.Report) ([]*tenant, erro
 	seen := map[string]bool{}
 	tenants := make([]*tenant, 0, len(configured))
 	for i, c := range configured {
-		if c.Name == "" {
-			c.Name = c.TenantID
-		}
+		c.Name = c.label()
 		switch {
 		case c.Name == "":
 			return nil, fmt.Errorf("tenant %d: neither name nor tenant id", i+1)
@@ -99,7 +105,7 @@ func newTenants(configured []Tenant, reports []insights.Report) ([]*tenant, erro
 			return nil, fmt.Errorf("tenant %q: no source", c.Name)
 		}
 		seen[c.Name] = true
-		t := &tenant{Tenant: c, reports: make(map[insights.Report]*reportState, len(reports))}
+		t := &tenant{Tenant: c, refreshing: make(chan struct{}, 1), reports: make(map[insights.Report]*reportState, len(reports))}
 		for _, r := range reports {
 			t.reports[r] = &reportState{}
 		}

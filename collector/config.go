@@ -33,7 +33,8 @@ type Config struct {
 	// RefreshTimeout bounds one refresh of a tenant (all its reports).
 	RefreshTimeout time.Duration
 	// MaxAge is how long a failing report keeps its last good data after
-	// its last success; then its series go.
+	// its last success; then its series go. It is checked at each refresh,
+	// so the series go at most one interval later.
 	MaxAge time.Duration
 }
 

@@ -159,3 +159,13 @@ func newTestExporter(t testing.TB, cfg Config, clock func() time.Time, tenants .
 	reg.MustRegister(e)
 	return e, reg
 }
+
+// newRegistry returns a registry with only c on it.
+func newRegistry(t testing.TB, c prometheus.Collector) *prometheus.Registry {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	if err := reg.Register(c); err != nil {
+		t.Fatal(err)
+	}
+	return reg
+}

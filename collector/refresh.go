@@ -16,10 +16,11 @@ import (
 // tenant is the refresh state of one configured tenant.
 type tenant struct {
 	Tenant
-	// refreshing is held for a whole refresh, so refreshes of a tenant
-	// never overlap (the loop and RefreshAll may both ask for one). It
-	// guards reports.
-	refreshing sync.Mutex
+	// refreshing holds a token for the whole of a refresh, so refreshes of
+	// a tenant never overlap (the loop and RefreshAll may both ask for
+	// one); it guards reports. A channel rather than a mutex, so that
+	// waiting for it gives up when the context ends.
+	refreshing chan struct{}
 	reports    map[insights.Report]*reportState
 	snap       atomic.Pointer[snapshot] // what Collect serves
 	refreshed  atomic.Bool              // a refresh has completed
@@ -91,8 +92,12 @@ func (e *Exporter) RefreshAll(ctx context.Context) {
 // and publishes a new snapshot. A failed report keeps its last good rows
 // until MaxAge after its last success.
 func (e *Exporter) refresh(ctx context.Context, t *tenant) {
-	t.refreshing.Lock()
-	defer t.refreshing.Unlock()
+	select {
+	case t.refreshing <- struct{}{}:
+		defer func() { <-t.refreshing }()
+	case <-ctx.Done():
+		return
+	}
 
 	start := e.now()
 	fetchCtx, cancel := context.WithTimeout(ctx, e.cfg.RefreshTimeout)
@@ -137,20 +142,23 @@ func (e *Exporter) fetch(ctx context.Context, t *tenant, r insights.Report) ([]i
 func (e *Exporter) recordFailure(t *tenant, r insights.Report, err error) {
 	reason := insights.ReasonOf(err)
 	e.refreshErrors.WithLabelValues(t.Name, string(reason)).Inc()
-	status := 0
-	if ie := (*insights.Error)(nil); errors.As(err, &ie) {
+	status := 0 // none: the request never got an HTTP answer
+	var ie *insights.Error
+	if errors.As(err, &ie) {
 		status = ie.Status
 	}
 	e.logger.Error("report refresh failed", "tenant", t.Name, "report", r.String(),
 		"reason", reason, "status", status, "hint", insights.HintOf(err), "err", err)
 }
 
+const (
+	refreshErrorsName = namespace + "_refresh_errors_total"
+	refreshErrorsHelp = "Failed report refreshes by reason."
+)
+
 func newRefreshErrors(reg prometheus.Registerer, tenants []*tenant) (*prometheus.CounterVec, error) {
-	c := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Namespace: namespace,
-		Name:      "refresh_errors_total",
-		Help:      "Failed report refreshes by reason.",
-	}, []string{"tenant", "reason"})
+	c := prometheus.NewCounterVec(prometheus.CounterOpts{Name: refreshErrorsName, Help: refreshErrorsHelp},
+		[]string{"tenant", "reason"})
 	// Every reason starts at 0, so rate() and increase() see the first error.
 	for _, t := range tenants {
 		for _, reason := range insights.Reasons() {

@@ -98,8 +98,10 @@ func (c *Catalog) Series(tenant string, g insights.Granularity, period time.Time
 }
 
 // InfoSeries returns entra_insights_app_info, one series per application id
-// seen in any report, and entra_insights_tenant_info.
+// seen in any report (with the newest name seen, else the id), and
+// entra_insights_tenant_info.
 func (c *Catalog) InfoSeries(t Tenant, rows map[insights.Report][]insights.Row) []Sample {
+	t.Name = t.label()
 	return samples(c.infoPoints(t, rows, nil))
 }
 
@@ -120,17 +122,21 @@ func (m *dataMetric) aggregate(tenant string, period time.Time, rows []insights.
 		sums   []int64
 		tuples [][]string
 		tuple  = make([]string, 1+len(m.dims), 1+len(m.dims)+2)
+		key    []byte // reused; a map lookup by string(key) does not copy it
 	)
 	tuple[0] = tenant
 	emit := func(value int64, structural ...string) {
 		full := append(tuple[:1+len(m.dims)], structural...)
-		// Label values are valid UTF-8, which never contains 0xff.
-		key := strings.Join(full, "\xff")
-		if i, ok := index[key]; ok {
+		key = key[:0]
+		for _, v := range full {
+			// Label values are valid UTF-8, which never contains 0xff.
+			key = append(append(key, v...), 0xff)
+		}
+		if i, ok := index[string(key)]; ok {
 			sums[i] += value
 			return
 		}
-		index[key] = len(sums)
+		index[string(key)] = len(sums)
 		sums = append(sums, value)
 		tuples = append(tuples, slices.Clone(full))
 	}

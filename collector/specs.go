@@ -80,14 +80,16 @@ func metricSpecs() []metricSpec {
 			defaults: []string{"app_id", "os"},
 			points:   count,
 		},
+		// The summary report's metrics are named "overview": promtool
+		// 2.42 rejects any name containing a metric type ("_summary_").
 		{
-			name: "summary_active_users", report: insights.Summary, users: true,
+			name: "overview_active_users", report: insights.Summary, users: true,
 			help:     "Active users of the summary report.",
 			defaults: []string{"app_id", "os"},
 			points:   func(_ insights.Granularity, r *insights.Row, emit emitFunc) { emit(r.ActiveUsers) },
 		},
 		{
-			name: "summary_authentications", report: insights.Summary,
+			name: "overview_authentications", report: insights.Summary,
 			help:       "Authentication requests of the summary report by result (failure = requests - completions).",
 			defaults:   []string{"app_id", "os"},
 			structural: []string{"result"},
@@ -96,7 +98,7 @@ func metricSpecs() []metricSpec {
 			},
 		},
 		{
-			name: "summary_mfa_requests", report: insights.Summary,
+			name: "overview_mfa_requests", report: insights.Summary,
 			help:       "Multifactor authentication requests by channel and result (failure = requests - completions).",
 			structural: []string{"channel", "result"},
 			points:     mfaRequests,

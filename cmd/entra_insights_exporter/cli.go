@@ -10,6 +10,7 @@ import (
 
 	"github.com/alecthomas/kong"
 
+	"github.com/entra-insights/entra_insights_exporter/graph/transport"
 	"github.com/entra-insights/entra_insights_exporter/internal/config"
 )
 
@@ -50,9 +51,10 @@ type azureFlags struct {
 }
 
 type graphFlags struct {
-	URL    string `name:"url" placeholder:"URL" help:"Graph beta root (default: the cloud's, e.g. https://graph.microsoft.com/beta)."`
-	Scope  string `help:"Token scope (default: the cloud's Graph audience + /.default; never derived from --graph.url)."`
-	CAFile string `name:"ca-file" placeholder:"PATH" help:"PEM file of extra CAs to trust for Graph and the authority, added to the system pool (SSL_CERT_FILE also works)."`
+	URL       string `name:"url" placeholder:"URL" help:"Graph beta root (default: the cloud's, e.g. https://graph.microsoft.com/beta)."`
+	Scope     string `help:"Token scope (default: the cloud's Graph audience + /.default; never derived from --graph.url)."`
+	CAFile    string `name:"ca-file" placeholder:"PATH" help:"PEM file of extra CAs to trust for Graph and the authority, added to the system pool (SSL_CERT_FILE also works)."`
+	RateLimit int    `name:"rate-limit" default:"5" help:"Client-side budget: Graph request starts per 10 s per tenant and client id, retries included (Graph's identity-reports limit is 5; 122 across tenants). 0 turns the budget off, e.g. for a local test server."`
 }
 
 type insightsFlags struct {
@@ -75,6 +77,9 @@ func (c *cli) Validate() error {
 		if err := config.ReadableFile(c.ConfigFile); err != nil {
 			return fmt.Errorf("--config.file: %w", err)
 		}
+	}
+	if c.Graph.RateLimit < 0 || c.Graph.RateLimit > transport.ClientRequests {
+		return fmt.Errorf("--graph.rate-limit: %d is not between 0 and %d", c.Graph.RateLimit, transport.ClientRequests)
 	}
 	if err := c.Insights.validate(); err != nil {
 		return err
@@ -115,8 +120,8 @@ func (c *cli) Validate() error {
 
 func (f insightsFlags) validate() error {
 	switch {
-	case f.RefreshInterval < 10*time.Second:
-		return fmt.Errorf("--insights.refresh-interval: %s is too short (at least 10s; Graph's data changes daily)", f.RefreshInterval)
+	case f.RefreshInterval < time.Second:
+		return fmt.Errorf("--insights.refresh-interval: %s is shorter than 1s (Graph's data changes a few times a day; minutes are plenty)", f.RefreshInterval)
 	case f.RefreshTimeout <= 0:
 		return fmt.Errorf("--insights.refresh-timeout: %s must be positive", f.RefreshTimeout)
 	case f.RefreshTimeout > f.RefreshInterval:

@@ -23,7 +23,8 @@ func TestBadSettingsFailWithOneLineNamingTheFlag(t *testing.T) {
 		flag string
 	}{
 		{"duration", []string{"--insights.refresh-interval=abc"}, nil, "--insights.refresh-interval"},
-		{"interval too short", []string{"--insights.refresh-interval=1s"}, nil, "--insights.refresh-interval"},
+		{"interval too short", []string{"--insights.refresh-interval=100ms"}, nil, "--insights.refresh-interval"},
+		{"rate limit", []string{"--graph.rate-limit=-1"}, nil, "--graph.rate-limit"},
 		{"timeout longer than interval", []string{"--insights.refresh-timeout=10m"}, nil, "--insights.refresh-timeout"},
 		{"max age shorter than interval", []string{"--insights.max-age=1m"}, nil, "--insights.max-age"},
 		{"listen address", []string{"--web.listen-address=nope"}, nil, "--web.listen-address"},

@@ -66,7 +66,6 @@ func replaceSection(t *testing.T, doc, name, body string) string {
 	return doc[:i+len(begin)] + body + doc[j:]
 }
 
-
 // renderCatalog renders the entra_insights_ families of a demo scrape as a
 // Markdown table: name, type, labels, help.
 func renderCatalog(families map[string]*dto.MetricFamily) string {

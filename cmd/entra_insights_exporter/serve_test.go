@@ -189,17 +189,17 @@ func expectations() []expectation {
 			expectation{p + "mfa_attempts", res("failure"), r(insights.MFACompletions), func(x insights.Row) int64 { return max(0, x.Attempts-x.Successes) }},
 			expectation{p + "mfa_failures", nil, r(insights.MFACompletions), func(x insights.Row) int64 { return sumFailures(x.Failures) }},
 			expectation{p + "sign_ups", nil, r(insights.SignUps), func(x insights.Row) int64 { return x.Count }},
-			expectation{p + "summary_active_users", nil, r(insights.Summary), func(x insights.Row) int64 { return x.ActiveUsers }},
-			expectation{p + "summary_authentications", res("success"), r(insights.Summary), func(x insights.Row) int64 { return x.AuthenticationCompletions }},
-			expectation{p + "summary_authentications", res("failure"), r(insights.Summary), func(x insights.Row) int64 {
+			expectation{p + "overview_active_users", nil, r(insights.Summary), func(x insights.Row) int64 { return x.ActiveUsers }},
+			expectation{p + "overview_authentications", res("success"), r(insights.Summary), func(x insights.Row) int64 { return x.AuthenticationCompletions }},
+			expectation{p + "overview_authentications", res("failure"), r(insights.Summary), func(x insights.Row) int64 {
 				return max(0, x.AuthenticationRequests-x.AuthenticationCompletions)
 			}},
-			expectation{p + "summary_mfa_requests", map[string]string{"channel": "sms", "result": "success"}, r(insights.Summary), func(x insights.Row) int64 { return x.SecurityTextCompletions }},
-			expectation{p + "summary_mfa_requests", map[string]string{"channel": "sms", "result": "failure"}, r(insights.Summary), func(x insights.Row) int64 {
+			expectation{p + "overview_mfa_requests", map[string]string{"channel": "sms", "result": "success"}, r(insights.Summary), func(x insights.Row) int64 { return x.SecurityTextCompletions }},
+			expectation{p + "overview_mfa_requests", map[string]string{"channel": "sms", "result": "failure"}, r(insights.Summary), func(x insights.Row) int64 {
 				return max(0, x.SecurityTextRequests-x.SecurityTextCompletions)
 			}},
-			expectation{p + "summary_mfa_requests", map[string]string{"channel": "voice", "result": "success"}, r(insights.Summary), func(x insights.Row) int64 { return x.SecurityVoiceCompletions }},
-			expectation{p + "summary_mfa_requests", map[string]string{"channel": "voice", "result": "failure"}, r(insights.Summary), func(x insights.Row) int64 {
+			expectation{p + "overview_mfa_requests", map[string]string{"channel": "voice", "result": "success"}, r(insights.Summary), func(x insights.Row) int64 { return x.SecurityVoiceCompletions }},
+			expectation{p + "overview_mfa_requests", map[string]string{"channel": "voice", "result": "failure"}, r(insights.Summary), func(x insights.Row) int64 {
 				return max(0, x.SecurityVoiceRequests-x.SecurityVoiceCompletions)
 			}},
 		)
@@ -329,6 +329,7 @@ func TestServeAgainstSimulatorOverTLS(t *testing.T) {
 	if stats := sim.Stats(); stats.Authorized != stats.GraphRequests || stats.GraphRequests < len(insights.AllReports()) {
 		t.Errorf("simulator saw %d Graph requests, %d with a valid bearer token; want all of ≥ 18", stats.GraphRequests, stats.Authorized)
 	}
+	checkBudget(t, sim.Stats().Requests)
 	if strings.Contains(e.stderr.String(), sim.ClientSecret) {
 		t.Errorf("the client secret appears in the log")
 	}
@@ -340,6 +341,30 @@ func TestServeAgainstSimulatorOverTLS(t *testing.T) {
 	}
 	if after := sim.Stats().GraphRequests; after != before {
 		t.Errorf("100 scrapes caused %d Graph requests, want 0", after-before)
+	}
+}
+
+// checkBudget fails if more than 5 Graph requests arrived in any 10 s
+// window: the client-side budget of --graph.rate-limit's default. Arrival
+// times lag start times by a little network time, hence the tolerance.
+func checkBudget(t *testing.T, requests []graphsim.Request) {
+	t.Helper()
+	var starts []time.Time
+	for _, r := range requests {
+		if strings.Contains(strings.ToLower(r.Path), "/reports/userinsights/") {
+			starts = append(starts, r.At)
+		}
+	}
+	for i := range starts {
+		n := 0
+		for _, s := range starts[i:] {
+			if s.Sub(starts[i]) < 10*time.Second-100*time.Millisecond {
+				n++
+			}
+		}
+		if n > 5 {
+			t.Fatalf("%d Graph requests arrived within 9.9 s from %s; the budget allows 5", n, starts[i].Format(time.RFC3339Nano))
+		}
 	}
 }
 

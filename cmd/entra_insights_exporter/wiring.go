@@ -43,7 +43,13 @@ type shared struct {
 }
 
 func newShared(ctx context.Context, c *cli, reg prometheus.Registerer, logger *slog.Logger) (*shared, error) {
-	s := &shared{metrics: transport.NewMetrics(reg), limiters: transport.NewLimiters(), logger: logger}
+	s := &shared{metrics: transport.NewMetrics(reg), logger: logger}
+	if c.Graph.RateLimit > 0 {
+		s.limiters = transport.NewLimitersWith(
+			transport.Limit{Requests: c.Graph.RateLimit, Window: transport.LimitWindow},
+			transport.Limit{Requests: transport.ClientRequests, Window: transport.LimitWindow},
+			time.Now)
+	}
 	if c.Demo {
 		sim, err := graphsim.Listen(ctx, "127.0.0.1:0", graphsim.Options{Logger: logger.With("component", "graphsim")})
 		if err != nil {
@@ -157,6 +163,7 @@ func (c *cli) graphConfig() graph.Config {
 		Scope:                     c.Graph.Scope,
 		CAFile:                    c.Graph.CAFile,
 		UserAgent:                 exporterName + "/" + version.Version,
+		DisableBudget:             c.Graph.RateLimit == 0,
 	}
 }
 

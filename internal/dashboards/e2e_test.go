@@ -1,0 +1,223 @@
+package dashboards
+
+import (
+	"bufio"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/entra-insights/entra_insights_exporter/internal/promtest"
+)
+
+const (
+	// scrapeInterval is how often the test's Prometheus servers scrape the
+	// exporter and evaluate the rules.
+	scrapeInterval = "15s"
+	// dataTimeout bounds the wait for data: a minute-step health panel
+	// needs two scrapes before its last whole minute.
+	dataTimeout = 3 * time.Minute
+)
+
+// TestEndToEnd runs every dashboard query and rule against a real
+// Prometheus that holds the backfilled history of `backfill --demo` and
+// scrapes `serve --demo` live, as a user would set it up; then the
+// current-value panels against a Prometheus with live data only, what a
+// new user sees first.
+func TestEndToEnd(t *testing.T) {
+	promtest.Require(t)
+	bin := promtest.BuildExporter(t)
+	dir := t.TempDir()
+
+	history := filepath.Join(dir, "backfill.om")
+	wrote := backfill(t, bin, history)
+	data := filepath.Join(dir, "data")
+	if loaded := promtest.CreateBlocks(t, history, data); loaded != wrote {
+		t.Errorf("promtool loaded %d of the %d backfilled samples (out of order or duplicates are dropped)", loaded, wrote)
+	}
+	os.Remove(history) // hundreds of MB, no longer needed
+
+	exporter := promtest.StartExporter(t, bin, "serve", "--demo")
+	rules, err := filepath.Abs(rulesFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	full := promtest.StartPrometheus(t, promtest.Options{
+		DataDir: data, Targets: []string{exporter}, Retention: "400d",
+		ScrapeInterval: scrapeInterval, RuleFiles: []string{rules},
+	})
+	liveOnly := promtest.StartPrometheus(t, promtest.Options{
+		Targets: []string{exporter}, ScrapeInterval: scrapeInterval,
+	})
+	deadline := time.Now().Add(dataTimeout)
+
+	targets, err := AllTargets()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("metric names exist", func(t *testing.T) {
+		exposed := exposedNames(t, exporter)
+		for _, tg := range targets {
+			for _, name := range metricNames(t, tg.Expr) {
+				if !exposed[name] {
+					t.Errorf("%s uses %s, which the exporter does not expose", tg, name)
+				}
+			}
+		}
+		for rule, selectors := range ruleSelectors(t) {
+			for _, s := range selectors {
+				for _, name := range metricNames(t, s) {
+					if !exposed[name] {
+						t.Errorf("rule %s uses %s, which the exporter does not expose", rule, name)
+					}
+				}
+			}
+		}
+	})
+
+	t.Run("dashboards with history", func(t *testing.T) {
+		for _, tg := range targets {
+			t.Run(tg.String(), func(t *testing.T) { runTarget(t, full, tg, deadline) })
+		}
+	})
+
+	t.Run("current values with live data only", func(t *testing.T) {
+		for _, tg := range targets {
+			if tg.CurrentValue() {
+				t.Run(tg.String(), func(t *testing.T) { runTarget(t, liveOnly, tg, deadline) })
+			}
+		}
+	})
+
+	t.Run("rules", func(t *testing.T) {
+		for _, r := range loadRules(t) {
+			t.Run(r.Name(), func(t *testing.T) {
+				// An alert need not fire, but it must evaluate...
+				if _, err := full.Query(t, r.Expr, time.Now()); err != nil {
+					t.Fatalf("%v\n%s", err, r.Expr)
+				}
+			})
+		}
+		// ...and everything it reads must have data.
+		for rule, selectors := range ruleSelectors(t) {
+			for _, s := range selectors {
+				t.Run(rule+"/"+s, func(t *testing.T) {
+					if !waitForData(t, deadline, func() (promtest.Result, error) { return full.Query(t, s, time.Now()) }) {
+						t.Errorf("rule %s: %s has no data", rule, s)
+					}
+				})
+			}
+		}
+	})
+}
+
+// backfill runs `backfill --demo` into file and returns the number of
+// samples it says it wrote.
+func backfill(t *testing.T, bin, file string) int {
+	t.Helper()
+	out, err := exec.CommandContext(t.Context(), bin, "backfill", "--demo", "--backfill.output="+file).CombinedOutput()
+	if err != nil {
+		t.Fatalf("backfill: %v\n%s", err, out)
+	}
+	m := regexp.MustCompile(`wrote \d+ series, (\d+) samples`).FindSubmatch(out)
+	if m == nil {
+		t.Fatalf("backfill did not report its sample count:\n%s", out)
+	}
+	n, _ := strconv.Atoi(string(m[1]))
+	return n
+}
+
+// runTarget runs a target as Grafana would, now, and fails the test if the
+// query errors, or returns no data before the deadline.
+func runTarget(t *testing.T, p *promtest.Prom, tg Target, deadline time.Time) {
+	expr := expand(tg.Expr)
+	query := func() (promtest.Result, error) {
+		now := time.Now()
+		if tg.Instant {
+			return p.Query(t, expr, now)
+		}
+		w, err := window(tg, now)
+		if err != nil {
+			t.Fatalf("%s: %v", tg, err)
+		}
+		return p.QueryRange(t, expr, w.start, w.end, w.step)
+	}
+	if !waitForData(t, deadline, query) {
+		t.Errorf("%s returned no data:\n%s", tg, expr)
+	}
+}
+
+// waitForData polls query until it returns data (true) or the deadline
+// passes (false). A query error fails the test at once.
+func waitForData(t *testing.T, deadline time.Time, query func() (promtest.Result, error)) bool {
+	t.Helper()
+	for {
+		res, err := query()
+		if err != nil {
+			t.Fatalf("query failed: %v", err)
+		}
+		if !res.Empty() {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		select {
+		case <-t.Context().Done():
+			return false
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// exposedNames scrapes the exporter and returns its metric names.
+func exposedNames(t *testing.T, addr string) map[string]bool {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://"+addr+"/metrics", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	names := map[string]bool{}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		names[line[:strings.IndexAny(line, "{ ")]] = true
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return names
+}
+
+// metricNames returns the metric names an expression selects, except
+// recorded series (level:metric:operation) and name-less selectors.
+func metricNames(t *testing.T, expr string) []string {
+	t.Helper()
+	p, err := promtest.ParsePromQL(expr)
+	if err != nil {
+		t.Fatalf("%v: %s", err, expr)
+	}
+	var names []string
+	for _, s := range p.Selectors {
+		if s.Metric != "" && !strings.Contains(s.Metric, ":") && !slices.Contains(names, s.Metric) {
+			names = append(names, s.Metric)
+		}
+	}
+	return names
+}
