@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -25,6 +26,7 @@ type backfillCmd struct {
 	End     string        `name:"backfill.end" placeholder:"TIME" help:"Write nothing at or after this time, where live data begins (RFC 3339 or YYYY-MM-DD; default: now)."`
 	Tenants []string      `name:"backfill.tenant" placeholder:"NAME" help:"Only this tenant (its tenant label value); repeatable. Default: all."`
 	Reports []string      `name:"backfill.report" placeholder:"REPORT" help:"Only this report, e.g. daily/activeUsers; repeatable. Default: every configured report."`
+	Labels  []string      `name:"backfill.label" placeholder:"NAME=VALUE" help:"Add this label to every series; repeatable. Set the job and instance labels Prometheus attaches to its scrapes of the exporter (e.g. job=entra_insights, instance=exporter:9945), so history and live data are the same series."`
 }
 
 // Validate checks the backfill flags; kong prints the error as one line.
@@ -48,7 +50,21 @@ func (b *backfillCmd) Validate() error {
 			return fmt.Errorf("--backfill.report: %w", err)
 		}
 	}
-	return nil
+	_, err = b.extraLabels()
+	return err
+}
+
+// extraLabels parses --backfill.label; backfill.Write checks the names.
+func (b *backfillCmd) extraLabels() ([]collector.Label, error) {
+	var labels []collector.Label
+	for _, kv := range b.Labels {
+		name, value, ok := strings.Cut(kv, "=")
+		if !ok || name == "" {
+			return nil, fmt.Errorf("--backfill.label: %q is not NAME=VALUE", kv)
+		}
+		labels = append(labels, collector.Label{Name: name, Value: value})
+	}
+	return labels, nil
 }
 
 func parseTime(s string) (time.Time, error) {
@@ -99,7 +115,8 @@ func (b *backfillCmd) Run(ctx context.Context, c *cli, logger *slog.Logger, std 
 	if err != nil {
 		return err
 	}
-	stats, err := backfill.Write(out, catalog, tenants, backfill.Options{Step: b.Step, Start: start, End: end})
+	labels, _ := b.extraLabels() // validated
+	stats, err := backfill.Write(out, catalog, tenants, backfill.Options{Step: b.Step, Start: start, End: end, Labels: labels})
 	if cerr := closeOut(); err == nil {
 		err = cerr
 	}

@@ -22,6 +22,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/common/model"
+
 	"github.com/entra-insights/entra_insights_exporter/collector"
 	"github.com/entra-insights/entra_insights_exporter/graph/insights"
 )
@@ -37,6 +39,10 @@ type Options struct {
 	Step  time.Duration // spacing of samples within a period
 	Start time.Time     // nothing before; zero = everything Graph returned
 	End   time.Time     // nothing at or after: where live data begins (usually now)
+	// Labels are added to every series: the job and instance labels
+	// Prometheus attaches when it scrapes the exporter, so history and live
+	// data are one series rather than two that a sum would count twice.
+	Labels []collector.Label
 }
 
 // Stats says what was written; the sample count is what promtool must load.
@@ -70,9 +76,16 @@ func Write(w io.Writer, catalog *collector.Catalog, tenants []Tenant, opts Optio
 	if opts.Step <= 0 {
 		return Stats{}, fmt.Errorf("step %s must be positive", opts.Step)
 	}
+	for _, l := range opts.Labels {
+		if !model.LabelName(l.Name).IsValidLegacy() || strings.HasPrefix(l.Name, "__") {
+			return Stats{}, fmt.Errorf("label name %q is not valid", l.Name)
+		}
+	}
 	families := map[string]*family{}
 	for _, t := range tenants {
-		addTenant(families, catalog, t, opts)
+		if err := addTenant(families, catalog, t, opts); err != nil {
+			return Stats{}, err
+		}
 	}
 	bw := bufio.NewWriterSize(w, 1<<20)
 	stats := writeFamilies(bw, families, opts)
@@ -85,7 +98,7 @@ func Write(w io.Writer, catalog *collector.Catalog, tenants []Tenant, opts Optio
 
 // addTenant records, for every series of the tenant, the value it had in
 // each display window.
-func addTenant(families map[string]*family, catalog *collector.Catalog, t Tenant, opts Options) {
+func addTenant(families map[string]*family, catalog *collector.Catalog, t Tenant, opts Options) error {
 	asOf := collector.AsOf(t.Rows)
 	var first time.Time
 	for _, g := range []insights.Granularity{insights.Daily, insights.Monthly} {
@@ -100,31 +113,47 @@ func addTenant(families map[string]*family, catalog *collector.Catalog, t Tenant
 				first = from
 			}
 			for _, s := range catalog.Series(t.Tenant.Name, g, p, t.Rows) {
-				add(families, s, segment{from: from, to: to, value: s.Value})
+				if err := add(families, s, segment{from: from, to: to, value: s.Value}, opts.Labels); err != nil {
+					return err
+				}
 			}
 		}
 	}
 	if first.IsZero() {
-		return // Graph returned no rows at all
+		return nil // Graph returned no rows at all
 	}
 	for _, s := range catalog.InfoSeries(t.Tenant, t.Rows) {
-		add(families, s, segment{from: first, to: opts.End, value: s.Value})
+		if err := add(families, s, segment{from: first, to: opts.End, value: s.Value}, opts.Labels); err != nil {
+			return err
+		}
 	}
+	return nil
 }
 
-func add(families map[string]*family, s collector.Sample, seg segment) {
+func add(families map[string]*family, s collector.Sample, seg segment, extra []collector.Label) error {
 	f := families[s.Name]
 	if f == nil {
 		f = &family{name: s.Name, help: s.Help, series: map[string]*series{}}
 		families[s.Name] = f
 	}
-	key := renderLabels(s.Labels)
+	labels := s.Labels
+	for _, l := range extra {
+		if slices.ContainsFunc(s.Labels, func(own collector.Label) bool { return own.Name == l.Name }) {
+			return fmt.Errorf("label %q is one of %s's own labels; it cannot be added", l.Name, s.Name)
+		}
+	}
+	if len(extra) > 0 {
+		labels = append(slices.Clone(s.Labels), extra...)
+		slices.SortFunc(labels, func(a, b collector.Label) int { return strings.Compare(a.Name, b.Name) })
+	}
+	key := renderLabels(labels)
 	ser := f.series[key]
 	if ser == nil {
-		ser = &series{labels: s.Labels, key: key}
+		ser = &series{labels: labels, key: key}
 		f.series[key] = ser
 	}
 	ser.segments = append(ser.segments, seg)
+	return nil
 }
 
 func writeFamilies(w *bufio.Writer, families map[string]*family, opts Options) Stats {

@@ -207,3 +207,19 @@ func BenchmarkWriteYearHourly(b *testing.B) {
 type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+func TestExtraLabels(t *testing.T) {
+	labels := []collector.Label{{Name: "job", Value: "entra_insights"}, {Name: "instance", Value: "exporter:9945"}}
+	text, _ := write(t, []Tenant{simTenant(t, now, false)}, Options{Step: 6 * time.Hour, End: now, Labels: labels})
+	for _, s := range parse(t, text) {
+		if !strings.Contains(s.series, `instance="exporter:9945",`) || !strings.Contains(s.series, `job="entra_insights"`) {
+			t.Fatalf("series %s lacks the extra labels (or they are not sorted in)", s.series)
+		}
+	}
+	catalog, _ := collector.NewCatalog(collector.Config{})
+	for _, bad := range [][]collector.Label{{{Name: "tenant", Value: "x"}}, {{Name: "bad-name", Value: "x"}}, {{Name: "__name__", Value: "x"}}} {
+		if _, err := Write(&bytes.Buffer{}, catalog, []Tenant{simTenant(t, now, false)}, Options{Step: time.Hour, End: now, Labels: bad}); err == nil {
+			t.Errorf("label %v accepted", bad)
+		}
+	}
+}
