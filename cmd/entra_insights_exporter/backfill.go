@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"slices"
 	"strings"
@@ -20,13 +21,15 @@ import (
 )
 
 type backfillCmd struct {
-	Output  string        `name:"backfill.output" default:"-" placeholder:"FILE" help:"Where to write the OpenMetrics text; - is stdout."`
-	Step    time.Duration `name:"backfill.step" default:"1h" help:"Spacing of the written samples. Smaller steps grow the output fast: a year of a large tenant at 1m is ~100 GB of text."`
-	Start   string        `name:"backfill.start" placeholder:"TIME" help:"Write nothing before this time (RFC 3339 or YYYY-MM-DD; default: all Graph returns)."`
-	End     string        `name:"backfill.end" placeholder:"TIME" help:"Write nothing at or after this time, where live data begins (RFC 3339 or YYYY-MM-DD; default: now)."`
-	Tenants []string      `name:"backfill.tenant" placeholder:"NAME" help:"Only this tenant (its tenant label value); repeatable. Default: all."`
-	Reports []string      `name:"backfill.report" placeholder:"REPORT" help:"Only this report, e.g. daily/activeUsers; repeatable. Default: every configured report."`
-	Labels  []string      `name:"backfill.label" placeholder:"NAME=VALUE" help:"Add this label to every series; repeatable. Set the job and instance labels Prometheus attaches to its scrapes of the exporter (e.g. job=entra_insights, instance=exporter:9945), so history and live data are the same series."`
+	Output             string        `name:"backfill.output" default:"-" placeholder:"FILE" help:"Where to write the OpenMetrics text; - is stdout."`
+	Step               time.Duration `name:"backfill.step" default:"1h" help:"Spacing of the written samples. Smaller steps grow the output fast: a year of a large tenant at 1m is ~100 GB of text."`
+	Start              string        `name:"backfill.start" placeholder:"TIME" help:"Write nothing before this time (RFC 3339 or YYYY-MM-DD; default: all Graph returns)."`
+	End                string        `name:"backfill.end" placeholder:"TIME" help:"Write nothing at or after this time, where live data begins (RFC 3339 or YYYY-MM-DD; default: now)."`
+	Tenants            []string      `name:"backfill.tenant" placeholder:"NAME" help:"Only this tenant (its tenant label value); repeatable. Default: all."`
+	Reports            []string      `name:"backfill.report" placeholder:"REPORT" help:"Only this report, e.g. daily/activeUsers; repeatable. Default: every configured report."`
+	RemoteWriteURL     string        `name:"backfill.remote-write-url" placeholder:"URL" help:"Send the samples to this Prometheus remote-write endpoint instead of --backfill.output (Prometheus with --web.enable-remote-write-receiver and an out-of-order window of at least 13 months, Mimir, Thanos Receive, VictoriaMetrics)."`
+	RemoteWriteHeaders []string      `name:"backfill.remote-write-header" placeholder:"NAME=VALUE" help:"HTTP header for the remote-write requests, e.g. X-Scope-OrgID=team; repeatable. Prefer ENTRA_INSIGHTS_BACKFILL_REMOTE_WRITE_HEADER for credentials."`
+	Labels             []string      `name:"backfill.label" placeholder:"NAME=VALUE" help:"Add this label to every series; repeatable. Set the job and instance labels Prometheus attaches to its scrapes of the exporter (e.g. job=entra_insights, instance=exporter:9945), so history and live data are the same series."`
 }
 
 // Validate checks the backfill flags; kong prints the error as one line.
@@ -50,8 +53,27 @@ func (b *backfillCmd) Validate() error {
 			return fmt.Errorf("--backfill.report: %w", err)
 		}
 	}
-	_, err = b.extraLabels()
+	if _, err = b.extraLabels(); err != nil {
+		return err
+	}
+	if err := validURL("--backfill.remote-write-url", b.RemoteWriteURL); err != nil {
+		return err
+	}
+	_, err = b.headers()
 	return err
+}
+
+// headers parses --backfill.remote-write-header.
+func (b *backfillCmd) headers() (map[string]string, error) {
+	headers := map[string]string{}
+	for _, kv := range b.RemoteWriteHeaders {
+		name, value, ok := strings.Cut(kv, "=")
+		if !ok || name == "" || strings.ContainsAny(name, " :\r\n") {
+			return nil, errors.New("--backfill.remote-write-header: want NAME=VALUE")
+		}
+		headers[name] = value
+	}
+	return headers, nil
 }
 
 // extraLabels parses --backfill.label; backfill.Write checks the names.
@@ -111,12 +133,23 @@ func (b *backfillCmd) Run(ctx context.Context, c *cli, logger *slog.Logger, std 
 		tenants = append(tenants, t)
 	}
 
+	labels, _ := b.extraLabels() // validated
+	opts := backfill.Options{Step: b.Step, Start: start, End: end, Labels: labels}
+	if b.RemoteWriteURL != "" {
+		headers, _ := b.headers() // validated
+		rw := backfill.RemoteWrite{URL: b.RemoteWriteURL, Headers: headers, Client: &http.Client{Timeout: time.Minute}}
+		stats, err := backfill.Send(ctx, rw, catalog, tenants, opts)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(std.err, "backfill: wrote %d series, %d samples to %s\n", stats.Series, stats.Samples, b.RemoteWriteURL)
+		return nil
+	}
 	out, closeOut, err := b.output(std.out)
 	if err != nil {
 		return err
 	}
-	labels, _ := b.extraLabels() // validated
-	stats, err := backfill.Write(out, catalog, tenants, backfill.Options{Step: b.Step, Start: start, End: end, Labels: labels})
+	stats, err := backfill.Write(out, catalog, tenants, opts)
 	if cerr := closeOut(); err == nil {
 		err = cerr
 	}

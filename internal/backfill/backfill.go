@@ -65,7 +65,8 @@ type series struct {
 
 type family struct {
 	name, help string
-	series     map[string]*series
+	series     map[string]*series // while collecting
+	sorted     []*series          // by key, once collected
 }
 
 // Write writes every tenant's history to w as OpenMetrics text ending in
@@ -73,19 +74,9 @@ type family struct {
 // order. It is deterministic: the same input gives the same bytes, so a
 // re-run produces identical samples that Prometheus merges.
 func Write(w io.Writer, catalog *collector.Catalog, tenants []Tenant, opts Options) (Stats, error) {
-	if opts.Step <= 0 {
-		return Stats{}, fmt.Errorf("step %s must be positive", opts.Step)
-	}
-	for _, l := range opts.Labels {
-		if !model.LabelName(l.Name).IsValidLegacy() || strings.HasPrefix(l.Name, "__") {
-			return Stats{}, fmt.Errorf("label name %q is not valid", l.Name)
-		}
-	}
-	families := map[string]*family{}
-	for _, t := range tenants {
-		if err := addTenant(families, catalog, t, opts); err != nil {
-			return Stats{}, err
-		}
+	families, err := collect(catalog, tenants, opts)
+	if err != nil {
+		return Stats{}, err
 	}
 	bw := bufio.NewWriterSize(w, 1<<20)
 	stats := writeFamilies(bw, families, opts)
@@ -94,6 +85,37 @@ func Write(w io.Writer, catalog *collector.Catalog, tenants []Tenant, opts Optio
 		return stats, fmt.Errorf("write openmetrics: %w", err)
 	}
 	return stats, nil
+}
+
+// collect gathers every series of every tenant with the value it had in
+// each display window, sorted: families by name, series by labels.
+func collect(catalog *collector.Catalog, tenants []Tenant, opts Options) ([]*family, error) {
+	if opts.Step <= 0 {
+		return nil, fmt.Errorf("step %s must be positive", opts.Step)
+	}
+	for _, l := range opts.Labels {
+		if !model.LabelName(l.Name).IsValidLegacy() || strings.HasPrefix(l.Name, "__") {
+			return nil, fmt.Errorf("label name %q is not valid", l.Name)
+		}
+	}
+	byName := map[string]*family{}
+	for _, t := range tenants {
+		if err := addTenant(byName, catalog, t, opts); err != nil {
+			return nil, err
+		}
+	}
+	families := make([]*family, 0, len(byName))
+	for _, f := range byName {
+		f.sorted = make([]*series, 0, len(f.series))
+		for _, s := range f.series {
+			slices.SortFunc(s.segments, func(a, b segment) int { return a.from.Compare(b.from) })
+			f.sorted = append(f.sorted, s)
+		}
+		slices.SortFunc(f.sorted, func(a, b *series) int { return strings.Compare(a.key, b.key) })
+		families = append(families, f)
+	}
+	slices.SortFunc(families, func(a, b *family) int { return strings.Compare(a.name, b.name) })
+	return families, nil
 }
 
 // addTenant records, for every series of the tenant, the value it had in
@@ -156,23 +178,19 @@ func add(families map[string]*family, s collector.Sample, seg segment, extra []c
 	return nil
 }
 
-func writeFamilies(w *bufio.Writer, families map[string]*family, opts Options) Stats {
+func writeFamilies(w *bufio.Writer, families []*family, opts Options) Stats {
 	var stats Stats
-	names := make([]string, 0, len(families))
-	for name := range families {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	for _, name := range names {
-		f := families[name]
-		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s gauge\n", name, escapeHelp(f.help), name)
-		keys := make([]string, 0, len(f.series))
-		for k := range f.series {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		for _, k := range keys {
-			n := writeSeries(w, name, f.series[k], opts)
+	for _, f := range families {
+		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s gauge\n", f.name, escapeHelp(f.help), f.name)
+		for _, s := range f.sorted {
+			prefix := f.name + s.key + " "
+			n := s.samples(opts, func(t time.Time, _ float64, value string) {
+				w.WriteString(prefix)
+				w.WriteString(value)
+				w.WriteByte(' ')
+				w.WriteString(formatTimestamp(t))
+				w.WriteByte('\n')
+			})
 			if n > 0 {
 				stats.Series++
 				stats.Samples += n
@@ -182,11 +200,9 @@ func writeFamilies(w *bufio.Writer, families map[string]*family, opts Options) S
 	return stats
 }
 
-// writeSeries writes the samples of one series in time order and returns
-// how many it wrote.
-func writeSeries(w *bufio.Writer, name string, s *series, opts Options) int {
-	slices.SortFunc(s.segments, func(a, b segment) int { return a.from.Compare(b.from) })
-	prefix := name + s.key + " "
+// samples calls emit for every sample of the series in time order, with the
+// value also formatted as text, and returns how many there were.
+func (s *series) samples(opts Options, emit func(t time.Time, value float64, text string)) int {
 	n := 0
 	for _, seg := range s.segments {
 		value := strconv.FormatFloat(seg.value, 'g', -1, 64)
@@ -194,11 +210,7 @@ func writeSeries(w *bufio.Writer, name string, s *series, opts Options) int {
 			if t.Before(opts.Start) {
 				continue
 			}
-			w.WriteString(prefix)
-			w.WriteString(value)
-			w.WriteByte(' ')
-			w.WriteString(formatTimestamp(t))
-			w.WriteByte('\n')
+			emit(t, seg.value, value)
 			n++
 		}
 	}
