@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	dto "github.com/prometheus/client_model/go"
+
+	"github.com/entra-insights/entra_insights_exporter/collector"
 )
 
 var update = flag.Bool("update", false, "rewrite the generated sections of README.md")
@@ -19,7 +21,11 @@ const readmePath = "../../README.md"
 // to what the code exposes; -update rewrites them.
 func TestREADMEIsCurrent(t *testing.T) {
 	e := startExporter(t, "--demo")
-	catalog := renderCatalog(e.waitUntilUp(t, "demo"))
+	families, err := collector.Families(collector.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	catalog := renderCatalog(e.waitUntilUp(t, "demo"), families)
 	_, help, _ := runCLI(t, t.Context(), "--help")
 	_, backfillHelp, _ := runCLI(t, t.Context(), "backfill", "--help")
 	flags := "```text\n" + strings.TrimSpace(help) + "\n```\n\n`backfill` adds:\n\n```text\n" +
@@ -67,8 +73,13 @@ func replaceSection(t *testing.T, doc, name, body string) string {
 }
 
 // renderCatalog renders the entra_insights_ families of a demo scrape as a
-// Markdown table: name, type, labels, help.
-func renderCatalog(families map[string]*dto.MetricFamily) string {
+// Markdown table, with the report and the optional labels of the data
+// metrics from the collector's catalog.
+func renderCatalog(families map[string]*dto.MetricFamily, catalog []collector.Family) string {
+	byName := map[string]collector.Family{}
+	for _, f := range catalog {
+		byName[f.Name] = f
+	}
 	var names []string
 	for name := range families {
 		if strings.HasPrefix(name, "entra_insights_") {
@@ -77,7 +88,7 @@ func renderCatalog(families map[string]*dto.MetricFamily) string {
 	}
 	slices.Sort(names)
 	var b strings.Builder
-	b.WriteString("| Metric | Type | Labels | Meaning |\n|---|---|---|---|\n")
+	b.WriteString("| Metric | Type | Labels | Optional labels | Graph report | Meaning |\n|---|---|---|---|---|---|\n")
 	for _, name := range names {
 		f := families[name]
 		labels := map[string]bool{}
@@ -92,7 +103,12 @@ func renderCatalog(families map[string]*dto.MetricFamily) string {
 		}
 		slices.Sort(keys)
 		help := strings.ReplaceAll(f.GetHelp(), "|", `\|`)
-		fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", name, strings.ToLower(f.GetType().String()), strings.Join(keys, ", "), help)
+		var optional []string
+		for _, l := range byName[name].Optional {
+			optional = append(optional, "`"+l+"`")
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s | %s |\n", name, strings.ToLower(f.GetType().String()),
+			strings.Join(keys, ", "), strings.Join(optional, ", "), byName[name].Report, help)
 	}
 	return b.String()
 }

@@ -6,6 +6,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/entra-insights/entra_insights_exporter/graph/graphsim"
 	"github.com/entra-insights/entra_insights_exporter/graph/insights"
+	"github.com/entra-insights/entra_insights_exporter/internal/promtest"
 )
 
 // simNow pins the simulator's clock; the exporter's own clock is real, which
@@ -419,4 +421,23 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// TestDemoPassesPromtoolCheckMetrics: promtool (Debian's 2.42) prints
+// nothing for the exporter's whole /metrics.
+func TestDemoPassesPromtoolCheckMetrics(t *testing.T) {
+	promtest.Require(t)
+	e := startExporter(t, "--demo")
+	e.waitUntilUp(t, "demo")
+	resp, err := http.Get("http://" + e.addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	cmd := exec.CommandContext(t.Context(), "promtool", "check", "metrics")
+	cmd.Stdin = resp.Body
+	out, err := cmd.CombinedOutput()
+	if err != nil || len(out) > 0 {
+		t.Errorf("promtool check metrics: %v\n%s", err, out)
+	}
 }
