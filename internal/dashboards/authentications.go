@@ -79,6 +79,7 @@ func authentications() *dashboard.DashboardBuilder {
 			"Per month and country: authentication requests (ignores the application filter). Each bar ends on the month's last day; the last bar is the current month so far.",
 			unitCount, true,
 			rangeQuery(monthEnds(sum("country", day(sel(monthly)))), "{{country}}")).
+			TimeFrom(yearRange).
 			Span(24)).
 		WithRow(row("Telecom fraud and CAPTCHA, last 30 days")).
 		WithPanel(dailyBars("CAPTCHA challenges per day",
@@ -94,6 +95,6 @@ func authentications() *dashboard.DashboardBuilder {
 		WithPanel(dailyBars("SMS and voice MFA requests per day",
 			"Per day: MFA requests over SMS and voice calls, completed or not (the summary report; ignores the application filter). A jump in failures can be SMS pumping.",
 			unitCount, true,
-			rangeQuery(sum("channel, result", day(sel("entra_insights_daily_summary_mfa_requests"))), "{{channel}} {{result}}")).
+			rangeQuery(sum("channel, result", day(sel("entra_insights_daily_overview_mfa_requests"))), "{{channel}} {{result}}")).
 			Span(24))
 }

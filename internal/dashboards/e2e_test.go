@@ -32,6 +32,9 @@ const (
 // new user sees first.
 func TestEndToEnd(t *testing.T) {
 	promtest.Require(t)
+	if testing.Short() && os.Getenv(promtest.E2EEnv) != "required" {
+		t.Skip("end-to-end test takes minutes; skipped with -short")
+	}
 	bin := promtest.BuildExporter(t)
 	dir := t.TempDir()
 

@@ -189,6 +189,35 @@ func TestLintPanels(t *testing.T) {
 	}
 }
 
+func TestLintLayout(t *testing.T) {
+	for name, d := range committedDashboards(t) {
+		t.Run(name, func(t *testing.T) {
+			taken := map[[2]uint32]string{}
+			for _, p := range d.Panels {
+				title, g := "", (*dashboard.GridPos)(nil)
+				switch {
+				case p.Panel != nil:
+					title, g = deref(p.Panel.Title), p.Panel.GridPos
+				case p.RowPanel != nil:
+					title, g = deref(p.RowPanel.Title), p.RowPanel.GridPos
+				}
+				if g == nil || g.W == 0 || g.H == 0 || g.X+g.W > 24 {
+					t.Errorf("panel %q: bad grid position %+v", title, g)
+					continue
+				}
+				for x := g.X; x < g.X+g.W; x++ {
+					for y := g.Y; y < g.Y+g.H; y++ {
+						if other, ok := taken[[2]uint32{x, y}]; ok {
+							t.Fatalf("panel %q overlaps %q", title, other)
+						}
+						taken[[2]uint32{x, y}] = title
+					}
+				}
+			}
+		})
+	}
+}
+
 func TestLintQueries(t *testing.T) {
 	now := time.Now()
 	for name, d := range committedDashboards(t) {

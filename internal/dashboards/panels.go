@@ -25,7 +25,8 @@ const (
 	// Grafana's own interval (range/maxPoints, 8.8h) below dayStep, and with
 	// 6 hours below minuteStep, so the step is exactly the panel interval.
 	maxPoints = 1000
-	// yearRange is the relative time of monthly panels: 12 months.
+	// yearRange is the relative time of monthly panels on dashboards
+	// showing 30 days: 12 months.
 	yearRange = "1y"
 )
 
@@ -99,12 +100,12 @@ func dailyBars(title, description, unit string, stacked bool, queries ...query) 
 		BarAlignment(common.BarAlignmentAfter)
 }
 
-// monthlyBars shows one bar per month over a year, ending on the month's
-// last day (or on the last day with data, for the current month).
+// monthlyBars shows one bar per month, ending on the month's last day (or
+// on the last day with data, for the current month). On dashboards with a
+// shorter range, add TimeFrom(yearRange).
 func monthlyBars(title, description, unit string, stacked bool, queries ...query) *timeseries.PanelBuilder {
 	return bars(title, description, unit, stacked, queries).
-		BarAlignment(common.BarAlignmentBefore).
-		TimeFrom(yearRange)
+		BarAlignment(common.BarAlignmentBefore)
 }
 
 func bars(title, description, unit string, stacked bool, queries []query) *timeseries.PanelBuilder {

@@ -23,7 +23,9 @@ import (
 //
 // Backfilled samples never sit on a period boundary, and a day's last
 // sample is the same whether the range is closed (Prometheus 2) or
-// left-open (Prometheus 3), so both give the same answer.
+// left-open (Prometheus 3), so both give the same answer. Current-value
+// panels read the gauges as they are: backfilled series end where live data
+// begins, more than the 5-minute lookback before any later query.
 
 const (
 	tenantMatcher = `tenant=~"$tenant"`
@@ -39,8 +41,14 @@ func sel(metric string, matchers ...string) string {
 
 // day evaluated at 00:00 UTC gives the last value of selector during that
 // day, today's included.
+//
+// A series can be there twice: backfilled without the scrape's target
+// labels and scraped live with them, both during the day the backfill ended
+// (and the month, for monthly metrics). Counts only grow within their
+// period, so the larger of the two is the day's value; max without
+// (instance, job) keeps it, and so does not double today's bar.
 func day(selector string) string {
-	return "last_over_time(" + selector + "[1d] offset -1d)"
+	return "max without (instance, job) (last_over_time(" + selector + "[1d] offset -1d))"
 }
 
 // sum adds up expr over every label but by (comma-separated, may be empty).

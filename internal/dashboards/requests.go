@@ -76,5 +76,5 @@ func requests() *dashboard.DashboardBuilder {
 		WithPanel(monthlyBars("SMS and voice MFA requests per month",
 			"Per month: MFA requests over SMS and voice calls, completed or not (the summary report; ignores the application filter)."+lastBar,
 			unitCount, true,
-			rangeQuery(monthEnds(sum("channel, result", day(sel("entra_insights_monthly_summary_mfa_requests")))), "{{channel}} {{result}}")))
+			rangeQuery(monthEnds(sum("channel, result", day(sel("entra_insights_monthly_overview_mfa_requests")))), "{{channel}} {{result}}")))
 }

@@ -58,11 +58,13 @@ func users() *dashboard.DashboardBuilder {
 		WithPanel(monthlyBars("Monthly active users",
 			"Per month: users with at least one authentication request. Each bar ends on the month's last day; the last bar is the current month so far."+upperBound,
 			unitCount, false,
-			rangeQuery(monthEnds(sum("", day(sel(monthActive, appMatcher)))), "Active users"))).
+			rangeQuery(monthEnds(sum("", day(sel(monthActive, appMatcher)))), "Active users")).
+			TimeFrom(yearRange)).
 		WithPanel(monthlyBars("Monthly active users by application",
 			"Per month and application: users with at least one authentication request. The last bar is the current month so far."+upperBound,
 			unitCount, false,
-			rangeQuery(monthEnds(withAppName(sum("tenant, app_id", day(sel(monthActive, appMatcher))), true)), "{{app_name}}"))).
+			rangeQuery(monthEnds(withAppName(sum("tenant, app_id", day(sel(monthActive, appMatcher))), true)), "{{app_name}}")).
+			TimeFrom(yearRange)).
 		WithPanel(barGauge("Active users by application, this month",
 			"Applications compared by their active users in the monthly data's month, so far."+upperBound,
 			unitCount,
@@ -70,7 +72,8 @@ func users() *dashboard.DashboardBuilder {
 		WithPanel(monthlyBars("New users per month by operating system",
 			"Per month: users who signed up, stacked by operating system; the stack's height is all new users. The last bar is the current month so far.",
 			unitCount, true,
-			rangeQuery(monthEnds(sum("os", day(sel(monthSignUps, appMatcher)))), "{{os}}"))).
+			rangeQuery(monthEnds(sum("os", day(sel(monthSignUps, appMatcher)))), "{{os}}")).
+			TimeFrom(yearRange)).
 		WithPanel(pieChart("New users by operating system, this month",
 			"Users who signed up in the monthly data's month so far, by operating system.",
 			unitCount,
@@ -78,5 +81,6 @@ func users() *dashboard.DashboardBuilder {
 		WithPanel(monthlyBars("Inactive users per month",
 			"Per month: users inactive during the calendar month, and for 30, 60 and 90 days at its end (ignores the application filter)."+upperBound,
 			unitCount, false,
-			rangeQuery(monthEnds(sum("window", day(sel("entra_insights_monthly_inactive_users")))), "{{window}}")))
+			rangeQuery(monthEnds(sum("window", day(sel("entra_insights_monthly_inactive_users")))), "{{window}}")).
+			TimeFrom(yearRange))
 }

@@ -111,6 +111,3 @@ func writeConfig(path string, opts Options) error {
 	}
 	return os.WriteFile(path, out, 0o644)
 }
-
-// NewProm is a debugging aid. TODO remove.
-func NewProm(url string) *Prom { return &Prom{URL: url, client: &http.Client{Timeout: time.Minute}} }
