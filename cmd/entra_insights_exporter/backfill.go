@@ -120,8 +120,9 @@ func (b *backfillCmd) Run(ctx context.Context, c *cli, logger *slog.Logger, std 
 	}
 	start, _ := parseTime(b.Start) // validated
 	end, _ := parseTime(b.End)
+	now := time.Now().UTC() // before the fetch: the newest rows are as of now
 	if end.IsZero() {
-		end = time.Now().UTC()
+		end = now
 	}
 
 	var tenants []backfill.Tenant
@@ -134,7 +135,7 @@ func (b *backfillCmd) Run(ctx context.Context, c *cli, logger *slog.Logger, std 
 	}
 
 	labels, _ := b.extraLabels() // validated
-	opts := backfill.Options{Step: b.Step, Start: start, End: end, Labels: labels}
+	opts := backfill.Options{Step: b.Step, Start: start, End: end, Now: now, Labels: labels}
 	if b.RemoteWriteURL != "" {
 		headers, _ := b.headers() // validated
 		rw := backfill.RemoteWrite{URL: b.RemoteWriteURL, Headers: headers, Client: &http.Client{Timeout: time.Minute}}

@@ -28,6 +28,8 @@ func TestBadSettingsFailWithOneLineNamingTheFlag(t *testing.T) {
 		{"timeout longer than interval", []string{"--insights.refresh-timeout=10m"}, nil, "--insights.refresh-timeout"},
 		{"max age shorter than interval", []string{"--insights.max-age=1m"}, nil, "--insights.max-age"},
 		{"listen address", []string{"--web.listen-address=nope"}, nil, "--web.listen-address"},
+		{"telemetry path short", []string{"--web.telemetry-path=/m", "--web.listen-address=nope"}, nil, "--web.listen-address"},
+		{"telemetry path", []string{"--web.telemetry-path=/-/metrics"}, nil, "--web.telemetry-path"},
 		{"graph url scheme", []string{"--graph.url=ftp://graph.example/beta"}, nil, "--graph.url"},
 		{"graph url plain http", []string{"--graph.url=http://graph.microsoft.com/beta"}, nil, "--graph.url"},
 		{"authority plain http", []string{"--azure.authority-host=http://127.0.0.1:1/"}, nil, "--azure.authority-host"},

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -36,7 +37,7 @@ func (s *serveCmd) Validate() error {
 	if err := web.Validate(s.WebConfigFile); err != nil {
 		return fmt.Errorf("--web.config.file: %s", oneLine(err.Error()))
 	}
-	if len(s.TelemetryPath) == 0 || s.TelemetryPath[0] != '/' || s.TelemetryPath == "/" || s.TelemetryPath[:3] == "/-/" {
+	if !strings.HasPrefix(s.TelemetryPath, "/") || s.TelemetryPath == "/" || strings.HasPrefix(s.TelemetryPath, "/-/") {
 		return fmt.Errorf("--web.telemetry-path: %q must start with / and not be / or under /-/", s.TelemetryPath)
 	}
 	if s.MaxRequests < 0 {
@@ -67,7 +68,7 @@ func (s *serveCmd) Run(ctx context.Context, c *cli, logger *slog.Logger) error {
 		return &settingError{err}
 	}
 	logger.Info("starting "+exporterName, "version", version.Info(), "build_context", version.BuildContext(), "tenants", len(p.tenants))
-	srv := &server{shared: sh, cli: c, logger: logger, stable: stable}
+	srv := &server{ctx: ctx, shared: sh, cli: c, logger: logger, stable: stable}
 	gen, err := sh.start(ctx, p)
 	if err != nil {
 		return &settingError{err}
@@ -75,11 +76,15 @@ func (s *serveCmd) Run(ctx context.Context, c *cli, logger *slog.Logger) error {
 	srv.current.Store(gen)
 	defer func() { srv.current.Load().close() }()
 
+	handler, err := srv.routes(s)
+	if err != nil {
+		return err
+	}
 	listeners, err := listen(s.ListenAddress)
 	if err != nil {
 		return &settingError{err}
 	}
-	httpServer := &http.Server{Handler: srv.routes(s), ReadHeaderTimeout: 10 * time.Second}
+	httpServer := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	srv.ready.Store(true) // config loaded and sockets open; never waits for Graph
 	serveErr := make(chan error, 1)
 	go func() {
@@ -124,6 +129,7 @@ func listen(addrs []string) ([]net.Listener, error) {
 // server holds what the HTTP handlers read: the stable self-metrics and the
 // current generation, swapped atomically by a reload.
 type server struct {
+	ctx     context.Context // serve's: a reloaded generation's loops end with it
 	shared  *shared
 	cli     *cli
 	logger  *slog.Logger
@@ -133,7 +139,7 @@ type server struct {
 	reload  sync.Mutex // one reload at a time
 }
 
-func (srv *server) routes(s *serveCmd) http.Handler {
+func (srv *server) routes(s *serveCmd) (http.Handler, error) {
 	mux := http.NewServeMux()
 	metrics := promhttp.InstrumentMetricHandler(srv.stable, promhttp.HandlerFor(srv, promhttp.HandlerOpts{
 		ErrorLog:            slog.NewLogLogger(srv.logger.Handler(), slog.LevelError),
@@ -176,10 +182,11 @@ func (srv *server) routes(s *serveCmd) http.Handler {
 			{Address: "/-/ready", Text: "Readiness"},
 		},
 	})
-	if err == nil { // the config above is static; a failure would be a programming error caught by tests
-		mux.Handle("/", landing)
+	if err != nil {
+		return nil, fmt.Errorf("landing page: %w", err)
 	}
-	return mux
+	mux.Handle("/", landing)
+	return mux, nil
 }
 
 // Gather implements prometheus.Gatherer: the stable self-metrics plus the
@@ -189,8 +196,8 @@ func (srv *server) Gather() ([]*dto.MetricFamily, error) {
 }
 
 // reloadConfig builds a new generation from the re-read configuration,
-// swaps it in (its first refresh starts at once) and stops the old one. On
-// any error the running generation stays.
+// lets it finish its first refresh (so no series vanish meanwhile), swaps it
+// in and stops the old one. On any error the running generation stays.
 func (srv *server) reloadConfig(ctx context.Context) error {
 	srv.reload.Lock()
 	defer srv.reload.Unlock()
@@ -198,13 +205,34 @@ func (srv *server) reloadConfig(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	// The loops must outlive the HTTP request that asked for the reload.
-	gen, err := srv.shared.start(context.WithoutCancel(ctx), p)
+	// The loops outlive the HTTP request that asked for the reload.
+	gen, err := srv.shared.start(srv.ctx, p)
 	if err != nil {
+		return err
+	}
+	if err := waitFirstRefresh(ctx, gen, p.collector.RefreshTimeout); err != nil {
+		gen.close()
 		return err
 	}
 	old := srv.current.Swap(gen)
 	old.close()
 	srv.logger.Info("configuration reloaded", "tenants", len(p.tenants))
+	return nil
+}
+
+// waitFirstRefresh waits until every tenant of gen has finished a refresh,
+// at most timeout (a refresh's own bound) or until ctx ends.
+func waitFirstRefresh(ctx context.Context, gen *generation, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout+time.Second)
+	defer cancel()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for !gen.exporter.Ready() {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("the new configuration's first refresh did not finish: %w", ctx.Err())
+		case <-tick.C:
+		}
+	}
 	return nil
 }

@@ -4,8 +4,9 @@
 // time exactly where the live exporter would have shown it.
 //
 // The placement follows DESIGN.md's data semantics: with L the lag (in whole
-// periods) between the period containing End and the newest period Graph
-// returned, period P's values are written during [P.start+L, P.end+L) at
+// periods) between the period containing Now (when Graph was read) and the
+// newest period Graph returned, period P's values are written during
+// [P.start+L, P.end+L) at
 // P.start+L + (k+½)·step — never on a period boundary, so a
 // last_over_time over a day or month never picks up a neighbour's value.
 // Writing stops at End, where live data begins.
@@ -14,6 +15,7 @@ package backfill
 import (
 	"bufio"
 	"cmp"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -38,7 +40,8 @@ type Tenant struct {
 type Options struct {
 	Step  time.Duration // spacing of samples within a period
 	Start time.Time     // nothing before; zero = everything Graph returned
-	End   time.Time     // nothing at or after: where live data begins (usually now)
+	End   time.Time     // nothing at or after: where live data begins (usually Now)
+	Now   time.Time     // when Graph was read: the lag L is measured from it
 	// Labels are added to every series: the job and instance labels
 	// Prometheus attaches when it scrapes the exporter, so history and live
 	// data are one series rather than two that a sum would count twice.
@@ -93,6 +96,9 @@ func collect(catalog *collector.Catalog, tenants []Tenant, opts Options) ([]*fam
 	if opts.Step <= 0 {
 		return nil, fmt.Errorf("step %s must be positive", opts.Step)
 	}
+	if opts.Now.IsZero() || opts.End.IsZero() {
+		return nil, errors.New("now and end must be set")
+	}
 	for _, l := range opts.Labels {
 		if !model.LabelName(l.Name).IsValidLegacy() || strings.HasPrefix(l.Name, "__") {
 			return nil, fmt.Errorf("label name %q is not valid", l.Name)
@@ -128,7 +134,7 @@ func addTenant(families map[string]*family, catalog *collector.Catalog, t Tenant
 		if !ok {
 			continue
 		}
-		lag := periodsBetween(g, newest, periodStart(g, opts.End))
+		lag := periodsBetween(g, newest, periodStart(g, opts.Now))
 		for _, p := range periods(g, t.Rows) {
 			from, to := shift(g, p, lag), shift(g, next(g, p), lag)
 			if first.IsZero() || from.Before(first) {
@@ -181,7 +187,7 @@ func add(families map[string]*family, s collector.Sample, seg segment, extra []c
 func writeFamilies(w *bufio.Writer, families []*family, opts Options) Stats {
 	var stats Stats
 	for _, f := range families {
-		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s gauge\n", f.name, escapeHelp(f.help), f.name)
+		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s gauge\n", f.name, escape(f.help), f.name)
 		for _, s := range f.sorted {
 			prefix := f.name + s.key + " "
 			n := s.samples(opts, func(t time.Time, _ float64, value string) {
@@ -237,18 +243,18 @@ func renderLabels(labels []collector.Label) string {
 		}
 		b.WriteString(l.Name)
 		b.WriteString(`="`)
-		b.WriteString(escapeLabel(l.Value))
+		b.WriteString(escape(l.Value))
 		b.WriteByte('"')
 	}
 	b.WriteByte('}')
 	return b.String()
 }
 
-func escapeLabel(v string) string {
-	return strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(v)
-}
-
-func escapeHelp(v string) string {
+// escape escapes a label value or HELP text as OpenMetrics requires.
+func escape(v string) string {
+	if !strings.ContainsAny(v, "\\\"\n") {
+		return v
+	}
 	return strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(v)
 }
 

@@ -88,7 +88,7 @@ func decodeWriteRequest(t *testing.T, body []byte) []decodedSeries {
 // OpenMetrics path writes, in order, with the protocol's headers.
 func TestSendMatchesWrite(t *testing.T) {
 	tenants := []Tenant{simTenant(t, now, false)}
-	opts := Options{Step: 6 * time.Hour, End: now, Labels: []collector.Label{{Name: "job", Value: "entra_insights"}}}
+	opts := Options{Step: 6 * time.Hour, End: now, Now: now, Labels: []collector.Label{{Name: "job", Value: "entra_insights"}}}
 	text, wantStats := write(t, tenants, opts)
 	want := map[string]int{}
 	for _, s := range parse(t, text) {
@@ -117,7 +117,7 @@ func TestSendMatchesWrite(t *testing.T) {
 			var parts []string
 			for _, l := range sortedKeys(s.labels) {
 				if l != "__name__" {
-					parts = append(parts, l+`="`+escapeLabel(s.labels[l])+`"`)
+					parts = append(parts, l+`="`+escape(s.labels[l])+`"`)
 				}
 			}
 			key := s.labels["__name__"] + "{" + strings.Join(parts, ",") + "}"
@@ -156,7 +156,7 @@ func TestSendReportsRejection(t *testing.T) {
 	}))
 	defer srv.Close()
 	catalog, _ := collector.NewCatalog(collector.Config{})
-	_, err := Send(t.Context(), RemoteWrite{URL: srv.URL}, catalog, []Tenant{simTenant(t, now, false)}, Options{Step: time.Hour, End: now})
+	_, err := Send(t.Context(), RemoteWrite{URL: srv.URL}, catalog, []Tenant{simTenant(t, now, false)}, Options{Step: time.Hour, End: now, Now: now})
 	if err == nil || !strings.Contains(err.Error(), "out of bounds") {
 		t.Fatalf("err = %v, want the receiver's message", err)
 	}
