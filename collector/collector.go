@@ -18,6 +18,7 @@ import (
 )
 
 // Source reads one report of one tenant (implemented by *graph.Client).
+// A refresh calls Fetch for several reports at once.
 type Source interface {
 	Fetch(ctx context.Context, r insights.Report) ([]insights.Row, error)
 }

@@ -88,6 +88,12 @@ func (e *Exporter) RefreshAll(ctx context.Context) {
 	wg.Wait()
 }
 
+// fetchWorkers bounds the reports of one tenant fetched at once: enough
+// that a report stalled until the refresh deadline does not hold up the
+// others, few enough to stay polite to Graph (the request budget paces
+// them anyway).
+const fetchWorkers = 4
+
 // refresh fetches every configured report of t, bounded by RefreshTimeout,
 // and publishes a new snapshot. A failed report keeps its last good rows
 // until MaxAge after its last success.
@@ -102,20 +108,20 @@ func (e *Exporter) refresh(ctx context.Context, t *tenant) {
 	start := e.now()
 	fetchCtx, cancel := context.WithTimeout(ctx, e.cfg.RefreshTimeout)
 	defer cancel()
-	for _, r := range e.catalog.reports {
-		rows, err := e.fetch(fetchCtx, t, r)
-		if ctx.Err() != nil {
-			// Shutting down: the failures are ours, not Graph's, and
-			// nobody will read a new snapshot.
-			return
-		}
+	results := e.fetchAll(fetchCtx, t)
+	if ctx.Err() != nil {
+		// Shutting down: the failures are ours, not Graph's, and nobody
+		// will read a new snapshot.
+		return
+	}
+	for i, r := range e.catalog.reports {
 		st := t.reports[r]
-		if err != nil {
+		if err := results[i].err; err != nil {
 			st.up = false
 			e.recordFailure(t, r, err)
 			continue
 		}
-		st.held, st.rows, st.up, st.lastSuccess = true, rows, true, e.now()
+		st.held, st.rows, st.up, st.lastSuccess = true, results[i].rows, true, e.now()
 	}
 	now := e.now()
 	for _, st := range t.reports {
@@ -125,6 +131,30 @@ func (e *Exporter) refresh(ctx context.Context, t *tenant) {
 	}
 	t.snap.Store(e.buildSnapshot(t, now.Sub(start)))
 	t.refreshed.Store(true)
+}
+
+// fetchResult is the outcome of fetching one report.
+type fetchResult struct {
+	rows []insights.Row
+	err  error
+}
+
+// fetchAll fetches every configured report of t with up to fetchWorkers
+// at once and returns the results in catalog order.
+func (e *Exporter) fetchAll(ctx context.Context, t *tenant) []fetchResult {
+	reports := e.catalog.reports
+	results := make([]fetchResult, len(reports))
+	var next atomic.Int64 // index of the next report to fetch
+	var wg sync.WaitGroup
+	for range min(fetchWorkers, len(reports)) {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < len(reports); i = int(next.Add(1) - 1) {
+				results[i].rows, results[i].err = e.fetch(ctx, t, reports[i])
+			}
+		})
+	}
+	wg.Wait()
+	return results
 }
 
 // fetch reads one report, or fails at once when the refresh has already

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -222,9 +223,9 @@ func TestNewRejects(t *testing.T) {
 func TestRefreshTimeout(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		reports := []insights.Report{report(insights.Daily, insights.ActiveUsers), report(insights.Daily, insights.SignUps)}
-		var calls int
+		var calls atomic.Int32
 		slow := sourceFunc(func(ctx context.Context, r insights.Report) ([]insights.Row, error) {
-			calls++
+			calls.Add(1)
 			<-ctx.Done() // a stalled Graph
 			return nil, fmt.Errorf("fetch %s: %w", r, ctx.Err())
 		})
@@ -235,14 +236,44 @@ func TestRefreshTimeout(t *testing.T) {
 		if took := time.Since(start); took != 30*time.Second {
 			t.Errorf("refresh took %v, want the 30s timeout", took)
 		}
-		if calls != 1 {
-			t.Errorf("source called %d times, want 1: reports after the deadline fail without a call", calls)
+		if n := calls.Load(); n != 2 {
+			t.Errorf("source called %d times, want 2: each report waits on its own", n)
 		}
 		checkValues(t, gatherValues(t, reg), map[string]float64{
 			`entra_insights_refresh_errors_total{reason="timeout",tenant="slow"}`: 2,
 			`entra_insights_tenant_up{tenant="slow"}`:                             0,
 			`entra_insights_tenant_up{tenant="fast"}`:                             1,
 		})
+	})
+}
+
+// TestStalledReportDelaysNoOther checks that a report stalled until the
+// refresh deadline does not fail the tenant's other reports, however many
+// come after it.
+func TestStalledReportDelaysNoOther(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		stalled := report(insights.Daily, insights.ActiveUsers)
+		source := sourceFunc(func(ctx context.Context, r insights.Report) ([]insights.Row, error) {
+			if r == stalled {
+				<-ctx.Done()
+				return nil, ctx.Err()
+			}
+			time.Sleep(2 * time.Second) // each of the others takes a while too: 34s one after another
+			return []insights.Row{{FactDate: date(2026, 11, 27), Count: 1}}, nil
+		})
+		e, reg := newTestExporter(t, Config{RefreshTimeout: 30 * time.Second}, nil, Tenant{Name: "t", Source: source})
+		e.RefreshAll(t.Context())
+		got := gatherValues(t, reg)
+		for _, r := range insights.AllReports() {
+			want := 1.0
+			if r == stalled {
+				want = 0
+			}
+			key := fmt.Sprintf(`entra_insights_report_up{granularity=%q,report=%q,tenant="t"}`, r.Granularity, r.Name)
+			if got[key] != want {
+				t.Errorf("%s = %v, want %v", key, got[key], want)
+			}
+		}
 	})
 }
 

@@ -65,6 +65,7 @@ func NewClient(cfg Config, deps Deps) (*Client, error) {
 		BaseURL: ep.graphURL, TenantID: cfg.TenantID, ClientID: cfg.ClientID,
 		Limiters: limiters, Metrics: metrics, UserAgent: cfg.UserAgent,
 		MaxBodyBytes: cfg.MaxBodyBytes, Logger: logger,
+		CheckBody: transport.CheckPage, // every request reads a report page
 	})
 	if err != nil {
 		return nil, err
@@ -200,13 +201,18 @@ func (c *Client) Fetch(ctx context.Context, r insights.Report) ([]insights.Row, 
 }
 
 // page reads one page. If Graph rejects the token, it drops the token and
-// tries once more with a new one.
+// tries once more with a new one, unless that would not help (see
+// tokenSource.refused).
 func (c *Client) page(ctx context.Context, get pageFunc, nextLink string) (page, error) {
-	p, err := get(ctx, nextLink)
-	if err != nil && statusOf(err) == http.StatusUnauthorized {
+	var use tokenUse
+	p, err := get(withTokenUse(ctx, &use), nextLink)
+	if err != nil && statusOf(err) == http.StatusUnauthorized && c.tokens.refused(use.serial) {
 		c.logger.Debug("Graph rejected the access token; getting a new one")
-		c.tokens.forget()
-		p, err = get(ctx, nextLink)
+		use = tokenUse{}
+		p, err = get(withTokenUse(ctx, &use), nextLink)
+	}
+	if err == nil {
+		c.tokens.accepted(use.serial)
 	}
 	if err != nil {
 		return page{}, classify(ctx, err)

@@ -9,7 +9,10 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+
+	"github.com/entra-insights/entra_insights_exporter/graph/transport"
 )
 
 // credentialSource builds the azidentity credential of one auth mode.
@@ -117,7 +120,23 @@ func asCredential[T azcore.TokenCredential](cred T, err error) (azcore.TokenCred
 }
 
 // azcoreOptions sends the credential's token requests through client.
-// azcore keeps its own retries for the token service.
+// azcore keeps its own retries for the token service, except for a
+// certificate the exporter does not trust: retrying cannot cure it and
+// would only hide it behind the refresh timeout.
 func azcoreOptions(client *http.Client) azcore.ClientOptions {
-	return azcore.ClientOptions{Transport: client}
+	return azcore.ClientOptions{Transport: client, Retry: policy.RetryOptions{ShouldRetry: retryTokenRequest}}
+}
+
+// retryTokenRequest is azcore's default retry decision (network failures
+// and statuses 408, 429, 500, 502, 503, 504) without certificate errors.
+func retryTokenRequest(resp *http.Response, err error) bool {
+	if err != nil {
+		return !transport.IsCertificateError(err)
+	}
+	switch resp.StatusCode {
+	case http.StatusRequestTimeout, http.StatusTooManyRequests, http.StatusInternalServerError,
+		http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return true
+	}
+	return false
 }

@@ -101,6 +101,9 @@ func newTestClient(t *testing.T, graphURL string, creds *fakeCredentials, opts t
 		t.Fatal(err)
 	}
 	opts.BaseURL = u
+	if opts.CheckBody == nil {
+		opts.CheckBody = transport.CheckPage
+	}
 	if opts.Random == nil {
 		opts.Random = func() float64 { return 0 }
 	}

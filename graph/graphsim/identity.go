@@ -134,7 +134,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, tenant strin
 		tf = &tokenFailure{http.StatusBadRequest, "unauthorized_client", 700016,
 			"Application with identifier '" + clientID + "' was not found in the directory '" + tenant + "'."}
 	case form.Get("client_secret") != "":
-		if form.Get("client_secret") != s.opts.ClientSecret {
+		if form.Get("client_secret") != *s.secret.Load() {
 			f := knownTokenFailure("AADSTS7000215", clientID)
 			tf = &f
 		}

@@ -40,7 +40,7 @@ type Options struct {
 	// [DefaultClientID].
 	ClientID string
 	// ClientSecret is the secret the token service accepts
-	// [DefaultClientSecret]. Client assertions (certificates, workload
+	// [DefaultClientSecret]; Server.SetClientSecret changes it. Client assertions (certificates, workload
 	// identity) are accepted when well formed, without a signature check.
 	ClientSecret string
 	// TokenLifetime is the expires_in of issued tokens; Graph rejects a token

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -21,6 +22,7 @@ type Server struct {
 	faults   *faultSwitch
 	stats    *recorder
 	throttle *throttle
+	secret   atomic.Pointer[string] // the client secret the token service accepts
 
 	done      chan struct{} // closed by Close: releases stalled requests
 	closeOnce sync.Once
@@ -44,6 +46,7 @@ func New(opts Options) *Server {
 	for _, id := range append([]string{opts.TenantID}, opts.Tenants...) {
 		s.tenants[strings.ToLower(id)] = id
 	}
+	s.secret.Store(&opts.ClientSecret)
 	return s
 }
 
@@ -73,6 +76,11 @@ func (s *Server) Close() {
 
 // SetFault replaces the current fault; Fault{} clears it.
 func (s *Server) SetFault(f Fault) { s.faults.set(f) }
+
+// SetClientSecret makes the token service accept secret, and no longer
+// the one before, as after a rotation in the app registration. Tokens
+// issued before stay valid.
+func (s *Server) SetClientSecret(secret string) { s.secret.Store(&secret) }
 
 // RevokeTokens makes Graph reject every token issued so far with 401
 // InvalidAuthenticationToken, as after a secret rotation or a revocation.

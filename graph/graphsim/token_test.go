@@ -169,3 +169,23 @@ func TestTokenRevocationAndExpiry(t *testing.T) {
 		t.Errorf("expired token: HTTP %d %s", code, e)
 	}
 }
+
+func TestSetClientSecret(t *testing.T) {
+	s := startPinned(t, Options{})
+	before := getToken(t, s, s.TenantID)
+	s.SetClientSecret("rotated")
+	form := func(secret string) url.Values {
+		return url.Values{"grant_type": {"client_credentials"}, "client_id": {s.ClientID},
+			"client_secret": {secret}, "scope": {"https://graph.microsoft.com/.default"}}
+	}
+	if resp := postToken(t, s, s.TenantID, form(s.ClientSecret)); resp.StatusCode != http.StatusUnauthorized ||
+		!strings.Contains(string(resp.body), "AADSTS7000215") {
+		t.Errorf("old secret after the rotation: HTTP %d %s, want 401 AADSTS7000215", resp.StatusCode, resp.body)
+	}
+	if resp := postToken(t, s, s.TenantID, form("rotated")); resp.StatusCode != http.StatusOK {
+		t.Errorf("new secret: HTTP %d %s, want 200", resp.StatusCode, resp.body)
+	}
+	if resp := get(t, s.Client(), s.GraphURL+"/reports", before); resp.StatusCode != http.StatusOK {
+		t.Errorf("a token issued before the rotation: HTTP %d, want 200 (rotation revokes nothing)", resp.StatusCode)
+	}
+}

@@ -69,17 +69,11 @@ func transportError(parent, attemptCtx context.Context, err error) (*insights.Er
 	}
 	network := &insights.Error{Reason: insights.ReasonNetwork, Hint: HintNetwork, Err: err}
 	var (
-		unknownCA   x509.UnknownAuthorityError
-		hostnameErr x509.HostnameError
-		invalidCert x509.CertificateInvalidError
-		verifyErr   *tls.CertificateVerificationError
-		recordErr   tls.RecordHeaderError
-		dnsErr      *net.DNSError
-		netErr      net.Error
+		dnsErr *net.DNSError
+		netErr net.Error
 	)
 	switch {
-	case errors.As(err, &unknownCA), errors.As(err, &hostnameErr), errors.As(err, &invalidCert),
-		errors.As(err, &verifyErr), errors.As(err, &recordErr):
+	case IsCertificateError(err):
 		network.Hint = HintTLS
 		return network, false // the same certificate fails again
 	case errors.As(err, &dnsErr) && dnsErr.IsNotFound:
@@ -91,4 +85,19 @@ func transportError(parent, attemptCtx context.Context, err error) (*insights.Er
 	// Refused or reset connections, EOF before the response, temporary
 	// DNS failures: worth another try.
 	return network, true
+}
+
+// IsCertificateError reports whether err is a TLS failure that another
+// attempt cannot cure: an untrusted, invalid or misnamed certificate, or a
+// server that does not speak TLS.
+func IsCertificateError(err error) bool {
+	var (
+		unknownCA   x509.UnknownAuthorityError
+		hostnameErr x509.HostnameError
+		invalidCert x509.CertificateInvalidError
+		verifyErr   *tls.CertificateVerificationError
+		recordErr   tls.RecordHeaderError
+	)
+	return errors.As(err, &unknownCA) || errors.As(err, &hostnameErr) || errors.As(err, &invalidCert) ||
+		errors.As(err, &verifyErr) || errors.As(err, &recordErr)
 }

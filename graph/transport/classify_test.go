@@ -100,15 +100,34 @@ func TestTransportOverRealNetwork(t *testing.T) {
 		}))
 		defer srv.Close()
 		defer close(release)
-		tr := mustNew(t, nil, Options{BaseURL: mustParse(t, srv.URL+"/beta"), AttemptTimeout: 50 * time.Millisecond})
+		tr := mustNew(t, nil, Options{BaseURL: mustParse(t, srv.URL+"/beta"), AttemptTimeout: 50 * time.Millisecond, MaxRetries: -1})
+		_, err := get(t, t.Context(), tr, srv.URL+"/beta/x")
+		if insights.ReasonOf(err) != insights.ReasonTimeout {
+			t.Errorf("error %v (reason %s), want timeout: the attempt reads the whole body", err, insights.ReasonOf(err))
+		}
+	})
+	t.Run("connection reset in the body is retried", func(t *testing.T) {
+		var calls atomic.Int32
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			if calls.Add(1) == 1 {
+				w.Header().Set("Content-Length", "100")
+				_, _ = w.Write([]byte(`{"value":[`))
+				w.(http.Flusher).Flush()
+				panic(http.ErrAbortHandler) // closes the connection mid-body
+			}
+			_, _ = w.Write([]byte(`{"value":[]}`))
+		}))
+		srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+		defer srv.Close()
+		tr := mustNew(t, nil, Options{BaseURL: mustParse(t, srv.URL+"/beta"), Random: func() float64 { return 0 }})
 		resp, err := get(t, t.Context(), tr, srv.URL+"/beta/x")
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("error %v, want the retry's answer", err)
 		}
-		defer resp.Body.Close()
-		_, err = io.ReadAll(resp.Body)
-		if insights.ReasonOf(err) != insights.ReasonTimeout {
-			t.Errorf("read error %v (reason %s), want timeout", err, insights.ReasonOf(err))
+		body, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		if string(body) != `{"value":[]}` || calls.Load() != 2 {
+			t.Errorf("body %q after %d calls, want the second answer", body, calls.Load())
 		}
 	})
 }

@@ -18,6 +18,7 @@ type step struct {
 	unsized    bool  // send no Content-Length
 	err        error // returned instead of a response
 	stall      bool  // block until the attempt's context ends
+	json       bool  // send Content-Type: application/json
 }
 
 // fakeBase is a scripted http.RoundTripper that records what it was sent
@@ -68,6 +69,9 @@ func (f *fakeBase) RoundTrip(req *http.Request) (*http.Response, error) {
 		resp.Header.Set("Retry-After", s.retryAfter)
 	}
 	resp.Header.Set("Content-Length", strconv.Itoa(len(s.body)))
+	if s.json {
+		resp.Header.Set("Content-Type", "application/json;odata.metadata=minimal;charset=utf-8")
+	}
 	return resp, nil
 }
 

@@ -56,8 +56,8 @@ func TestLimitersPerTenant(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		l := NewLimiters()
 		got := startTimes(t, l, 11, "tenant-a", "client")
-		want := []time.Duration{0, 0, 0, 0, 0, 10 * time.Second, 10 * time.Second, 10 * time.Second,
-			10 * time.Second, 10 * time.Second, 20 * time.Second}
+		w := LimitWindow // Graph's 10 s and the margin
+		want := []time.Duration{0, 0, 0, 0, 0, w, w, w, w, w, 2 * w}
 		if !equalDurations(got, want) {
 			t.Errorf("start times %v, want %v", got, want)
 		}

@@ -6,8 +6,10 @@
 package transport
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
@@ -44,6 +46,10 @@ type Options struct {
 	// AttemptTimeout bounds one attempt, reading the body included
 	// [DefaultAttemptTimeout]. An attempt that times out is retried.
 	AttemptTimeout time.Duration
+	// CheckBody, when set, checks the body of every successful JSON
+	// response (e.g. CheckPage) before the caller sees it; a body it
+	// refuses fails the request with a bad_response error.
+	CheckBody func(body []byte) error
 	// Logger receives one debug line per retry; nil discards.
 	Logger *slog.Logger
 	// Random returns numbers in [0, 1) for the backoff jitter [math/rand/v2].
@@ -57,12 +63,14 @@ type Options struct {
 // statuses never. The wait is what Retry-After says, else an exponential
 // backoff with full jitter. A wait that would outlast the request's
 // deadline is not started: the last response (or error) is returned at once,
-// so the caller learns why (e.g. throttled) instead of timing out.
+// so the caller learns why (e.g. throttled) instead of timing out. A
+// Retry-After holds every later request of the transport too (see pause).
 type Transport struct {
 	base    http.RoundTripper
 	scope   scope
 	retries int
 	opts    Options
+	pause   pause
 }
 
 // New wraps base (http.DefaultTransport if nil).
@@ -115,9 +123,6 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		t.opts.Logger.Debug("retrying Graph request", "path", req.URL.Path, "retry", n+1,
 			"wait", wait, "status", statusOf(resp), "err", errorOf(failure))
-		if resp != nil {
-			discard(resp.Body)
-		}
 		t.opts.Metrics.retry()
 		if err := sleep(ctx, wait); err != nil {
 			closeBody(req)
@@ -127,10 +132,14 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 }
 
-// attempt sends the request once: it spends the budget, then sends a copy
-// with its own timeout. A returned body is capped and ends the attempt's
-// context when closed. A failure says whether another attempt may help.
+// attempt sends the request once: it waits for any Retry-After pause,
+// spends the budget, then sends a copy with its own timeout and reads the
+// whole body, capped, within it. A failure says whether another attempt
+// may help.
 func (t *Transport) attempt(ctx context.Context, req *http.Request, n int) (*http.Response, *insights.Error, bool) {
+	if failure := t.pause.wait(ctx); failure != nil {
+		return nil, failure, false
+	}
 	if err := t.opts.Limiters.Wait(ctx, t.opts.TenantID, t.opts.ClientID); err != nil {
 		return nil, &insights.Error{Reason: insights.ReasonTimeout, Hint: HintTimeout,
 			Err: fmt.Errorf("wait for the request budget: %w", err)}, false
@@ -157,14 +166,17 @@ func (t *Transport) attempt(ctx context.Context, req *http.Request, n int) (*htt
 		return nil, failure, retryable
 	}
 	t.opts.Metrics.request(HostGraph, resp.StatusCode)
-	if resp.ContentLength > t.opts.MaxBodyBytes {
-		discard(resp.Body)
-		cancel()
-		return nil, BadResponse(fmt.Errorf("response body of %d bytes exceeds the limit of %d",
-			resp.ContentLength, t.opts.MaxBodyBytes)), false
+	body, failure, retryable := readBody(ctx, attemptCtx, resp, t.opts.MaxBodyBytes)
+	cancel()
+	if failure != nil {
+		return nil, failure, retryable
 	}
-	resp.Body = &cappedBody{body: resp.Body, remaining: t.opts.MaxBodyBytes, limit: t.opts.MaxBodyBytes,
-		attemptCtx: attemptCtx, cancel: cancel}
+	if t.opts.CheckBody != nil && resp.StatusCode >= 200 && resp.StatusCode < 300 && isJSON(resp) {
+		if err := t.opts.CheckBody(body); err != nil {
+			return nil, BadResponse(err), false
+		}
+	}
+	resp.Body, resp.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
 	return resp, nil, false
 }
 
@@ -198,19 +210,27 @@ func (t *Transport) nextWait(ctx context.Context, req *http.Request, n int,
 	return wait, true
 }
 
-// serverWait is the wait Retry-After asks for, else the backoff.
+// serverWait is the wait Retry-After asks for, which holds every request
+// of the transport, else the backoff.
 func (t *Transport) serverWait(n int, resp *http.Response) time.Duration {
-	if d, ok := ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
+	now := time.Now()
+	if d, ok := ParseRetryAfter(resp.Header.Get("Retry-After"), now); ok {
+		t.pause.extend(now.Add(d), resp.StatusCode)
 		return d
 	}
 	return backoff(n, t.opts.Random)
 }
 
+// attemptReserve is the time an attempt needs at the least. A retry that
+// would start with less left before the deadline could only time out, and
+// would turn a clear answer (throttled, server error) into a timeout.
+const attemptReserve = 500 * time.Millisecond
+
 // fitsDeadline reports whether ctx leaves time for a wait and one more
 // attempt.
 func fitsDeadline(ctx context.Context, wait time.Duration) bool {
 	deadline, ok := ctx.Deadline()
-	return !ok || time.Until(deadline) > wait
+	return !ok || time.Until(deadline) > wait+attemptReserve
 }
 
 // sleep waits for d or until ctx ends.

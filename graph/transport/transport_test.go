@@ -8,9 +8,11 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
+	"testing/iotest"
 	"testing/synctest"
 	"time"
 
@@ -377,4 +379,89 @@ func TestTransportSetsUserAgent(t *testing.T) {
 	if got := req.Header.Get("User-Agent"); got != "kiota-go/1" {
 		t.Errorf("the caller's request was modified: User-Agent %q", got)
 	}
+}
+
+// TestRetryAfterHoldsEveryRequest checks that a Retry-After holds the
+// transport's later requests too: Graph throttles the whole tenant, and
+// the next report or refresh must not start before Graph allows it.
+func TestRetryAfterHoldsEveryRequest(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		base := newFakeBase(step{status: 429, retryAfter: "3"}, step{status: 200})
+		tr := mustNew(t, base, Options{})
+		short := func() context.Context {
+			ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+			t.Cleanup(cancel)
+			return ctx
+		}
+		resp, err := get(t, short(), tr, reportURL)
+		if err != nil || resp.StatusCode != 429 {
+			t.Fatalf("first request: %v, %v; want the 429 at once (Retry-After is past the deadline)", resp, err)
+		}
+		_ = resp.Body.Close()
+
+		// Within the pause and with too short a deadline: throttled, unsent.
+		_, err = get(t, short(), tr, reportURL)
+		if insights.ReasonOf(err) != insights.ReasonThrottled || base.attempts() != 1 {
+			t.Errorf("second request: %v after %d attempts; want throttled without an attempt", err, base.attempts())
+		}
+
+		// With time to wait: sent when the pause ends.
+		begin := time.Now()
+		resp, err = get(t, t.Context(), tr, reportURL)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("third request: %v, %v", resp, err)
+		}
+		_ = resp.Body.Close()
+		if waited := time.Since(begin); waited != 3*time.Second {
+			t.Errorf("third request sent after %v, want 3s (the rest of the Retry-After)", waited)
+		}
+	})
+}
+
+// endless is a reader that never ends.
+type endless struct{}
+
+func (endless) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = 'a'
+	}
+	return len(p), nil
+}
+
+func TestReadCapped(t *testing.T) {
+	const limit = 100
+	tests := []struct {
+		name     string
+		body     string
+		hint     int64
+		wantOver bool
+	}{
+		{"empty", "", 0, false},
+		{"exactly the cap, length known", strings.Repeat("a", limit), limit, false},
+		{"exactly the cap, length unknown", strings.Repeat("a", limit), -1, false},
+		{"one over, length unknown", strings.Repeat("a", limit+1), -1, true},
+		{"short hint", strings.Repeat("a", 60), 10, false},
+		{"short hint, over", strings.Repeat("a", limit+1), 10, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, over, err := readCapped(iotest.OneByteReader(strings.NewReader(tt.body)), limit, tt.hint)
+			if err != nil || over != tt.wantOver || (!over && string(got) != tt.body) {
+				t.Errorf("readCapped = %d bytes, over %v, %v; want over %v", len(got), over, err, tt.wantOver)
+			}
+		})
+	}
+	t.Run("an endless body costs about twice the cap", func(t *testing.T) {
+		const big = 8 << 20
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		_, over, err := readCapped(endless{}, big, -1)
+		runtime.ReadMemStats(&after)
+		if !over || err != nil {
+			t.Fatalf("over %v, %v; want over", over, err)
+		}
+		if allocated := after.TotalAlloc - before.TotalAlloc; allocated > 5*big/2 {
+			t.Errorf("allocated %d MiB for a cap of %d MiB", allocated>>20, big>>20)
+		}
+	})
 }
