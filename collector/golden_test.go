@@ -257,11 +257,11 @@ func TestGoldenAppInfo(t *testing.T) {
 	for _, st := range goldenTenants() {
 		ids := map[string]bool{}
 		for _, r := range insights.AllReports() {
-			if !slices.Contains(reportDimensions(r.Name), "app_id") {
-				continue
-			}
+			hasAppLabel := slices.Contains(reportDimensions(r.Name), "app_id")
 			for _, row := range graphsim.Rows(st.id, r, goldenNow(), st.lag) {
-				ids[strings.ToLower(row.AppID)] = true
+				if hasAppLabel || row.AppID != "" {
+					ids[strings.ToLower(row.AppID)] = true
+				}
 			}
 		}
 		perApp := map[string][]string{}

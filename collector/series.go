@@ -172,11 +172,15 @@ func (c *Catalog) infoPoints(t Tenant, rows map[insights.Report][]insights.Row, 
 	// Reports in a fixed order, so that equal dates resolve the same way
 	// on every refresh.
 	for _, r := range sortedReports(rows) {
-		if !slices.Contains(reportDimensions(r.Name), "app_id") {
-			continue
-		}
+		// A report with an app_id label counts a missing id as "unknown";
+		// others (inactiveUsers carries appId without exposing it) only
+		// add the ids they do carry.
+		hasAppLabel := slices.Contains(reportDimensions(r.Name), "app_id")
 		for i := range rows[r] {
 			row := &rows[r][i]
+			if !hasAppLabel && strings.TrimSpace(row.AppID) == "" {
+				continue
+			}
 			id := normalize("app_id", row.AppID)
 			a, ok := apps[id]
 			if !ok {

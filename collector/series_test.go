@@ -291,3 +291,27 @@ func TestInfoSeries(t *testing.T) {
 	}
 	checkValues(t, got, want)
 }
+
+// TestInfoSeriesCountsAppsOfEveryReport: inactiveUsers carries appId without
+// an app_id label; its apps still get an app_info series, and reports
+// without any app id add no "unknown" app.
+func TestInfoSeriesCountsAppsOfEveryReport(t *testing.T) {
+	c, err := NewCatalog(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := map[insights.Report][]insights.Row{
+		report(insights.Daily, insights.InactiveUsers): {{FactDate: date(2026, 11, 27), AppID: "AAAA", Inactive30Day: 3}},
+		report(insights.Daily, insights.UserCount):     {{FactDate: date(2026, 11, 27), Count: 9}},
+	}
+	var apps []string
+	for _, s := range c.InfoSeries(Tenant{Name: "t", TenantID: "t"}, rows) {
+		if s.Name == "entra_insights_app_info" {
+			apps = append(apps, seriesKey(s.Name, s.Labels))
+		}
+	}
+	want := `entra_insights_app_info{app_id="aaaa",app_name="aaaa",tenant="t"}`
+	if len(apps) != 1 || apps[0] != want {
+		t.Errorf("app_info = %v, want [%s]", apps, want)
+	}
+}

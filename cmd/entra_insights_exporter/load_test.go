@@ -46,7 +46,7 @@ func TestScrapeLoad(t *testing.T) {
 		"--graph.rate-limit=0",
 		"--insights.refresh-interval="+loadInterval.String(), // tenants spread over it: a snapshot swaps every ~0.3 s
 		"--insights.refresh-timeout="+loadInterval.String(),
-		"--web.max-requests=0", // the default 40 answers the 41st concurrent scrape with 503
+		"--web.max-requests=0", // the default; explicit because a limit would answer excess scrapes with 503
 		"--config.file="+config,
 	)...)
 	client := &http.Client{Timeout: 2 * time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: loadClients}}

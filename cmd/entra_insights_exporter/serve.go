@@ -29,7 +29,7 @@ type serveCmd struct {
 	WebConfigFile   string   `name:"web.config.file" placeholder:"PATH" help:"exporter-toolkit web configuration file enabling TLS and/or basic authentication."`
 	TelemetryPath   string   `name:"web.telemetry-path" default:"/metrics" help:"Path under which to expose metrics."`
 	EnableLifecycle bool     `name:"web.enable-lifecycle" help:"Enable POST /-/reload, which re-reads --config.file."`
-	MaxRequests     int      `name:"web.max-requests" default:"40" help:"Maximum number of parallel scrape requests; 0 means no limit."`
+	MaxRequests     int      `name:"web.max-requests" default:"0" help:"Maximum number of parallel scrape requests, beyond which scrapes get 503; 0 means no limit (a scrape only encodes the last snapshot)."`
 }
 
 // Validate checks the serve flags; kong prints the error as one line.
