@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -49,6 +50,7 @@ type Exporter struct {
 	now           func() time.Time
 	tenants       []*tenant
 	refreshErrors *prometheus.CounterVec
+	version       atomic.Uint64 // bumped after every snapshot swap
 }
 
 var _ prometheus.Collector = (*Exporter)(nil)
@@ -125,6 +127,11 @@ func (e *Exporter) Ready() bool {
 	}
 	return true
 }
+
+// Version changes after every snapshot swap: what Collect sends (the
+// snapshots and refresh_errors_total, counted before the swap) is the same
+// for as long as Version is, so an encoding of it can be reused.
+func (e *Exporter) Version() uint64 { return e.version.Load() }
 
 // Catalog returns the compiled metric catalog.
 func (e *Exporter) Catalog() *Catalog { return e.catalog }

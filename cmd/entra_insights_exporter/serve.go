@@ -16,7 +16,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
 )
@@ -141,11 +140,8 @@ type server struct {
 
 func (srv *server) routes(s *serveCmd) (http.Handler, error) {
 	mux := http.NewServeMux()
-	metrics := promhttp.InstrumentMetricHandler(srv.stable, promhttp.HandlerFor(srv, promhttp.HandlerOpts{
-		ErrorLog:            slog.NewLogLogger(srv.logger.Handler(), slog.LevelError),
-		ErrorHandling:       promhttp.ContinueOnError,
-		MaxRequestsInFlight: s.MaxRequests,
-	}))
+	metrics := promhttp.InstrumentMetricHandler(srv.stable,
+		newMetricsHandler(srv.stable, srv.current.Load, s.MaxRequests, srv.logger))
 	mux.Handle(s.TelemetryPath, metrics)
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "Healthy")
@@ -187,12 +183,6 @@ func (srv *server) routes(s *serveCmd) (http.Handler, error) {
 	}
 	mux.Handle("/", landing)
 	return mux, nil
-}
-
-// Gather implements prometheus.Gatherer: the stable self-metrics plus the
-// current generation's data, so a reload swaps the data without a gap.
-func (srv *server) Gather() ([]*dto.MetricFamily, error) {
-	return prometheus.Gatherers{srv.stable, srv.current.Load().registry}.Gather()
 }
 
 // reloadConfig builds a new generation from the re-read configuration,
