@@ -40,9 +40,9 @@ func (f *family) point(value float64, kv ...string) point {
 	return point{family: f, values: values, value: value}
 }
 
-// periodStart returns 00:00 UTC of the first day of the period of
+// PeriodStart returns 00:00 UTC of the first day of the period of
 // granularity g that contains t.
-func periodStart(g insights.Granularity, t time.Time) time.Time {
+func PeriodStart(g insights.Granularity, t time.Time) time.Time {
 	y, m, d := t.UTC().Date()
 	if g == insights.Monthly {
 		d = 1
@@ -64,7 +64,7 @@ func AsOf(rows map[insights.Report][]insights.Row) map[insights.Granularity]time
 			if rs[i].FactDate.IsZero() {
 				continue
 			}
-			p := periodStart(r.Granularity, rs[i].FactDate)
+			p := PeriodStart(r.Granularity, rs[i].FactDate)
 			if p.After(asOf[r.Granularity]) {
 				asOf[r.Granularity] = p
 			}
@@ -75,7 +75,7 @@ func AsOf(rows map[insights.Report][]insights.Row) map[insights.Granularity]time
 
 // inPeriod reports whether row r belongs to the period starting at start.
 func inPeriod(g insights.Granularity, start time.Time, r *insights.Row) bool {
-	return !r.FactDate.IsZero() && periodStart(g, r.FactDate).Equal(start)
+	return !r.FactDate.IsZero() && PeriodStart(g, r.FactDate).Equal(start)
 }
 
 // rowsInPeriod counts the rows of the period starting at start.
@@ -106,7 +106,7 @@ func (c *Catalog) InfoSeries(t Tenant, rows map[insights.Report][]insights.Row) 
 }
 
 func (c *Catalog) seriesPoints(tenant string, g insights.Granularity, period time.Time, rows map[insights.Report][]insights.Row, out []point) []point {
-	period = periodStart(g, period)
+	period = PeriodStart(g, period)
 	for _, m := range c.metrics[g] {
 		out = m.aggregate(tenant, period, rows[m.report], out)
 	}

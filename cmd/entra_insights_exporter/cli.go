@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
 	"strings"
 	"time"
@@ -147,18 +146,10 @@ func validURL(flag, raw string) error {
 		return fmt.Errorf("%s: %q is not an absolute http(s) URL", flag, raw)
 	case u.RawQuery != "" || u.Fragment != "" || u.User != nil:
 		return fmt.Errorf("%s: %q must not carry a query, fragment or user info", flag, raw)
-	case u.Scheme == "http" && !isLoopback(u.Hostname()):
+	case u.Scheme == "http" && !transport.IsLoopback(u.Hostname()):
 		return fmt.Errorf("%s: %q uses plain http; only loopback hosts may (use https)", flag, raw)
 	}
 	return nil
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // oneLine folds an error message onto one line: a bad setting must fail with

@@ -225,15 +225,22 @@ func faultCases() []faultCase {
 }
 
 func TestFaults(t *testing.T) {
+	cases := faultCases()
+	runSideBySide(t, len(cases), func(i int) string { return cases[i].name },
+		func(t *testing.T, i int) { runFaultCase(t, cases[i]) })
+}
+
+// runSideBySide runs n subtests, sideBySide at a time. t.Run may be called
+// from several goroutines and, unlike t.Parallel, does not wait for
+// -parallel slots.
+func runSideBySide(t *testing.T, n int, name func(int) string, run func(*testing.T, int)) {
 	var wg sync.WaitGroup
 	sides := make(chan struct{}, sideBySide)
-	for _, tc := range faultCases() {
-		// Side by side: t.Run may be called from several goroutines, and
-		// unlike t.Parallel this does not wait for -parallel slots.
+	for i := range n {
 		wg.Go(func() {
 			sides <- struct{}{}
 			defer func() { <-sides }()
-			t.Run(tc.name, func(t *testing.T) { runFaultCase(t, tc) })
+			t.Run(name(i), func(t *testing.T) { run(t, i) })
 		})
 	}
 	wg.Wait()

@@ -2,7 +2,6 @@ package main
 
 import (
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -152,16 +151,9 @@ func quietCases() []quietCase {
 }
 
 func TestTransientFaultsAndDataOddities(t *testing.T) {
-	var wg sync.WaitGroup
-	sides := make(chan struct{}, sideBySide)
-	for _, tc := range quietCases() {
-		wg.Go(func() {
-			sides <- struct{}{}
-			defer func() { <-sides }()
-			t.Run(tc.name, func(t *testing.T) { runQuietCase(t, tc) })
-		})
-	}
-	wg.Wait()
+	cases := quietCases()
+	runSideBySide(t, len(cases), func(i int) string { return cases[i].name },
+		func(t *testing.T, i int) { runQuietCase(t, cases[i]) })
 }
 
 func runQuietCase(t *testing.T, tc quietCase) {

@@ -31,7 +31,7 @@ func newScope(base *url.URL) (scope, error) {
 	switch {
 	case s.scheme != "https" && s.scheme != "http":
 		return scope{}, fmt.Errorf("graph url %s: scheme must be https", base.Redacted())
-	case s.scheme == "http" && !isLoopback(s.host):
+	case s.scheme == "http" && !IsLoopback(s.host):
 		return scope{}, fmt.Errorf("graph url %s: plain http is allowed only for loopback hosts", base.Redacted())
 	case base.User != nil:
 		return scope{}, fmt.Errorf("graph url %s: must not contain user information", base.Redacted())
@@ -80,7 +80,9 @@ func portOf(u *url.URL) string {
 	return ""
 }
 
-func isLoopback(host string) bool {
+// IsLoopback reports whether host is localhost or a loopback address: the
+// only hosts plain http is allowed for (a local test server).
+func IsLoopback(host string) bool {
 	if host == "localhost" {
 		return true
 	}

@@ -134,7 +134,7 @@ func addTenant(families map[string]*family, catalog *collector.Catalog, t Tenant
 		if !ok {
 			continue
 		}
-		lag := periodsBetween(g, newest, periodStart(g, opts.Now))
+		lag := periodsBetween(g, newest, collector.PeriodStart(g, opts.Now))
 		for _, p := range periods(g, t.Rows) {
 			from, to := shift(g, p, lag), shift(g, next(g, p), lag)
 			if first.IsZero() || from.Before(first) {
@@ -267,7 +267,7 @@ func periods(g insights.Granularity, rows map[insights.Report][]insights.Row) []
 			continue
 		}
 		for _, row := range rs {
-			seen[periodStart(g, row.FactDate)] = true
+			seen[collector.PeriodStart(g, row.FactDate)] = true
 		}
 	}
 	out := make([]time.Time, 0, len(seen))
@@ -276,15 +276,6 @@ func periods(g insights.Granularity, rows map[insights.Report][]insights.Row) []
 	}
 	slices.SortFunc(out, func(a, b time.Time) int { return cmp.Compare(a.Unix(), b.Unix()) })
 	return out
-}
-
-// periodStart returns 00:00 UTC of the day or month containing t.
-func periodStart(g insights.Granularity, t time.Time) time.Time {
-	t = t.UTC()
-	if g == insights.Monthly {
-		return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
-	}
-	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
 }
 
 func next(g insights.Granularity, p time.Time) time.Time { return shift(g, p, 1) }
