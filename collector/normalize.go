@@ -9,12 +9,12 @@ import (
 // empty label (which Prometheus treats as an absent one).
 const unknownValue = "unknown"
 
-// normalize turns a raw Graph value into the label value of the dimension
+// Normalize turns a raw Graph value into the label value of the dimension
 // label. Graph spells the same thing several ways ("MacOs", "MACOS", "" for
 // a missing country); folding them keeps one series per real value. The
-// result is never empty, always valid UTF-8, and normalize is idempotent, so
+// result is never empty, always valid UTF-8, and Normalize is idempotent, so
 // rows already normalised fold into the same series.
-func normalize(label, value string) string {
+func Normalize(label, value string) string {
 	v := strings.TrimSpace(strings.ToValidUTF8(value, string(utf8.RuneError)))
 	if v == "" || strings.EqualFold(v, unknownValue) {
 		return unknownValue
@@ -31,10 +31,12 @@ func normalize(label, value string) string {
 }
 
 // normalizeOS folds the operating systems Graph reports in mixed spellings
-// to one each and lower-cases the rest.
+// to one each and lower-cases the rest. A trailing version ("Windows 10",
+// "Ios 17.1" in the sign-in logs) folds into the family, so the logs source
+// has the userinsights source's series, at their cardinality.
 func normalizeOS(v string) string {
 	lower := strings.ToLower(v)
-	switch strings.Join(strings.Fields(lower), "") {
+	switch strings.TrimRight(strings.Join(strings.Fields(lower), ""), "0123456789.") {
 	case "windows":
 		return "Windows"
 	case "macos", "macosx", "osx":

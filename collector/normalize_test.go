@@ -22,6 +22,12 @@ func TestNormalize(t *testing.T) {
 		{"os", "android", "Android"},
 		{"os", "LINUX", "Linux"},
 		{"os", "ChromeOS", "chromeos"},
+		{"os", "Windows 10", "Windows"},
+		{"os", "Windows10", "Windows"},
+		{"os", "Ios 17.1", "iOS"},
+		{"os", "Android 14", "Android"},
+		{"os", "Windows Phone", "windows phone"},
+		{"os", "OS2", "os2"},
 		{"os", "", "unknown"},
 		{"os", "Unknown", "unknown"},
 		{"country", "de", "DE"},
@@ -38,8 +44,8 @@ func TestNormalize(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.label+"/"+tt.in, func(t *testing.T) {
-			if got := normalize(tt.label, tt.in); got != tt.want {
-				t.Errorf("normalize(%q, %q) = %q, want %q", tt.label, tt.in, got, tt.want)
+			if got := Normalize(tt.label, tt.in); got != tt.want {
+				t.Errorf("Normalize(%q, %q) = %q, want %q", tt.label, tt.in, got, tt.want)
 			}
 		})
 	}
@@ -74,18 +80,18 @@ func FuzzNormalize(f *testing.F) {
 	labels := []string{"app_id", "os", "country", "language", "browser", "mfa_method", "reason_code"}
 	f.Fuzz(func(t *testing.T, label, value string) {
 		for _, l := range append(labels, label) {
-			got := normalize(l, value)
+			got := Normalize(l, value)
 			if got == "" {
-				t.Fatalf("normalize(%q, %q) is empty", l, value)
+				t.Fatalf("Normalize(%q, %q) is empty", l, value)
 			}
 			if !utf8.ValidString(got) {
-				t.Fatalf("normalize(%q, %q) = %q is not valid UTF-8", l, value, got)
+				t.Fatalf("Normalize(%q, %q) = %q is not valid UTF-8", l, value, got)
 			}
-			if again := normalize(l, got); again != got {
-				t.Fatalf("normalize(%q, %q) = %q, but normalising that gives %q", l, value, got, again)
+			if again := Normalize(l, got); again != got {
+				t.Fatalf("Normalize(%q, %q) = %q, but normalising that gives %q", l, value, got, again)
 			}
 			if strings.TrimSpace(got) != got {
-				t.Fatalf("normalize(%q, %q) = %q has surrounding space", l, value, got)
+				t.Fatalf("Normalize(%q, %q) = %q has surrounding space", l, value, got)
 			}
 		}
 	})

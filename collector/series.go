@@ -147,7 +147,7 @@ func (m *dataMetric) aggregate(tenant string, period time.Time, rows []insights.
 		}
 		for j, d := range m.dims {
 			v, _ := r.Dimension(d)
-			tuple[1+j] = normalize(d, v)
+			tuple[1+j] = Normalize(d, v)
 		}
 		m.points(r, emit)
 	}
@@ -181,7 +181,7 @@ func (c *Catalog) infoPoints(t Tenant, rows map[insights.Report][]insights.Row, 
 			if !hasAppLabel && strings.TrimSpace(row.AppID) == "" {
 				continue
 			}
-			id := normalize("app_id", row.AppID)
+			id := Normalize("app_id", row.AppID)
 			a, ok := apps[id]
 			if !ok {
 				a = &app{}

@@ -128,7 +128,7 @@ func metricSpecs() []metricSpec {
 				" a user registered for several types is counted once per type.",
 			structural: []string{"mfa_type"},
 			points: func(_ insights.Granularity, r *insights.Row, emit emitFunc) {
-				emit(r.Count, normalize("mfa_type", r.MFAType))
+				emit(r.Count, Normalize("mfa_type", r.MFAType))
 			},
 		},
 		{
@@ -195,7 +195,7 @@ func authentications(_ insights.Granularity, r *insights.Row, emit emitFunc) {
 
 func failures(_ insights.Granularity, r *insights.Row, emit emitFunc) {
 	for _, f := range r.Failures {
-		emit(f.Count, normalize("reason_code", f.ReasonCode))
+		emit(f.Count, Normalize("reason_code", f.ReasonCode))
 	}
 }
 

@@ -172,12 +172,13 @@ const (
 	ReasonNetwork      Reason = "network"      // connection refused, reset, DNS, TLS
 	ReasonBadResponse  Reason = "bad_response" // undecodable, oversized, looping or foreign nextLink
 	ReasonToken        Reason = "token"        // the token service refused or failed
+	ReasonRetired      Reason = "retired"      // the userInsights API is retired (empty or resource not found everywhere)
 )
 
 // Reasons lists every Reason, for initialising counters.
 func Reasons() []Reason {
 	return []Reason{ReasonUnauthorized, ReasonForbidden, ReasonThrottled, ReasonServerError,
-		ReasonTimeout, ReasonNetwork, ReasonBadResponse, ReasonToken}
+		ReasonTimeout, ReasonNetwork, ReasonBadResponse, ReasonToken, ReasonRetired}
 }
 
 // Error is a classified report failure. Hint says what an operator should do.

@@ -1,0 +1,50 @@
+package insights
+
+import "time"
+
+// Reports that no Graph segment of that name serves: the logs source
+// produces them from the activity logs, and for the userinsights source the
+// collector derives them (tenantActiveUsers = the sum of activeUsers).
+const (
+	// TenantActiveUsers holds one row per period: the distinct users of the
+	// whole tenant (logs source: exact).
+	TenantActiveUsers = "tenantActiveUsers"
+)
+
+// SignIn is one interactive user sign-in of auditLogs/signIns, reduced to
+// the fields the logs source aggregates. Strings are Graph's verbatim.
+type SignIn struct {
+	ID        string
+	Created   time.Time // createdDateTime, UTC
+	UserID    string
+	AppID     string
+	AppName   string
+	OS        string // deviceDetail.operatingSystem
+	Browser   string // deviceDetail.browser
+	Country   string // location.countryOrRegion
+	ErrorCode int64  // status.errorCode; 0 = success
+	// MFA is set when authenticationRequirement is multiFactorAuthentication;
+	// MFAMethod and MFASucceeded then come from the last authenticationDetails
+	// entry.
+	MFA          bool
+	MFAMethod    string
+	MFASucceeded bool
+}
+
+// SignUp is one auditLogs/signUps (selfServiceSignUp) event.
+type SignUp struct {
+	ID               string
+	Created          time.Time
+	UserID           string
+	AppID            string
+	AppName          string
+	IdentityProvider string // signUpIdentityProvider
+	ErrorCode        int64  // status.errorCode; 0 = the user signed up
+}
+
+// Registration is one user of reports/authenticationMethods/userRegistrationDetails.
+type Registration struct {
+	UserID            string
+	MFARegistered     bool
+	MethodsRegistered []string
+}

@@ -1,0 +1,232 @@
+package logsource
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/entra-insights/entra_insights_exporter/collector"
+	"github.com/entra-insights/entra_insights_exporter/graph/insights"
+)
+
+// docSchema is the version of the document's layout.
+const docSchema = 1
+
+// doc is a tenant's state as stored: everything but the sets (event ids of
+// the overlap window, users of the open periods), which the store keeps
+// key by key so a refresh writes only what changed.
+type doc struct {
+	Schema        int            `json:"schema"`
+	SignIns       feed           `json:"signIns"`
+	SignUps       feed           `json:"signUps"`
+	Periods       []periodDoc    `json:"periods"`
+	Users         *sample        `json:"users,omitempty"`
+	Registrations *registrations `json:"registrations,omitempty"`
+}
+
+// feed is the read position of one activity log.
+type feed struct {
+	// Since is where the first read started: the periods before it were
+	// never read, so a month that began before it is incomplete.
+	Since time.Time `json:"since"`
+	// Watermark is the end of the last window read; the next read starts at
+	// Watermark − overlap, no earlier than SeenSince.
+	Watermark time.Time `json:"watermark"`
+	// SeenSince is the oldest creation time from which every event read
+	// is in the seen set, so re-reading from there counts nothing twice.
+	SeenSince  time.Time `json:"seenSince"`
+	Events     int64     `json:"events"`     // events counted, ever
+	Duplicates int64     `json:"duplicates"` // events read again and skipped
+}
+
+// sample is one value read at a time (users/$count).
+type sample struct {
+	At    time.Time `json:"at"`
+	Count int64     `json:"count"`
+}
+
+// registrations is the last read of userRegistrationDetails.
+type registrations struct {
+	At       time.Time        `json:"at"`
+	ByMethod map[string]int64 `json:"byMethod"`
+}
+
+type keyed[K comparable] struct {
+	K K `json:"k"`
+	counts
+}
+
+type periodDoc struct {
+	Granularity  insights.Granularity `json:"g"`
+	Start        time.Time            `json:"start"`
+	Auth         []keyed[authKey]     `json:"auth,omitempty"`
+	MFA          []keyed[mfaKey]      `json:"mfa,omitempty"`
+	SignUps      []keyed[signUpKey]   `json:"signUps,omitempty"`
+	Apps         map[string]appName   `json:"apps,omitempty"`
+	Closed       bool                 `json:"closed,omitempty"`
+	Active       map[string]int64     `json:"active,omitempty"`
+	TenantActive int64                `json:"tenantActive,omitempty"`
+	ActiveDims   []string             `json:"activeDims,omitempty"`
+}
+
+func toKeyed[K comparable](m map[K]*counts, less func(a, b K) int) []keyed[K] {
+	out := make([]keyed[K], 0, len(m))
+	for _, k := range slices.SortedFunc(maps.Keys(m), less) {
+		out = append(out, keyed[K]{K: k, counts: *m[k]})
+	}
+	return out
+}
+
+func fromKeyed[K comparable](in []keyed[K]) (map[K]*counts, error) {
+	m := make(map[K]*counts, len(in))
+	for _, e := range in {
+		if err := e.counts.valid(); err != nil {
+			return nil, fmt.Errorf("%v: %w", e.K, err)
+		}
+		if _, dup := m[e.K]; dup {
+			return nil, fmt.Errorf("%v: listed twice", e.K)
+		}
+		c := e.counts
+		m[e.K] = &c
+	}
+	return m, nil
+}
+
+func (c *counts) valid() error {
+	var failed int64
+	for code, n := range c.Failures {
+		if _, err := strconv.ParseInt(code, 10, 64); err != nil || n <= 0 {
+			return fmt.Errorf("bad failure %q: %d", code, n)
+		}
+		failed += n
+	}
+	if c.Attempts < 0 || c.Successes < 0 || c.Successes > c.Attempts || failed > c.Attempts-c.Successes {
+		return fmt.Errorf("inconsistent counts %+v", *c)
+	}
+	return nil
+}
+
+func (p *period) doc() periodDoc {
+	d := periodDoc{
+		Granularity: p.g, Start: p.start,
+		Auth: toKeyed(p.auth, func(a, b authKey) int {
+			return compareStrings(a.App, b.App, a.OS, b.OS, a.Country, b.Country, a.Browser, b.Browser)
+		}),
+		MFA: toKeyed(p.mfa, func(a, b mfaKey) int {
+			return compareStrings(a.App, b.App, a.Method, b.Method, a.OS, b.OS, a.Country, b.Country)
+		}),
+		SignUps: toKeyed(p.signU, func(a, b signUpKey) int {
+			return compareStrings(a.App, b.App, a.IdentityProvider, b.IdentityProvider)
+		}),
+		Apps: p.apps,
+	}
+	if !p.open() {
+		d.Closed, d.Active, d.TenantActive, d.ActiveDims = true, p.active, p.tenantActive, p.activeDims
+	}
+	return d
+}
+
+// compareStrings compares pairs (a1, b1, a2, b2, ...) in order.
+func compareStrings(pairs ...string) int {
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if pairs[i] != pairs[i+1] {
+			if pairs[i] < pairs[i+1] {
+				return -1
+			}
+			return 1
+		}
+	}
+	return 0
+}
+
+// periodFromDoc checks d and rebuilds its period; an open period gets an
+// empty user set projected on dims, which the store's set fills.
+func periodFromDoc(d periodDoc, dims []string) (*period, error) {
+	if d.Granularity != insights.Daily && d.Granularity != insights.Monthly {
+		return nil, fmt.Errorf("bad granularity %q", d.Granularity)
+	}
+	if !collector.PeriodStart(d.Granularity, d.Start).Equal(d.Start) {
+		return nil, fmt.Errorf("%s period start %s is not the start of a period", d.Granularity, d.Start)
+	}
+	p := newPeriod(d.Granularity, d.Start, dims)
+	var err error
+	if p.auth, err = fromKeyed(d.Auth); err != nil {
+		return nil, fmt.Errorf("auth: %w", err)
+	}
+	if p.mfa, err = fromKeyed(d.MFA); err != nil {
+		return nil, fmt.Errorf("mfa: %w", err)
+	}
+	if p.signU, err = fromKeyed(d.SignUps); err != nil {
+		return nil, fmt.Errorf("signUps: %w", err)
+	}
+	if d.Apps != nil {
+		p.apps = d.Apps
+	}
+	if d.Closed {
+		for key, n := range d.Active {
+			if n <= 0 || len(splitKey(key, len(d.ActiveDims))) != len(d.ActiveDims) && len(d.ActiveDims) > 0 {
+				return nil, fmt.Errorf("bad active users %q: %d", key, n)
+			}
+		}
+		if d.TenantActive < 0 {
+			return nil, fmt.Errorf("bad tenant active users %d", d.TenantActive)
+		}
+		p.users, p.active, p.tenantActive, p.activeDims = nil, d.Active, d.TenantActive, d.ActiveDims
+	}
+	return p, nil
+}
+
+// decodeDoc parses and checks a stored document. Any damage is an error,
+// never a panic or a silent default.
+func decodeDoc(data []byte) (*doc, error) {
+	var d doc
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&d); err != nil {
+		return nil, fmt.Errorf("decode: %w", err)
+	}
+	if dec.More() {
+		return nil, errors.New("decode: data after the document")
+	}
+	if d.Schema != docSchema {
+		return nil, fmt.Errorf("document layout %d, this exporter reads %d", d.Schema, docSchema)
+	}
+	for name, f := range map[string]feed{"signIns": d.SignIns, "signUps": d.SignUps} {
+		if f.Events < 0 || f.Duplicates < 0 || (!f.Watermark.IsZero() && (f.Since.After(f.Watermark) || f.SeenSince.After(f.Watermark))) {
+			return nil, fmt.Errorf("%s: inconsistent read position %+v", name, f)
+		}
+	}
+	if d.Users != nil && d.Users.Count < 0 {
+		return nil, fmt.Errorf("users: negative count %d", d.Users.Count)
+	}
+	if d.Registrations != nil {
+		for m, n := range d.Registrations.ByMethod {
+			if n < 0 {
+				return nil, fmt.Errorf("registrations: %q: negative count", m)
+			}
+		}
+	}
+	return &d, nil
+}
+
+// Set names in the store.
+func usersSet(p *period) string {
+	return "users/" + string(p.g) + "/" + p.start.Format(time.DateOnly)
+}
+
+func seenSet(feed string) string { return "seen/" + feed }
+
+func encodeTime(t time.Time) []byte { return binary.BigEndian.AppendUint64(nil, uint64(t.UnixNano())) }
+
+func decodeTime(v []byte) (time.Time, error) {
+	if len(v) != 8 {
+		return time.Time{}, errors.New("bad time")
+	}
+	return time.Unix(0, int64(binary.BigEndian.Uint64(v))).UTC(), nil
+}

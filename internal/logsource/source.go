@@ -1,0 +1,527 @@
+// Package logsource is the logs source: it rebuilds the metric catalog's
+// reports from the live activity logs (auditLogs/signIns, auditLogs/signUps,
+// users/$count, userRegistrationDetails), which keep working after Microsoft
+// retired User Insights on 31 August 2026. It reads the logs incrementally
+// (a watermark on createdDateTime, re-reading an overlap window for Graph's
+// ingestion latency, events deduplicated by id), counts exact distinct
+// users per period, and keeps its state in the store so a restart loses and
+// counts nothing twice. It does not import the Graph SDK: a Reader (the
+// graph package) hands it plain events.
+package logsource
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/entra-insights/entra_insights_exporter/collector"
+	"github.com/entra-insights/entra_insights_exporter/graph/insights"
+	"github.com/entra-insights/entra_insights_exporter/internal/store"
+)
+
+// Reader reads the activity logs of one tenant (implemented by
+// *graph.Client). The event readers call page for every page of events
+// created in [from, to), in Graph's order.
+type Reader interface {
+	SignIns(ctx context.Context, from, to time.Time, page func([]insights.SignIn) error) error
+	SignUps(ctx context.Context, from, to time.Time, page func([]insights.SignUp) error) error
+	UserCount(ctx context.Context) (int64, error)
+	Registrations(ctx context.Context, page func([]insights.Registration) error) error
+}
+
+// Defaults of Options.
+const (
+	DefaultLookback           = 30 * 24 * time.Hour
+	DefaultOverlap            = 3 * time.Hour
+	DefaultChunk              = 24 * time.Hour
+	DefaultRegistrationsEvery = 6 * time.Hour
+	// keepDays and keepMonths bound the past periods kept: beyond them
+	// Prometheus holds the history.
+	keepDays   = 35
+	keepMonths = 13
+)
+
+// Options configures a Source. Zero values mean the defaults.
+type Options struct {
+	Tenant string // the state's key in the store
+	Reader Reader
+	Store  *store.Store // nil: state in memory only (backfill, tests)
+	// Lookback is how far back the first read goes; Graph returns no
+	// more than its retention (7 days in external tenants).
+	Lookback time.Duration
+	// Overlap is re-read on every refresh, so events that Graph ingests up
+	// to Overlap after they happened are counted, in the period they
+	// happened in.
+	Overlap time.Duration
+	// Chunk bounds the time window of one read; each window is committed
+	// on its own, so a long first read makes progress across refreshes.
+	Chunk time.Duration
+	// RegistrationsEvery is the interval between reads of
+	// userRegistrationDetails (one request per 1,000 users).
+	RegistrationsEvery time.Duration
+	// ActiveUserDims are the dimensions active users are counted by, per
+	// granularity: the activeUsers dimensions of the metric catalog.
+	ActiveUserDims map[insights.Granularity][]string
+	Now            func() time.Time
+	Logger         *slog.Logger
+}
+
+// Source is the logs source of one tenant. Sync reads Graph and commits;
+// Fetch serves the reports from what Sync aggregated. It is safe for
+// concurrent use.
+type Source struct {
+	opts  Options
+	claim uint64
+
+	mu            sync.RWMutex
+	signIns       feed
+	signUps       feed
+	seen          map[string]map[string]time.Time // feed → id → createdDateTime
+	periods       map[periodKey]*period
+	users         *sample
+	registrations *registrations
+	errs          map[string]error // feed → error of the last Sync
+	rows          map[insights.Report][]insights.Row
+}
+
+type periodKey struct {
+	g     insights.Granularity
+	start time.Time
+}
+
+// Feed names, as in the store and the metrics.
+const (
+	feedSignIns       = "signIns"
+	feedSignUps       = "signUps"
+	feedUsers         = "users"
+	feedRegistrations = "registrations"
+)
+
+// reportFeeds says which feed each report is built from.
+var reportFeeds = map[string]string{
+	insights.ActiveUsers:        feedSignIns,
+	insights.TenantActiveUsers:  feedSignIns,
+	insights.Authentications:    feedSignIns,
+	insights.MFACompletions:     feedSignIns,
+	insights.SignUps:            feedSignUps,
+	insights.UserCount:          feedUsers,
+	insights.MFARegisteredUsers: feedRegistrations,
+}
+
+// New loads the tenant's state from the store (claiming it, see
+// store.Claim) and returns its Source. A damaged state is an error.
+func New(opts Options) (*Source, error) {
+	if opts.Reader == nil {
+		return nil, errors.New("logs source: no reader")
+	}
+	opts = opts.withDefaults()
+	s := &Source{opts: opts}
+	s.reset()
+	if opts.Store != nil {
+		claim, err := opts.Store.Claim(opts.Tenant, s.load)
+		if err != nil {
+			return nil, fmt.Errorf("%s: tenant %q: %w", opts.Store.Path(), opts.Tenant, err)
+		}
+		s.claim = claim
+	}
+	s.rows = s.buildRows()
+	return s, nil
+}
+
+func (o Options) withDefaults() Options {
+	if o.Lookback <= 0 {
+		o.Lookback = DefaultLookback
+	}
+	if o.Overlap <= 0 {
+		o.Overlap = DefaultOverlap
+	}
+	if o.Chunk <= 0 {
+		o.Chunk = DefaultChunk
+	}
+	if o.RegistrationsEvery <= 0 {
+		o.RegistrationsEvery = DefaultRegistrationsEvery
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return o
+}
+
+// reset empties the in-memory state.
+func (s *Source) reset() {
+	s.signIns, s.signUps = feed{}, feed{}
+	s.seen = map[string]map[string]time.Time{feedSignIns: {}, feedSignUps: {}}
+	s.periods = map[periodKey]*period{}
+	s.users, s.registrations = nil, nil
+	s.errs = map[string]error{}
+}
+
+// Reports lists the reports the logs source produces; the others of the
+// catalog (summary, requests, inactive users, telecom fraud) are absent
+// for its tenants.
+func (s *Source) Reports() []insights.Report {
+	var out []insights.Report
+	for _, g := range []insights.Granularity{insights.Daily, insights.Monthly} {
+		for _, name := range []string{insights.ActiveUsers, insights.TenantActiveUsers, insights.Authentications,
+			insights.MFACompletions, insights.SignUps} {
+			out = append(out, insights.Report{Granularity: g, Name: name})
+		}
+	}
+	return append(out,
+		insights.Report{Granularity: insights.Daily, Name: insights.UserCount},
+		insights.Report{Granularity: insights.Monthly, Name: insights.MFARegisteredUsers})
+}
+
+// Fetch returns the rows of report r as of the last Sync, or the error of
+// the feed it is built from.
+func (s *Source) Fetch(_ context.Context, r insights.Report) ([]insights.Row, error) {
+	feed, ok := reportFeeds[r.Name]
+	if !ok {
+		return nil, fmt.Errorf("the logs source has no report %s", r)
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if err := s.errs[feed]; err != nil {
+		return nil, err
+	}
+	return s.rows[r], nil
+}
+
+// Sync reads what is new in every feed and commits it. A feed's failure is
+// returned by Fetch for the reports built from it; the others go on.
+func (s *Source) Sync(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.opts.Now().UTC()
+	s.errs = map[string]error{
+		feedSignIns: s.syncEvents(ctx, feedSignIns, now),
+		feedSignUps: s.syncEvents(ctx, feedSignUps, now),
+		feedUsers:   s.syncUsers(ctx, now),
+	}
+	if s.registrations == nil || now.Sub(s.registrations.At) >= s.opts.RegistrationsEvery {
+		s.errs[feedRegistrations] = s.syncRegistrations(ctx, now)
+	}
+	s.rows = s.buildRows()
+	return errors.Join(s.errs[feedSignIns], s.errs[feedSignUps], s.errs[feedUsers], s.errs[feedRegistrations])
+}
+
+func (s *Source) feed(name string) *feed {
+	if name == feedSignIns {
+		return &s.signIns
+	}
+	return &s.signUps
+}
+
+// window returns the next window of feed f to read, or false when f has
+// been read up to now. lost is set when the exporter was down for longer
+// than the lookback: the events in between can no longer be read.
+func (s *Source) window(f *feed, now time.Time) (from, to time.Time, lost, ok bool) {
+	oldest := now.Add(-s.opts.Lookback)
+	if f.Watermark.IsZero() {
+		f.Since, f.Watermark, f.SeenSince = oldest, oldest, oldest
+	}
+	if !f.Watermark.Before(now) {
+		return time.Time{}, time.Time{}, false, false
+	}
+	base := f.Watermark
+	if base.Before(oldest) {
+		base, lost = oldest, true
+	}
+	// Not before SeenSince: older ids are no longer in the seen set.
+	from = latest(f.Watermark.Add(-s.opts.Overlap), f.SeenSince, oldest)
+	to = base.Add(s.opts.Chunk)
+	if to.After(now) {
+		to = now
+	}
+	return from, to, lost, true
+}
+
+// syncEvents reads feed name window by window, committing each, until it
+// is read up to now or ctx ends. Having committed a window, a timeout is
+// not a failure: the next refresh goes on from there.
+func (s *Source) syncEvents(ctx context.Context, name string, now time.Time) error {
+	f := s.feed(name)
+	committed := 0
+	for {
+		from, to, lost, ok := s.window(f, now)
+		if !ok {
+			return nil
+		}
+		if lost {
+			s.opts.Logger.Warn("events were never read: the exporter was down for longer than --logs.lookback (or Graph's retention)",
+				"feed", name, "lost_from", f.Watermark, "lost_until", from)
+		}
+		var err error
+		if name == feedSignIns {
+			var events []insights.SignIn
+			err = s.opts.Reader.SignIns(ctx, from, to, func(page []insights.SignIn) error {
+				events = append(events, page...)
+				return nil
+			})
+			if err == nil {
+				err = s.commit(name, from, to, func(c *change) { s.applySignIns(events, c) })
+			}
+		} else {
+			var events []insights.SignUp
+			err = s.opts.Reader.SignUps(ctx, from, to, func(page []insights.SignUp) error {
+				events = append(events, page...)
+				return nil
+			})
+			if err == nil {
+				err = s.commit(name, from, to, func(c *change) { s.applySignUps(events, c) })
+			}
+		}
+		if err != nil {
+			if committed > 0 && ctx.Err() != nil {
+				s.opts.Logger.Info("catching up with the activity log; the next refresh goes on", "feed", name,
+					"read_until", f.Watermark, "behind", now.Sub(f.Watermark).Round(time.Second))
+				return nil
+			}
+			return fmt.Errorf("%s %s..%s: %w", name, from.Format(time.RFC3339), to.Format(time.RFC3339), err)
+		}
+		committed++
+	}
+}
+
+// change collects what one window changed, for the store.
+type change struct {
+	seen   map[string]time.Time      // new ids → createdDateTime
+	users  map[*period]map[userKey]bool // users whose tuples grew
+	events int64
+	dups   int64
+}
+
+func (s *Source) period(g insights.Granularity, at time.Time) *period {
+	start := collector.PeriodStart(g, at)
+	k := periodKey{g, start}
+	p, ok := s.periods[k]
+	if !ok {
+		p = newPeriod(g, start, s.opts.ActiveUserDims[g])
+		s.periods[k] = p
+	}
+	return p
+}
+
+// fresh reports whether an event id is new, and records it.
+func (s *Source) fresh(feed, id string, created time.Time, c *change) bool {
+	_, seen := s.seen[feed][id]
+	if _, again := c.seen[id]; seen || again {
+		c.dups++
+		return false
+	}
+	c.seen[id] = created
+	c.events++
+	return true
+}
+
+func (s *Source) applySignIns(events []insights.SignIn, c *change) {
+	for i := range events {
+		e := &events[i]
+		if !s.fresh(feedSignIns, e.ID, e.Created, c) {
+			continue
+		}
+		t := signInTuple(e)
+		for _, g := range []insights.Granularity{insights.Daily, insights.Monthly} {
+			p := s.period(g, e.Created)
+			if p.addSignIn(e, t) {
+				if c.users[p] == nil {
+					c.users[p] = map[userKey]bool{}
+				}
+				c.users[p][userKeyOf(e.UserID)] = true
+			}
+		}
+	}
+}
+
+func (s *Source) applySignUps(events []insights.SignUp, c *change) {
+	for i := range events {
+		e := &events[i]
+		if !s.fresh(feedSignUps, e.ID, e.Created, c) {
+			continue
+		}
+		s.period(insights.Daily, e.Created).addSignUp(e)
+		s.period(insights.Monthly, e.Created).addSignUp(e)
+	}
+}
+
+// commit applies one window of feed name (read over [from, to)) to the
+// state and writes it in one transaction: the events and seen ids, the
+// new watermark, the periods that close and those that age out. If the
+// write fails, the state is reloaded from the store, so memory never holds
+// what the store does not.
+func (s *Source) commit(name string, from, to time.Time, apply func(*change)) error {
+	f := s.feed(name)
+	c := &change{seen: map[string]time.Time{}, users: map[*period]map[userKey]bool{}}
+	apply(c)
+	for id, created := range c.seen {
+		s.seen[name][id] = created
+	}
+	f.Watermark = to
+	f.Events += c.events
+	f.Duplicates += c.dups
+	if keep := to.Add(-s.opts.Overlap); keep.After(f.SeenSince) {
+		f.SeenSince = keep
+	}
+	var pruned []string
+	for id, created := range s.seen[name] {
+		if created.Before(f.SeenSince) {
+			delete(s.seen[name], id)
+			pruned = append(pruned, id)
+		}
+	}
+	closed, dropped := s.age(to)
+	if s.opts.Store == nil {
+		return nil
+	}
+	err := s.opts.Store.Update(s.opts.Tenant, s.claim, func(tx *store.Tx) error {
+		for id, created := range c.seen {
+			if created.Before(f.SeenSince) {
+				continue // read and already out of the window
+			}
+			if err := tx.Put(seenSet(name), []byte(id), encodeTime(created)); err != nil {
+				return err
+			}
+		}
+		for _, id := range pruned {
+			if err := tx.Delete(seenSet(name), []byte(id)); err != nil {
+				return err
+			}
+		}
+		for p, users := range c.users {
+			if !p.open() {
+				continue // closed in this window: its set is dropped below
+			}
+			for k := range users {
+				if err := tx.Put(usersSet(p), k[:], encodeTuples(p.users.tuplesOf(k))); err != nil {
+					return err
+				}
+			}
+		}
+		for _, set := range append(closed, dropped...) {
+			if err := tx.DropSet(set); err != nil {
+				return err
+			}
+		}
+		data, err := s.encode()
+		if err != nil {
+			return err
+		}
+		return tx.SetDoc(data)
+	})
+	if err != nil {
+		s.opts.Logger.Error("could not write the logs source's state; reloading the last committed state",
+			"path", s.opts.Store.Path(), "err", err)
+		if rerr := s.reload(); rerr != nil {
+			return fmt.Errorf("write state: %w; reload: %w", err, rerr)
+		}
+		return fmt.Errorf("write state %s: %w", s.opts.Store.Path(), err)
+	}
+	return nil
+}
+
+// age closes the open periods that no read can reach any more (they ended
+// before the sign-ins' watermark − overlap) and drops the periods past the
+// ones kept. It returns the store sets to drop.
+func (s *Source) age(now time.Time) (closed, dropped []string) {
+	reach := s.signIns.Watermark.Add(-s.opts.Overlap)
+	oldestDay := collector.PeriodStart(insights.Daily, now).AddDate(0, 0, -keepDays)
+	oldestMonth := collector.PeriodStart(insights.Monthly, now).AddDate(0, -keepMonths, 0)
+	for k, p := range s.periods {
+		if (k.g == insights.Daily && k.start.Before(oldestDay)) || (k.g == insights.Monthly && k.start.Before(oldestMonth)) {
+			if p.open() {
+				dropped = append(dropped, usersSet(p))
+			}
+			delete(s.periods, k)
+			continue
+		}
+		if p.open() && !p.end().After(reach) {
+			closed = append(closed, usersSet(p))
+			p.close()
+		}
+	}
+	return closed, dropped
+}
+
+func (s *Source) syncUsers(ctx context.Context, now time.Time) error {
+	n, err := s.opts.Reader.UserCount(ctx)
+	if err != nil {
+		return fmt.Errorf("users/$count: %w", err)
+	}
+	s.users = &sample{At: now, Count: n}
+	return s.writeDoc()
+}
+
+func (s *Source) syncRegistrations(ctx context.Context, now time.Time) error {
+	byMethod := map[string]int64{}
+	err := s.opts.Reader.Registrations(ctx, func(page []insights.Registration) error {
+		for _, r := range page {
+			for _, m := range slices.Compact(slices.Sorted(slices.Values(r.MethodsRegistered))) {
+				byMethod[collector.Normalize("mfa_type", m)]++
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("userRegistrationDetails: %w", err)
+	}
+	s.registrations = &registrations{At: now, ByMethod: byMethod}
+	return s.writeDoc()
+}
+
+// writeDoc writes the document alone (after a read that changes no set).
+func (s *Source) writeDoc() error {
+	if s.opts.Store == nil {
+		return nil
+	}
+	return s.opts.Store.Update(s.opts.Tenant, s.claim, func(tx *store.Tx) error {
+		data, err := s.encode()
+		if err != nil {
+			return err
+		}
+		return tx.SetDoc(data)
+	})
+}
+
+// buildRows renders every report from the state.
+func (s *Source) buildRows() map[insights.Report][]insights.Row {
+	rows := map[insights.Report][]insights.Row{}
+	keys := slices.SortedFunc(maps.Keys(s.periods), func(a, b periodKey) int { return a.start.Compare(b.start) })
+	for _, k := range keys {
+		p := s.periods[k]
+		for _, name := range []string{insights.ActiveUsers, insights.TenantActiveUsers, insights.Authentications,
+			insights.MFACompletions, insights.SignUps} {
+			r := insights.Report{Granularity: k.g, Name: name}
+			rows[r] = p.rows(name, rows[r])
+		}
+	}
+	if s.users != nil {
+		r := insights.Report{Granularity: insights.Daily, Name: insights.UserCount}
+		rows[r] = []insights.Row{{FactDate: collector.PeriodStart(insights.Daily, s.users.At), Count: s.users.Count}}
+	}
+	if s.registrations != nil {
+		r := insights.Report{Granularity: insights.Monthly, Name: insights.MFARegisteredUsers}
+		for _, m := range slices.Sorted(maps.Keys(s.registrations.ByMethod)) {
+			rows[r] = append(rows[r], insights.Row{FactDate: collector.PeriodStart(insights.Monthly, s.registrations.At),
+				MFAType: m, Count: s.registrations.ByMethod[m]})
+		}
+	}
+	return rows
+}
+
+func latest(ts ...time.Time) time.Time {
+	out := ts[0]
+	for _, t := range ts[1:] {
+		if t.After(out) {
+			out = t
+		}
+	}
+	return out
+}
