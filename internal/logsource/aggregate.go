@@ -213,4 +213,3 @@ func setDimension(r *insights.Row, label, v string) {
 		r.Country = v
 	}
 }
-

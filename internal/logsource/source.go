@@ -293,7 +293,7 @@ func (s *Source) syncEvents(ctx context.Context, name string, now time.Time) err
 
 // change collects what one window changed, for the store.
 type change struct {
-	seen   map[string]time.Time      // new ids → createdDateTime
+	seen   map[string]time.Time         // new ids → createdDateTime
 	users  map[*period]map[userKey]bool // users whose tuples grew
 	events int64
 	dups   int64
