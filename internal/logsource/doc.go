@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"slices"
 	"strconv"
@@ -18,14 +19,13 @@ import (
 // docSchema is the version of the document's layout.
 const docSchema = 1
 
-// doc is a tenant's state as stored: everything but the sets (event ids of
-// the overlap window, users of the open periods), which the store keeps
-// key by key so a refresh writes only what changed.
+// doc is a tenant's read positions and small samples. The periods, the
+// event ids of the overlap window and the users of the open periods are
+// sets the store keeps key by key, so a refresh writes only what changed.
 type doc struct {
 	Schema        int            `json:"schema"`
 	SignIns       feed           `json:"signIns"`
 	SignUps       feed           `json:"signUps"`
-	Periods       []periodDoc    `json:"periods"`
 	Users         *sample        `json:"users,omitempty"`
 	Registrations *registrations `json:"registrations,omitempty"`
 }
@@ -186,13 +186,8 @@ func periodFromDoc(d periodDoc, dims []string) (*period, error) {
 // never a panic or a silent default.
 func decodeDoc(data []byte) (*doc, error) {
 	var d doc
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&d); err != nil {
-		return nil, fmt.Errorf("decode: %w", err)
-	}
-	if dec.More() {
-		return nil, errors.New("decode: data after the document")
+	if err := decodeStrict(data, &d); err != nil {
+		return nil, err
 	}
 	if d.Schema != docSchema {
 		return nil, fmt.Errorf("document layout %d, this exporter reads %d", d.Schema, docSchema)
@@ -222,6 +217,12 @@ func usersSet(p *period) string {
 
 func seenSet(feed string) string { return "seen/" + feed }
 
+// periodsSet holds one document per period, so a refresh rewrites only
+// the periods it changed.
+const periodsSet = "periods"
+
+func (k periodKey) storeKey() []byte { return []byte(string(k.g) + "/" + k.start.Format(time.DateOnly)) }
+
 func encodeTime(t time.Time) []byte { return binary.BigEndian.AppendUint64(nil, uint64(t.UnixNano())) }
 
 func decodeTime(v []byte) (time.Time, error) {
@@ -229,4 +230,27 @@ func decodeTime(v []byte) (time.Time, error) {
 		return time.Time{}, errors.New("bad time")
 	}
 	return time.Unix(0, int64(binary.BigEndian.Uint64(v))).UTC(), nil
+}
+
+// decodePeriod parses and checks one stored period.
+func decodePeriod(data []byte, dims map[insights.Granularity][]string) (*period, error) {
+	var d periodDoc
+	if err := decodeStrict(data, &d); err != nil {
+		return nil, err
+	}
+	return periodFromDoc(d, dims[d.Granularity])
+}
+
+// decodeStrict decodes exactly one JSON value of v's type from data:
+// unknown fields and trailing data are errors.
+func decodeStrict(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("decode: %w", err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return errors.New("decode: data after the value")
+	}
+	return nil
 }

@@ -1,27 +1,73 @@
 package logsource
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
-	"maps"
-	"slices"
 	"strings"
 
 	"github.com/entra-insights/entra_insights_exporter/internal/store"
 )
 
-// encode renders the state's document.
-func (s *Source) encode() ([]byte, error) {
-	d := doc{Schema: docSchema, SignIns: s.signIns, SignUps: s.signUps, Users: s.users, Registrations: s.registrations}
-	for _, k := range slices.SortedFunc(maps.Keys(s.periods), func(a, b periodKey) int {
-		if c := strings.Compare(string(a.g), string(b.g)); c != 0 {
-			return c
+// write stores what change c changed.
+func (s *Source) write(tx *store.Tx, c *change) error {
+	for name, ids := range c.seen {
+		f := s.feed(name)
+		for id, created := range ids {
+			if created.Before(f.SeenSince) {
+				continue // already out of the window
+			}
+			if err := tx.Put(seenSet(name), []byte(id), encodeTime(created)); err != nil {
+				return err
+			}
 		}
-		return a.start.Compare(b.start)
-	}) {
-		d.Periods = append(d.Periods, s.periods[k].doc())
 	}
-	return json.Marshal(d)
+	for name, ids := range c.pruned {
+		for _, id := range ids {
+			if err := tx.Delete(seenSet(name), []byte(id)); err != nil {
+				return err
+			}
+		}
+	}
+	for p, users := range c.users {
+		if !p.open() {
+			continue // closed in this round: its set is dropped below
+		}
+		for k := range users {
+			if err := tx.Put(usersSet(p), k[:], encodeTuples(p.users.tuplesOf(k))); err != nil {
+				return err
+			}
+		}
+	}
+	for _, p := range c.closed {
+		c.periods[p] = true
+		if err := tx.DropSet(usersSet(p)); err != nil {
+			return err
+		}
+	}
+	for _, p := range c.dropped {
+		delete(c.periods, p)
+		if err := tx.DropSet(usersSet(p)); err != nil {
+			return err
+		}
+		if err := tx.Delete(periodsSet, periodKey{p.g, p.start}.storeKey()); err != nil {
+			return err
+		}
+	}
+	for p := range c.periods {
+		data, err := json.Marshal(p.doc())
+		if err != nil {
+			return err
+		}
+		if err := tx.Put(periodsSet, periodKey{p.g, p.start}.storeKey(), data); err != nil {
+			return err
+		}
+	}
+	data, err := json.Marshal(doc{Schema: docSchema, SignIns: s.signIns, SignUps: s.signUps, Users: s.users, Registrations: s.registrations})
+	if err != nil {
+		return err
+	}
+	return tx.SetDoc(data)
 }
 
 // load reads the tenant's state from tx into s (empty when there is none).
@@ -36,16 +82,21 @@ func (s *Source) load(tx *store.Tx) error {
 		return err
 	}
 	s.signIns, s.signUps, s.users, s.registrations = d.SignIns, d.SignUps, d.Users, d.Registrations
-	for i, pd := range d.Periods {
-		p, err := periodFromDoc(pd, s.opts.ActiveUserDims[pd.Granularity])
+	if err := tx.ForEach(periodsSet, func(key, v []byte) error {
+		p, err := decodePeriod(v, s.opts.ActiveUserDims)
 		if err != nil {
-			return fmt.Errorf("periods[%d]: %w", i, err)
+			return fmt.Errorf("%s/%s: %w", periodsSet, key, err)
 		}
 		k := periodKey{p.g, p.start}
-		if _, dup := s.periods[k]; dup {
-			return fmt.Errorf("periods[%d]: %s %s listed twice", i, p.g, p.start)
+		if !bytes.Equal(k.storeKey(), key) {
+			return fmt.Errorf("%s/%s: holds period %s", periodsSet, key, k.storeKey())
 		}
 		s.periods[k] = p
+		return nil
+	}); err != nil {
+		return err
+	}
+	for _, p := range s.periods {
 		if !p.open() {
 			continue
 		}

@@ -201,14 +201,14 @@ func (s *Source) Sync(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.opts.Now().UTC()
-	s.errs = map[string]error{
-		feedSignIns: s.syncEvents(ctx, feedSignIns, now),
-		feedSignUps: s.syncEvents(ctx, feedSignUps, now),
-		feedUsers:   s.syncUsers(ctx, now),
-	}
+	s.errs = map[string]error{}
+	// The small reads first: their values go into the commit of the first
+	// window (or one of their own when no window is due).
+	pending := s.readUsers(ctx, now)
 	if s.registrations == nil || now.Sub(s.registrations.At) >= s.opts.RegistrationsEvery {
-		s.errs[feedRegistrations] = s.syncRegistrations(ctx, now)
+		pending = s.readRegistrations(ctx, now) || pending
 	}
+	s.errs[feedSignIns], s.errs[feedSignUps] = s.syncEvents(ctx, now, pending)
 	s.rows = s.buildRows()
 	return errors.Join(s.errs[feedSignIns], s.errs[feedSignUps], s.errs[feedUsers], s.errs[feedRegistrations])
 }
@@ -223,80 +223,124 @@ func (s *Source) feed(name string) *feed {
 // window returns the next window of feed f to read, or false when f has
 // been read up to now. lost is set when the exporter was down for longer
 // than the lookback: the events in between can no longer be read.
-func (s *Source) window(f *feed, now time.Time) (from, to time.Time, lost, ok bool) {
+func (s *Source) window(f *feed, now time.Time) (w window, lost, ok bool) {
 	oldest := now.Add(-s.opts.Lookback)
 	if f.Watermark.IsZero() {
 		f.Since, f.Watermark, f.SeenSince = oldest, oldest, oldest
 	}
 	if !f.Watermark.Before(now) {
-		return time.Time{}, time.Time{}, false, false
+		return window{}, false, false
 	}
 	base := f.Watermark
 	if base.Before(oldest) {
 		base, lost = oldest, true
 	}
 	// Not before SeenSince: older ids are no longer in the seen set.
-	from = latest(f.Watermark.Add(-s.opts.Overlap), f.SeenSince, oldest)
-	to = base.Add(s.opts.Chunk)
-	if to.After(now) {
-		to = now
+	w.from = latest(f.Watermark.Add(-s.opts.Overlap), f.SeenSince, oldest)
+	w.to = base.Add(s.opts.Chunk)
+	if w.to.After(now) {
+		w.to = now
 	}
-	return from, to, lost, true
+	return w, lost, true
 }
 
-// syncEvents reads feed name window by window, committing each, until it
-// is read up to now or ctx ends. Having committed a window, a timeout is
-// not a failure: the next refresh goes on from there.
-func (s *Source) syncEvents(ctx context.Context, name string, now time.Time) error {
-	f := s.feed(name)
-	committed := 0
-	for {
-		from, to, lost, ok := s.window(f, now)
-		if !ok {
-			return nil
-		}
-		if lost {
-			s.opts.Logger.Warn("events were never read: the exporter was down for longer than --logs.lookback (or Graph's retention)",
-				"feed", name, "lost_from", f.Watermark, "lost_until", from)
-		}
-		var err error
-		if name == feedSignIns {
-			var events []insights.SignIn
-			err = s.opts.Reader.SignIns(ctx, from, to, func(page []insights.SignIn) error {
-				events = append(events, page...)
-				return nil
-			})
-			if err == nil {
-				err = s.commit(name, from, to, func(c *change) { s.applySignIns(events, c) })
+// window is a time range [from, to) of createdDateTime.
+type window struct{ from, to time.Time }
+
+func (w window) String() string { return w.from.Format(time.RFC3339) + ".." + w.to.Format(time.RFC3339) }
+
+// syncEvents reads both event feeds window by window, committing each
+// round (one window of each feed that is behind) in one transaction, until
+// both are read up to now or ctx ends. Having committed a round, a timeout
+// is not a failure: the next refresh goes on from there. pending says the
+// document changed without a round to carry it.
+func (s *Source) syncEvents(ctx context.Context, now time.Time, pending bool) (signInsErr, signUpsErr error) {
+	for round := 0; ; round++ {
+		c := newChange()
+		var signIns []insights.SignIn
+		var signUps []insights.SignUp
+		inW, inDue := s.next(feedSignIns, now, signInsErr)
+		upW, upDue := s.next(feedSignUps, now, signUpsErr)
+		if !inDue && !upDue {
+			if pending { // the small reads alone
+				err := s.commit(c)
+				return errors.Join(signInsErr, err), errors.Join(signUpsErr, err)
 			}
-		} else {
-			var events []insights.SignUp
-			err = s.opts.Reader.SignUps(ctx, from, to, func(page []insights.SignUp) error {
-				events = append(events, page...)
+			return signInsErr, signUpsErr
+		}
+		if inDue {
+			if err := s.opts.Reader.SignIns(ctx, inW.from, inW.to, func(page []insights.SignIn) error {
+				signIns = append(signIns, page...)
 				return nil
-			})
-			if err == nil {
-				err = s.commit(name, from, to, func(c *change) { s.applySignUps(events, c) })
+			}); err != nil {
+				signInsErr, inDue = s.readError(ctx, feedSignIns, inW, round, err), false
 			}
 		}
-		if err != nil {
-			if committed > 0 && ctx.Err() != nil {
-				s.opts.Logger.Info("catching up with the activity log; the next refresh goes on", "feed", name,
-					"read_until", f.Watermark, "behind", now.Sub(f.Watermark).Round(time.Second))
+		if upDue {
+			if err := s.opts.Reader.SignUps(ctx, upW.from, upW.to, func(page []insights.SignUp) error {
+				signUps = append(signUps, page...)
 				return nil
+			}); err != nil {
+				signUpsErr, upDue = s.readError(ctx, feedSignUps, upW, round, err), false
 			}
-			return fmt.Errorf("%s %s..%s: %w", name, from.Format(time.RFC3339), to.Format(time.RFC3339), err)
 		}
-		committed++
+		if !inDue && !upDue && !pending {
+			return signInsErr, signUpsErr
+		}
+		if inDue {
+			s.applySignIns(signIns, c)
+			s.advance(feedSignIns, inW, c)
+		}
+		if upDue {
+			s.applySignUps(signUps, c)
+			s.advance(feedSignUps, upW, c)
+		}
+		if err := s.commit(c); err != nil {
+			return errors.Join(signInsErr, err), errors.Join(signUpsErr, err)
+		}
+		pending = false
 	}
 }
 
-// change collects what one window changed, for the store.
+// next returns feed name's next window, unless the feed failed in this
+// Sync or is read up to now.
+func (s *Source) next(name string, now time.Time, failed error) (window, bool) {
+	if failed != nil {
+		return window{}, false
+	}
+	w, lost, ok := s.window(s.feed(name), now)
+	if lost {
+		s.opts.Logger.Warn("events were never read: the exporter was down for longer than --logs.lookback (or Graph's retention)",
+			"feed", name, "lost_until", w.from)
+	}
+	return w, ok
+}
+
+// readError is the error of a failed read; after a committed round, a
+// deadline only means the feed is catching up.
+func (s *Source) readError(ctx context.Context, name string, w window, round int, err error) error {
+	if round > 0 && ctx.Err() != nil {
+		s.opts.Logger.Info("catching up with the activity log; the next refresh goes on", "feed", name, "read_until", w.from)
+		return nil
+	}
+	return fmt.Errorf("%s %s: %w", name, w, err)
+}
+
+// change collects what one round changed, for the store.
 type change struct {
-	seen   map[string]time.Time         // new ids → createdDateTime
-	users  map[*period]map[userKey]bool // users whose tuples grew
-	events int64
-	dups   int64
+	seen    map[string]map[string]time.Time // feed → new ids → createdDateTime
+	pruned  map[string][]string             // feed → ids out of the window
+	users   map[*period]map[userKey]bool    // users whose tuples grew
+	periods map[*period]bool                // periods whose counters changed
+	closed  []*period
+	dropped []*period
+}
+
+func newChange() *change {
+	return &change{
+		seen:  map[string]map[string]time.Time{feedSignIns: {}, feedSignUps: {}},
+		users: map[*period]map[userKey]bool{}, periods: map[*period]bool{}, pruned: map[string][]string{},
+	}
 }
 
 func (s *Source) period(g insights.Granularity, at time.Time) *period {
@@ -311,14 +355,15 @@ func (s *Source) period(g insights.Granularity, at time.Time) *period {
 }
 
 // fresh reports whether an event id is new, and records it.
-func (s *Source) fresh(feed, id string, created time.Time, c *change) bool {
-	_, seen := s.seen[feed][id]
-	if _, again := c.seen[id]; seen || again {
-		c.dups++
+func (s *Source) fresh(name, id string, created time.Time, c *change) bool {
+	f := s.feed(name)
+	_, seen := s.seen[name][id]
+	if _, again := c.seen[name][id]; seen || again {
+		f.Duplicates++
 		return false
 	}
-	c.seen[id] = created
-	c.events++
+	c.seen[name][id] = created
+	f.Events++
 	return true
 }
 
@@ -331,6 +376,7 @@ func (s *Source) applySignIns(events []insights.SignIn, c *change) {
 		t := signInTuple(e)
 		for _, g := range []insights.Granularity{insights.Daily, insights.Monthly} {
 			p := s.period(g, e.Created)
+			c.periods[p] = true
 			if p.addSignIn(e, t) {
 				if c.users[p] == nil {
 					c.users[p] = map[userKey]bool{}
@@ -347,75 +393,44 @@ func (s *Source) applySignUps(events []insights.SignUp, c *change) {
 		if !s.fresh(feedSignUps, e.ID, e.Created, c) {
 			continue
 		}
-		s.period(insights.Daily, e.Created).addSignUp(e)
-		s.period(insights.Monthly, e.Created).addSignUp(e)
+		for _, g := range []insights.Granularity{insights.Daily, insights.Monthly} {
+			p := s.period(g, e.Created)
+			c.periods[p] = true
+			p.addSignUp(e)
+		}
 	}
 }
 
-// commit applies one window of feed name (read over [from, to)) to the
-// state and writes it in one transaction: the events and seen ids, the
-// new watermark, the periods that close and those that age out. If the
-// write fails, the state is reloaded from the store, so memory never holds
-// what the store does not.
-func (s *Source) commit(name string, from, to time.Time, apply func(*change)) error {
+// advance moves feed name past window w: the watermark, the seen ids kept
+// for the overlap, and (sign-ins) the periods no read can reach any more.
+func (s *Source) advance(name string, w window, c *change) {
 	f := s.feed(name)
-	c := &change{seen: map[string]time.Time{}, users: map[*period]map[userKey]bool{}}
-	apply(c)
-	for id, created := range c.seen {
+	for id, created := range c.seen[name] {
 		s.seen[name][id] = created
 	}
-	f.Watermark = to
-	f.Events += c.events
-	f.Duplicates += c.dups
-	if keep := to.Add(-s.opts.Overlap); keep.After(f.SeenSince) {
+	f.Watermark = w.to
+	if keep := w.to.Add(-s.opts.Overlap); keep.After(f.SeenSince) {
 		f.SeenSince = keep
 	}
-	var pruned []string
 	for id, created := range s.seen[name] {
 		if created.Before(f.SeenSince) {
 			delete(s.seen[name], id)
-			pruned = append(pruned, id)
+			c.pruned[name] = append(c.pruned[name], id)
 		}
 	}
-	closed, dropped := s.age(to)
+	if name == feedSignIns {
+		s.age(w.to, c)
+	}
+}
+
+// commit writes one round in one transaction: the document, the periods
+// and sets it changed. If the write fails, the state is reloaded from the
+// store, so memory never holds what the store does not.
+func (s *Source) commit(c *change) error {
 	if s.opts.Store == nil {
 		return nil
 	}
-	err := s.opts.Store.Update(s.opts.Tenant, s.claim, func(tx *store.Tx) error {
-		for id, created := range c.seen {
-			if created.Before(f.SeenSince) {
-				continue // read and already out of the window
-			}
-			if err := tx.Put(seenSet(name), []byte(id), encodeTime(created)); err != nil {
-				return err
-			}
-		}
-		for _, id := range pruned {
-			if err := tx.Delete(seenSet(name), []byte(id)); err != nil {
-				return err
-			}
-		}
-		for p, users := range c.users {
-			if !p.open() {
-				continue // closed in this window: its set is dropped below
-			}
-			for k := range users {
-				if err := tx.Put(usersSet(p), k[:], encodeTuples(p.users.tuplesOf(k))); err != nil {
-					return err
-				}
-			}
-		}
-		for _, set := range append(closed, dropped...) {
-			if err := tx.DropSet(set); err != nil {
-				return err
-			}
-		}
-		data, err := s.encode()
-		if err != nil {
-			return err
-		}
-		return tx.SetDoc(data)
-	})
+	err := s.opts.Store.Update(s.opts.Tenant, s.claim, func(tx *store.Tx) error { return s.write(tx, c) })
 	if err != nil {
 		s.opts.Logger.Error("could not write the logs source's state; reloading the last committed state",
 			"path", s.opts.Store.Path(), "err", err)
@@ -429,37 +444,38 @@ func (s *Source) commit(name string, from, to time.Time, apply func(*change)) er
 
 // age closes the open periods that no read can reach any more (they ended
 // before the sign-ins' watermark − overlap) and drops the periods past the
-// ones kept. It returns the store sets to drop.
-func (s *Source) age(now time.Time) (closed, dropped []string) {
+// ones kept.
+func (s *Source) age(now time.Time, c *change) {
 	reach := s.signIns.Watermark.Add(-s.opts.Overlap)
 	oldestDay := collector.PeriodStart(insights.Daily, now).AddDate(0, 0, -keepDays)
 	oldestMonth := collector.PeriodStart(insights.Monthly, now).AddDate(0, -keepMonths, 0)
 	for k, p := range s.periods {
 		if (k.g == insights.Daily && k.start.Before(oldestDay)) || (k.g == insights.Monthly && k.start.Before(oldestMonth)) {
-			if p.open() {
-				dropped = append(dropped, usersSet(p))
-			}
 			delete(s.periods, k)
+			c.dropped = append(c.dropped, p)
 			continue
 		}
 		if p.open() && !p.end().After(reach) {
-			closed = append(closed, usersSet(p))
 			p.close()
+			c.closed = append(c.closed, p)
 		}
 	}
-	return closed, dropped
 }
 
-func (s *Source) syncUsers(ctx context.Context, now time.Time) error {
+// readUsers reads users/$count; it reports whether the state changed.
+func (s *Source) readUsers(ctx context.Context, now time.Time) bool {
 	n, err := s.opts.Reader.UserCount(ctx)
 	if err != nil {
-		return fmt.Errorf("users/$count: %w", err)
+		s.errs[feedUsers] = fmt.Errorf("users/$count: %w", err)
+		return false
 	}
 	s.users = &sample{At: now, Count: n}
-	return s.writeDoc()
+	return true
 }
 
-func (s *Source) syncRegistrations(ctx context.Context, now time.Time) error {
+// readRegistrations reads userRegistrationDetails; it reports whether the
+// state changed.
+func (s *Source) readRegistrations(ctx context.Context, now time.Time) bool {
 	byMethod := map[string]int64{}
 	err := s.opts.Reader.Registrations(ctx, func(page []insights.Registration) error {
 		for _, r := range page {
@@ -470,24 +486,11 @@ func (s *Source) syncRegistrations(ctx context.Context, now time.Time) error {
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("userRegistrationDetails: %w", err)
+		s.errs[feedRegistrations] = fmt.Errorf("userRegistrationDetails: %w", err)
+		return false
 	}
 	s.registrations = &registrations{At: now, ByMethod: byMethod}
-	return s.writeDoc()
-}
-
-// writeDoc writes the document alone (after a read that changes no set).
-func (s *Source) writeDoc() error {
-	if s.opts.Store == nil {
-		return nil
-	}
-	return s.opts.Store.Update(s.opts.Tenant, s.claim, func(tx *store.Tx) error {
-		data, err := s.encode()
-		if err != nil {
-			return err
-		}
-		return tx.SetDoc(data)
-	})
+	return true
 }
 
 // buildRows renders every report from the state.

@@ -1,0 +1,91 @@
+package logsource
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/entra-insights/entra_insights_exporter/graph/insights"
+)
+
+// fakeReader serves events as Graph does: newest first, in pages, only
+// those already ingested (visible) and inside the retention.
+type fakeReader struct {
+	mu        sync.Mutex
+	now       func() time.Time
+	signIns   []fakeSignIn
+	signUps   []insights.SignUp
+	users     int64
+	regs      []insights.Registration
+	pageSize  int
+	retention time.Duration
+	// failAfter makes the SignIns read fail after that many pages (0 = never).
+	failAfter int
+	requests  int
+}
+
+type fakeSignIn struct {
+	insights.SignIn
+	visible time.Time // createdDateTime + ingestion latency
+}
+
+var errInjected = errors.New("injected failure")
+
+func (f *fakeReader) SignIns(ctx context.Context, from, to time.Time, page func([]insights.SignIn) error) error {
+	f.mu.Lock()
+	now := f.now()
+	var out []insights.SignIn
+	for _, e := range f.signIns {
+		if !e.Created.Before(from) && e.Created.Before(to) && !e.visible.After(now) &&
+			(f.retention == 0 || !e.Created.Before(now.Add(-f.retention))) {
+			out = append(out, e.SignIn)
+		}
+	}
+	failAfter := f.failAfter
+	f.mu.Unlock()
+	slices.SortFunc(out, func(a, b insights.SignIn) int { return b.Created.Compare(a.Created) })
+	return f.pages(len(out), failAfter, func(i, j int) error { return page(out[i:j]) })
+}
+
+func (f *fakeReader) SignUps(ctx context.Context, from, to time.Time, page func([]insights.SignUp) error) error {
+	f.mu.Lock()
+	var out []insights.SignUp
+	for _, e := range f.signUps {
+		if !e.Created.Before(from) && e.Created.Before(to) && !e.Created.After(f.now()) {
+			out = append(out, e)
+		}
+	}
+	f.mu.Unlock()
+	return f.pages(len(out), 0, func(i, j int) error { return page(out[i:j]) })
+}
+
+func (f *fakeReader) pages(n, failAfter int, page func(i, j int) error) error {
+	size := f.pageSize
+	if size == 0 {
+		size = 1000
+	}
+	for i, p := 0, 0; i < n || (n == 0 && p == 0); i, p = i+size, p+1 {
+		f.mu.Lock()
+		f.requests++
+		f.mu.Unlock()
+		if failAfter > 0 && p >= failAfter {
+			return fmt.Errorf("page %d: %w", p+1, errInjected)
+		}
+		if err := page(i, min(i+size, n)); err != nil {
+			return err
+		}
+		if n == 0 {
+			break
+		}
+	}
+	return nil
+}
+
+func (f *fakeReader) UserCount(context.Context) (int64, error) { return f.users, nil }
+
+func (f *fakeReader) Registrations(_ context.Context, page func([]insights.Registration) error) error {
+	return page(f.regs)
+}
