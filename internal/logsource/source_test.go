@@ -2,6 +2,8 @@ package logsource
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"math/rand/v2"
@@ -254,4 +256,182 @@ func TestIncrementalExact(t *testing.T) {
 	if s.signIns.Duplicates == 0 {
 		t.Error("no event was read twice: the overlap window is not re-read")
 	}
+}
+
+// TestRestartsLoseAndDuplicateNothing restarts the source (a new process:
+// the store closed and opened again) every few refreshes, and fails reads
+// in the middle of a window (between pages), which must commit nothing of
+// that window. The result must equal the never-restarted count.
+func TestRestartsLoseAndDuplicateNothing(t *testing.T) {
+	events, signUps := population(2, 33, 0.05)
+	c := &clock{t: testEnd.Add(-24 * time.Hour)}
+	r := &fakeReader{now: c.now, signIns: events, signUps: signUps, users: 300, pageSize: 20}
+	path := filepath.Join(t.TempDir(), "state.db")
+	since := c.now().Add(-30 * 24 * time.Hour)
+	st := openStore(t, path)
+	s := newTestSource(t, r, st, c)
+	for i := 0; !c.now().After(testEnd); i++ {
+		switch i % 5 {
+		case 1: // a read failing after 2 pages: nothing of that window lands
+			r.failAfter = 2
+			err := s.Sync(context.Background())
+			r.failAfter = 0
+			if i == 1 && !errors.Is(err, errInjected) {
+				t.Fatalf("Sync with a failing page: %v, want the injected failure", err)
+			}
+		case 3: // restart
+			if err := st.Close(); err != nil {
+				t.Fatal(err)
+			}
+			st = openStore(t, path)
+			s = newTestSource(t, r, st, c)
+		}
+		if err := s.Sync(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		c.add(20 * time.Minute)
+	}
+	defer st.Close()
+	c.add(-20 * time.Minute)
+	want := oracleOf(events, signUps, since, c.now(), testDims[insights.Daily])
+	got := observed(t, s, testDims[insights.Daily])
+	for _, o := range []oracle{want, got} {
+		for k := range o {
+			if strings.HasPrefix(k, "monthly") && strings.Contains(k, " users ") {
+				delete(o, k)
+			}
+		}
+	}
+	if d := diff(want, got); d != "" {
+		t.Fatalf("after restarts and failed reads, rows differ from the events:\n%s", d)
+	}
+}
+
+// TestRetentionSevenDays: a tenant whose logs keep 7 days; the first start
+// asks for 30 and gets what there is, the days before have no rows.
+func TestRetentionSevenDays(t *testing.T) {
+	events, signUps := population(3, 20, 0)
+	c := &clock{t: testEnd}
+	r := &fakeReader{now: c.now, signIns: events, signUps: signUps, users: 300, retention: 7 * 24 * time.Hour}
+	s := newTestSource(t, r, nil, c)
+	if err := s.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := s.Fetch(context.Background(), insights.Report{Granularity: insights.Daily, Name: insights.TenantActiveUsers})
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldest := testEnd.Add(-7 * 24 * time.Hour)
+	days := map[time.Time]bool{}
+	for _, row := range rows {
+		if row.FactDate.Before(collector.PeriodStart(insights.Daily, oldest)) {
+			t.Errorf("a row for %s, before the retention", row.FactDate)
+		}
+		days[row.FactDate] = true
+	}
+	if len(days) != 8 { // 7 full days back and today's partial one
+		t.Errorf("rows for %d days, want 8", len(days))
+	}
+	want := oracleOf(events, signUps, oldest, testEnd, testDims[insights.Monthly])
+	got := observed(t, s, testDims[insights.Monthly])
+	k := "monthly 2026-12-01 tenant"
+	if got[k] != want[k] || got[k] == 0 {
+		t.Errorf("%s: got %d, want %d from the retained logs", k, got[k], want[k])
+	}
+}
+
+// TestNewerClaimStopsOlderSource: during a reload the new configuration's
+// source claims the state; the old one can no longer write.
+func TestNewerClaimStopsOlderSource(t *testing.T) {
+	events, signUps := population(4, 3, 0)
+	c := &clock{t: testEnd.Add(-time.Hour)}
+	r := &fakeReader{now: c.now, signIns: events, signUps: signUps, users: 5}
+	st := openStore(t, filepath.Join(t.TempDir(), "state.db"))
+	defer st.Close()
+	old := newTestSource(t, r, st, c)
+	if err := old.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	newer := newTestSource(t, r, st, c)
+	c.add(10 * time.Minute)
+	if err := old.Sync(context.Background()); !errors.Is(err, store.ErrSuperseded) {
+		t.Fatalf("old source's Sync after a newer claim: %v, want ErrSuperseded", err)
+	}
+	if err := newer.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestDamagedStateFailsAtStart: a document that does not decode, or sets
+// that disagree with it, fail New with the path; the file is untouched.
+func TestDamagedStateFailsAtStart(t *testing.T) {
+	events, signUps := population(5, 2, 0)
+	c := &clock{t: testEnd}
+	r := &fakeReader{now: c.now, signIns: events, signUps: signUps, users: 5}
+	path := filepath.Join(t.TempDir(), "state.db")
+	st := openStore(t, path)
+	s := newTestSource(t, r, st, c)
+	if err := s.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// Damage the document of one period.
+	if _, err := st.Claim("t1", func(*store.Tx) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	claim, _ := st.Claim("t1", func(*store.Tx) error { return nil })
+	if err := st.Update("t1", claim, func(tx *store.Tx) error {
+		return tx.Put(periodsSet, []byte("daily/2026-12-02"), []byte(`{"g":"daily","start":"2026-12-02T00:00:00Z","auth":[{"k":{"App":"a"},"a":1,"s":2}]}`))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := New(Options{Tenant: "t1", Reader: r, Store: st, Now: c.now, ActiveUserDims: testDims})
+	if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "inconsistent counts") {
+		t.Fatalf("New on a damaged state: %v, want an error naming %s and the damage", err, path)
+	}
+	// The damage stays for the operator to see: nothing was reset.
+	_ = st.View("t1", func(tx *store.Tx) error {
+		found := false
+		_ = tx.ForEach(periodsSet, func(k, v []byte) error {
+			found = found || strings.Contains(string(v), `"s":2`)
+			return nil
+		})
+		if !found {
+			t.Error("the damaged period was reset")
+		}
+		return nil
+	})
+	st.Close()
+}
+
+// FuzzDecodeState: no stored bytes make the decoders panic; what decodes
+// re-encodes to something that decodes again.
+func FuzzDecodeState(f *testing.F) {
+	f.Add([]byte(`{"schema":1,"signIns":{"since":"2026-11-01T00:00:00Z","watermark":"2026-11-02T00:00:00Z","seenSince":"2026-11-01T21:00:00Z","events":3,"duplicates":1},"signUps":{"since":"0001-01-01T00:00:00Z","watermark":"0001-01-01T00:00:00Z","seenSince":"0001-01-01T00:00:00Z","events":0,"duplicates":0}}`))
+	f.Add([]byte(`{"g":"daily","start":"2026-12-02T00:00:00Z","auth":[{"k":{"App":"a","OS":"Windows","Country":"US","Browser":"Edge"},"a":3,"s":2,"f":{"50126":1}}],"closed":true,"active":{"a":1},"tenantActive":1,"activeDims":["app_id"]}`))
+	f.Add([]byte(`{"g":"monthly","start":"2026-12-01T00:00:00Z","signUps":[{"k":{"App":"a","IdentityProvider":"Google"},"a":1,"s":1}]}`))
+	f.Add([]byte("a\x1fb\x1fc\x1ed\x1fe\x1ff"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if d, err := decodeDoc(data); err == nil {
+			if _, err := json.Marshal(d); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if p, err := decodePeriod(data, testDims); err == nil {
+			again, err := json.Marshal(p.doc())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := decodePeriod(again, testDims); err != nil {
+				t.Fatalf("re-encoded period does not decode: %v\n%s", err, again)
+			}
+			for _, name := range []string{insights.ActiveUsers, insights.Authentications, insights.SignUps, insights.MFACompletions, insights.TenantActiveUsers} {
+				_ = p.rows(name, nil)
+			}
+		}
+		if ts, err := decodeTuples(data); err == nil {
+			if got, err := decodeTuples(encodeTuples(ts)); err != nil || len(got) != len(ts) {
+				t.Fatalf("tuples do not round-trip: %v", err)
+			}
+		}
+	})
 }

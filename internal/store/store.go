@@ -8,6 +8,7 @@ package store
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -57,7 +58,7 @@ func Open(path string) (s *Store, err error) {
 	}
 	_, statErr := os.Stat(path)
 	existed := statErr == nil
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: lockTimeout})
+	db, err := openBolt(path)
 	if err != nil {
 		if errors.Is(err, bolterrors.ErrTimeout) {
 			return nil, fmt.Errorf("%s: in use by another process (only one exporter may use a state file)", path)
@@ -75,24 +76,82 @@ func Open(path string) (s *Store, err error) {
 	return &Store{db: db, path: path, owners: map[string]uint64{}}, nil
 }
 
-// check verifies every page of the file and its schema, and sets up a new
-// file. bbolt panics on some damaged pages; that is reported as an error.
-func check(db *bolt.DB, existed bool) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("damaged: %v", r)
+// openBolt opens the file; bbolt panics on some damaged files (a
+// truncated freelist), which is an error here.
+func openBolt(path string) (db *bolt.DB, err error) {
+	if err := checkLength(path); err != nil {
+		return nil, err
+	}
+	defer recoverDamage(&err)
+	return bolt.Open(path, 0o600, &bolt.Options{Timeout: lockTimeout})
+}
+
+// boltMagic marks a bbolt meta page.
+const boltMagic = 0xED0CDAED
+
+// checkLength refuses a file shorter than its meta pages say: bbolt would
+// map the missing pages and the process would die of SIGBUS reading them,
+// which no recover can catch. A file too short for meta pages is left to
+// bbolt (new, or its own error).
+func checkLength(path string) error {
+	data, err := os.ReadFile(path)
+	if err != nil || len(data) == 0 {
+		return nil // a missing file is created; other errors are bbolt's to report
+	}
+	// The first meta page is at 0; the second one page further. Layout: a
+	// 16-byte page header, then magic, version, pageSize, flags (uint32),
+	// root bucket (16 bytes), freelist, pgid (uint64).
+	const header = 16
+	valid := false
+	for _, at := range []int{0, -1} {
+		if at < 0 {
+			if len(data) < header+12 {
+				break
+			}
+			at = int(binary.LittleEndian.Uint32(data[header+8:])) // the page size
 		}
-	}()
-	if err := db.View(func(tx *bolt.Tx) error {
-		var first error
-		for e := range tx.Check() { // drained whole: the checker runs until it closes the channel
-			if first == nil {
-				first = fmt.Errorf("damaged: %w", e)
+		if at < 0 || len(data) < at+header+48 {
+			continue
+		}
+		m := data[at+header:]
+		if binary.LittleEndian.Uint32(m) != boltMagic {
+			continue
+		}
+		pageSize := uint64(binary.LittleEndian.Uint32(m[8:]))
+		highWater := binary.LittleEndian.Uint64(m[40:])
+		if pageSize < 512 || pageSize&(pageSize-1) != 0 || highWater > uint64(len(data))/pageSize {
+			return fmt.Errorf("damaged: the file is shorter than its meta page says (%d bytes, %d pages of %d)", len(data), highWater, pageSize)
+		}
+		valid = true
+	}
+	if !valid && len(data) >= 4096 {
+		return errors.New("damaged: no valid bbolt meta page (not a state file?)")
+	}
+	return nil
+}
+
+// walk reads every key and value of b and its nested buckets.
+func walk(b *bolt.Bucket) error {
+	return b.ForEach(func(k, v []byte) error {
+		if v == nil {
+			if nested := b.Bucket(k); nested != nil {
+				return walk(nested)
 			}
 		}
-		return first
+		return nil
+	})
+}
+
+// check reads every page of the file and checks its schema, and sets up a
+// new file. bbolt panics on some damaged pages; that is reported as an error.
+func check(db *bolt.DB, existed bool) (err error) {
+	defer recoverDamage(&err)
+	// Read every page in this goroutine (bbolt's own Tx.Check panics in a
+	// goroutine of its own on some damage, which nothing can recover).
+	if err := db.View(func(tx *bolt.Tx) error {
+		return tx.ForEach(func(_ []byte, b *bolt.Bucket) error { return walk(b) })
 	}); err != nil {
-		return err
+		return fmt.Errorf("damaged: %w", err)
 	}
 	return db.Update(func(tx *bolt.Tx) error {
 		meta := tx.Bucket(metaBucket)
@@ -132,7 +191,8 @@ func (s *Store) Size() (int64, error) {
 }
 
 // View runs fn with a read-only view of tenant's state.
-func (s *Store) View(tenant string, fn func(*Tx) error) error {
+func (s *Store) View(tenant string, fn func(*Tx) error) (err error) {
+	defer recoverDamage(&err)
 	return s.db.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket(tenantsBucket).Bucket([]byte(tenant))
 		return fn(&Tx{b: b})
@@ -143,9 +203,9 @@ func (s *Store) View(tenant string, fn func(*Tx) error) error {
 // (which reads it) in the same write transaction, so that no write of an
 // earlier claim can land after what fn read. It returns the claim for
 // Update.
-func (s *Store) Claim(tenant string, fn func(*Tx) error) (uint64, error) {
-	var claim uint64
-	err := s.db.Update(func(tx *bolt.Tx) error {
+func (s *Store) Claim(tenant string, fn func(*Tx) error) (claim uint64, err error) {
+	defer recoverDamage(&err)
+	err = s.db.Update(func(tx *bolt.Tx) error {
 		s.mu.Lock()
 		s.claims++
 		claim = s.claims
@@ -256,4 +316,11 @@ func (t *Tx) DropSet(name string) error {
 		return nil
 	}
 	return sets.DeleteBucket([]byte(name))
+}
+
+// recoverDamage turns a bbolt panic on a damaged page into an error.
+func recoverDamage(err *error) {
+	if r := recover(); r != nil {
+		*err = fmt.Errorf("damaged: %v", r)
+	}
 }
