@@ -318,3 +318,41 @@ func TestUTCDate(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkDateOnlyFactDates measures the cost of the factDate check on a
+// 500-row page: plain dates (the fast path, no copy) and date-times (the
+// rewrite).
+func BenchmarkDateOnlyFactDates(b *testing.B) {
+	for _, tt := range []struct{ name, factDate string }{
+		{"plain", "2026-12-01"},
+		{"date-time", "2026-12-01T00:00:00Z"},
+	} {
+		var items []string
+		for i := range 500 {
+			items = append(items, fmt.Sprintf(`{"id":"%d","factDate":%q,"count":%d,"appId":"00000000-0000-0000-0000-%012d","os":"Windows","country":"US"}`,
+				i, tt.factDate, i, i))
+		}
+		body := []byte(`{"value":[` + strings.Join(items, ",") + `]}`)
+		b.Run(tt.name, func(b *testing.B) {
+			b.SetBytes(int64(len(body)))
+			for b.Loop() {
+				dateOnlyFactDates(body)
+			}
+		})
+		if tt.name == "plain" {
+			// The SDK's JSON tree of the same page (before any typed decoding), for scale.
+			b.Run("sdk-json-tree", func(b *testing.B) {
+				b.SetBytes(int64(len(body)))
+				for b.Loop() {
+					node, err := parseNodeFactory().GetRootParseNode("application/json", body)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if _, err := node.GetChildNode("value"); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
