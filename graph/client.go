@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"strings"
 
 	abs "github.com/microsoft/kiota-abstractions-go"
 	absauth "github.com/microsoft/kiota-abstractions-go/authentication"
@@ -123,6 +124,7 @@ func sdkHTTPClient(rt http.RoundTripper) *http.Client {
 		core.NewGraphTelemetryHandler(&core.GraphClientOptions{GraphServiceVersion: "beta"}), // client-request-id
 		khttp.NewParametersNameDecodingHandler(),
 		khttp.NewRedirectHandler(), // each hop passes our transport's URL check
+		preferUnknownEnumMembers{},
 		dropPlainErrorBodies{},
 	}
 	return &http.Client{
@@ -130,6 +132,37 @@ func sdkHTTPClient(rt http.RoundTripper) *http.Client {
 		// The RedirectHandler follows redirects, not net/http.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
+}
+
+// preferUnknownEnums is the Prefer value that makes Graph send every member
+// of an evolvable enum as it is: without it, Graph replaces the members
+// added after unknownFutureValue (such as the authentication failure
+// reason codes userError and configError) by "unknownFutureValue".
+const preferUnknownEnums = "include-unknown-enum-members"
+
+// preferUnknownEnumMembers adds Prefer: include-unknown-enum-members to
+// every request, nextLinks included.
+type preferUnknownEnumMembers struct{}
+
+// Intercept implements khttp.Middleware.
+func (preferUnknownEnumMembers) Intercept(p khttp.Pipeline, index int, req *http.Request) (*http.Response, error) {
+	if !prefers(req.Header, preferUnknownEnums) {
+		req.Header.Add("Prefer", preferUnknownEnums)
+	}
+	return p.Next(req, index)
+}
+
+// prefers reports whether the Prefer headers of h already hold preference
+// (Prefer is a comma-separated list and may appear more than once).
+func prefers(h http.Header, preference string) bool {
+	for _, v := range h.Values("Prefer") {
+		for p := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(p), preference) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // dropPlainErrorBodies empties the body of an error response that is not
@@ -156,8 +189,19 @@ func (dropPlainErrorBodies) Intercept(p khttp.Pipeline, index int, req *http.Req
 // these reports with. It is our own registry, not the SDK's global one.
 func parseNodeFactory() absser.ParseNodeFactory {
 	r := absser.NewParseNodeFactoryRegistry()
-	r.ContentTypeAssociatedFactories["application/json"] = jsonser.NewJsonParseNodeFactory()
+	r.ContentTypeAssociatedFactories["application/json"] = factDateParseNodeFactory{jsonser.NewJsonParseNodeFactory()}
 	return r
+}
+
+// factDateParseNodeFactory hands the SDK a body whose date-time factDate
+// values are rewritten to their UTC date first (see dateOnlyFactDates):
+// the SDK decodes factDate as a DateOnly and fails the whole page on
+// "2026-12-01T00:00:00Z".
+type factDateParseNodeFactory struct{ absser.ParseNodeFactory }
+
+// GetRootParseNode implements absser.ParseNodeFactory.
+func (f factDateParseNodeFactory) GetRootParseNode(contentType string, content []byte) (absser.ParseNode, error) {
+	return f.ParseNodeFactory.GetRootParseNode(contentType, dateOnlyFactDates(content))
 }
 
 func serializationWriterFactory() absser.SerializationWriterFactory {
@@ -227,6 +271,14 @@ func classify(ctx context.Context, err error) error {
 		return err
 	}
 	if status := statusOf(err); status != 0 {
+		code, message, _ := graphError(err)
+		if retired(status, code, message) {
+			detail := graphDetail(err)
+			if detail == nil {
+				detail = errors.New(http.StatusText(status))
+			}
+			return &insights.Error{Reason: insights.ReasonRetired, Status: status, Hint: HintRetired, Err: detail}
+		}
 		return transport.StatusError(status, graphDetail(err))
 	}
 	if ctx.Err() != nil {
@@ -249,10 +301,69 @@ func statusOf(err error) int {
 // "Authorization_RequestDenied: Insufficient privileges to complete the
 // operation.", or nil.
 func graphDetail(err error) error {
-	var odata *odataerrors.ODataError
-	if !errors.As(err, &odata) || odata.GetErrorEscaped() == nil {
+	code, message, ok := graphError(err)
+	if !ok {
 		return nil
 	}
+	return fmt.Errorf("%s: %s", code, message)
+}
+
+// graphError returns the code and message of Graph's error body, ok false
+// when the error has none.
+func graphError(err error) (code, message string, ok bool) {
+	var odata *odataerrors.ODataError
+	if !errors.As(err, &odata) || odata.GetErrorEscaped() == nil {
+		return "", "", false
+	}
 	main := odata.GetErrorEscaped()
-	return fmt.Errorf("%s: %s", str(main.GetCode()), str(main.GetMessage()))
+	return str(main.GetCode()), str(main.GetMessage()), true
+}
+
+// HintRetired is the operator hint of a ReasonRetired failure.
+const HintRetired = "Microsoft retired User Insights on 31 August 2026; use the logs source " +
+	"(--insights.source=logs, the default)"
+
+// retired reports whether a final error status, with Graph's error code
+// and message, says that the userInsights resource is gone: 404 and 410
+// always; 400 when Graph says a resource is not found, by code
+// (ResourceNotFound, Request_ResourceNotFound) or by message ("Resource not
+// found for the segment 'userInsights'."). A segment that is not one of
+// our path's (a mistyped --graph.url path) stays a bad request.
+func retired(status int, code, message string) bool {
+	switch status {
+	case http.StatusNotFound, http.StatusGone:
+		return true
+	case http.StatusBadRequest:
+	default:
+		return false
+	}
+	if strings.EqualFold(code, "ResourceNotFound") || strings.EqualFold(code, "Request_ResourceNotFound") {
+		return true
+	}
+	msg := strings.ToLower(message)
+	if !strings.Contains(msg, "resource not found") {
+		return false
+	}
+	// "Resource not found for the segment 'userInsights'."
+	_, rest, ok := strings.Cut(msg, "segment '")
+	if !ok {
+		return true
+	}
+	segment, _, _ := strings.Cut(rest, "'")
+	return userInsightsSegment(segment)
+}
+
+// userInsightsSegment reports whether segment (lower case) is a path
+// segment of a userInsights report URL.
+func userInsightsSegment(segment string) bool {
+	switch segment {
+	case "reports", "userinsights", string(insights.Daily), string(insights.Monthly):
+		return true
+	}
+	for _, r := range insights.AllReports() {
+		if strings.ToLower(r.Name) == segment {
+			return true
+		}
+	}
+	return false
 }

@@ -95,9 +95,9 @@ func TestFetchFailures(t *testing.T) {
 		{
 			name: "error without a body keeps its status",
 			handler: func(*fakeGraph) http.HandlerFunc {
-				return func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(404) }
+				return func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(409) }
 			},
-			wantReason: insights.ReasonServerError, wantStatus: 404,
+			wantReason: insights.ReasonServerError, wantStatus: 409,
 		},
 		{
 			name: "429 after every retry is throttled",
@@ -205,6 +205,191 @@ func TestFetchFailures(t *testing.T) {
 				t.Errorf("error leaks a token: %v", err)
 			}
 		})
+	}
+}
+
+// graphErrorBody is a Graph error envelope as Graph sends it.
+func graphErrorBody(code, message string) string {
+	return fmt.Sprintf(`{"error":{"code":%q,"message":%q,"innerError":{"date":"2026-09-01T08:00:00",`+
+		`"request-id":"5b0c8a8e-1d7e-4d0c-9a53-2c1f0e6b7a10","client-request-id":"5b0c8a8e-1d7e-4d0c-9a53-2c1f0e6b7a10"}}}`,
+		code, message)
+}
+
+// TestFetchClassifiesRetirement serves the answers of a retired (or
+// missing) userInsights API over HTTP through the real client, and the
+// look-alikes that are not retirement.
+func TestFetchClassifiesRetirement(t *testing.T) {
+	tests := []struct {
+		name        string
+		status      int
+		contentType string // "" for application/json
+		body        string
+		wantReason  insights.Reason
+		wantText    string
+	}{
+		{"400 segment userInsights not found", 400, "",
+			graphErrorBody("BadRequest", "Resource not found for the segment 'userInsights'."),
+			insights.ReasonRetired, "BadRequest: Resource not found for the segment 'userInsights'."},
+		{"400 segment of a report not found", 400, "",
+			graphErrorBody("BadRequest", "Resource not found for the segment 'activeUsers'."),
+			insights.ReasonRetired, "segment 'activeUsers'"},
+		{"400 ResourceNotFound", 400, "",
+			graphErrorBody("ResourceNotFound", "Resource could not be discovered."),
+			insights.ReasonRetired, "ResourceNotFound: Resource could not be discovered."},
+		{"400 Request_ResourceNotFound", 400, "",
+			graphErrorBody("Request_ResourceNotFound", "Resource 'userInsights' does not exist or one of its queried reference-property objects are not present."),
+			insights.ReasonRetired, "Request_ResourceNotFound"},
+		{"404 with a Graph body", 404, "",
+			graphErrorBody("ResourceNotFound", "Resource not found."),
+			insights.ReasonRetired, "ResourceNotFound: Resource not found."},
+		{"404 without a body", 404, "text/plain", "",
+			insights.ReasonRetired, "Not Found"},
+		{"404 HTML page of a gateway", 404, "text/html", "<html>Not Found</html>",
+			insights.ReasonRetired, "Not Found"},
+		{"410 gone", 410, "",
+			graphErrorBody("Gone", "The userInsights API has been retired."),
+			insights.ReasonRetired, "Gone: The userInsights API has been retired."},
+		// Not retirement: other statuses keep their classification.
+		{"400 segment of another path", 400, "",
+			graphErrorBody("BadRequest", "Resource not found for the segment 'betaa'."),
+			insights.ReasonServerError, "segment 'betaa'"},
+		{"400 bad filter", 400, "",
+			graphErrorBody("BadRequest", "Invalid filter clause"),
+			insights.ReasonServerError, "Invalid filter clause"},
+		{"403 stays forbidden", 403, "", accessDenied, insights.ReasonForbidden, "Authorization_RequestDenied"},
+		{"500 ResourceNotFound is a server error", 500, "",
+			graphErrorBody("ResourceNotFound", "Resource not found."), insights.ReasonServerError, "ResourceNotFound"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			requests := 0
+			g := newFakeGraph(t, func(w http.ResponseWriter, _ *http.Request) {
+				requests++
+				ct := tt.contentType
+				if ct == "" {
+					ct = "application/json; charset=utf-8"
+				}
+				w.Header().Set("Content-Type", ct)
+				w.Header().Set("Retry-After", "0") // the 500 is retried: without a wait
+				w.WriteHeader(tt.status)
+				fmt.Fprint(w, tt.body)
+			})
+			c := newTestClient(t, g.URL+"/beta", &fakeCredentials{}, transport.Options{})
+			rows, err := c.Fetch(t.Context(), dailyActive)
+			if err == nil {
+				t.Fatalf("Fetch returned %d rows, want a %s error", len(rows), tt.wantReason)
+			}
+			var ie *insights.Error
+			if !errors.As(err, &ie) {
+				t.Fatalf("error %v is not an *insights.Error", err)
+			}
+			if ie.Reason != tt.wantReason || ie.Status != tt.status {
+				t.Errorf("reason %s status %d, want %s %d (error: %v)", ie.Reason, ie.Status, tt.wantReason, tt.status, err)
+			}
+			if !strings.Contains(err.Error(), tt.wantText) {
+				t.Errorf("error %q does not contain %q", err, tt.wantText)
+			}
+			if tt.wantReason == insights.ReasonRetired {
+				if ie.Hint != HintRetired {
+					t.Errorf("hint %q, want %q", ie.Hint, HintRetired)
+				}
+				if requests != 1 {
+					t.Errorf("%d requests, want 1: retirement is not retried", requests)
+				}
+			}
+		})
+	}
+}
+
+func TestRetired(t *testing.T) {
+	tests := []struct {
+		status        int
+		code, message string
+		want          bool
+	}{
+		{404, "", "", true},
+		{410, "", "", true},
+		{400, "BadRequest", "Resource not found for the segment 'userInsights'.", true},
+		{400, "BadRequest", "resource not found for the segment 'USERINSIGHTS'.", true},
+		{400, "BadRequest", "Resource not found for the segment 'daily'.", true},
+		{400, "BadRequest", "Resource not found for the segment 'mfaTelecomFraud'.", true},
+		{400, "BadRequest", "Resource not found.", true},
+		{400, "resourceNotFound", "", true},
+		{400, "Request_ResourceNotFound", "Resource 'x' does not exist.", true},
+		{400, "BadRequest", "Resource not found for the segment 'betaa'.", false},
+		{400, "BadRequest", "Invalid filter clause", false},
+		{400, "", "", false},
+		{401, "ResourceNotFound", "Resource not found.", false},
+		{403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.", false},
+		{405, "", "", false},
+		{429, "", "", false},
+		{503, "ResourceNotFound", "", false},
+	}
+	for _, tt := range tests {
+		if got := retired(tt.status, tt.code, tt.message); got != tt.want {
+			t.Errorf("retired(%d, %q, %q) = %v, want %v", tt.status, tt.code, tt.message, got, tt.want)
+		}
+	}
+}
+
+// TestFetchPrefersUnknownEnumMembers checks that every request, nextLinks
+// included, carries Prefer: include-unknown-enum-members exactly once, and
+// that the failure reason codes Graph then sends come through.
+func TestFetchPrefersUnknownEnumMembers(t *testing.T) {
+	report := insights.Report{Granularity: insights.Daily, Name: insights.Authentications}
+	var (
+		g       *fakeGraph
+		prefers [][]string
+	)
+	g = newFakeGraph(t, func(w http.ResponseWriter, r *http.Request) {
+		prefers = append(prefers, r.Header.Values("Prefer"))
+		code := "configError"
+		link := fmt.Sprintf(`"@odata.nextLink":"%s/beta%s?$skiptoken=2",`, g.URL, report.Path())
+		if r.URL.Query().Get("$skiptoken") == "2" {
+			code, link = "userError", ""
+		}
+		writeJSON(w, 200, fmt.Sprintf(`{%s"value":[{"factDate":"2026-12-01","attemptsCount":3,"successCount":1,`+
+			`"failures":[{"count":2,"reasonCode":%q}]}]}`, link, code))
+	})
+	c := newTestClient(t, g.URL+"/beta", &fakeCredentials{}, transport.Options{})
+	rows, err := c.Fetch(t.Context(), report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(prefers) != 2 {
+		t.Fatalf("%d requests, want 2 (a first page and a nextLink)", len(prefers))
+	}
+	for i, p := range prefers {
+		if len(p) != 1 || p[0] != "include-unknown-enum-members" {
+			t.Errorf("request %d: Prefer %q, want [include-unknown-enum-members]", i+1, p)
+		}
+	}
+	var codes []string
+	for _, r := range rows {
+		for _, f := range r.Failures {
+			codes = append(codes, f.ReasonCode)
+		}
+	}
+	if fmt.Sprint(codes) != "[configError userError]" {
+		t.Errorf("reason codes %q, want [configError userError]", codes)
+	}
+}
+
+func TestPrefers(t *testing.T) {
+	tests := []struct {
+		values []string
+		want   bool
+	}{
+		{nil, false},
+		{[]string{"odata.maxpagesize=10"}, false},
+		{[]string{"odata.maxpagesize=10, Include-Unknown-Enum-Members"}, true},
+		{[]string{"return=minimal", "include-unknown-enum-members"}, true},
+	}
+	for _, tt := range tests {
+		h := http.Header{"Prefer": tt.values}
+		if got := prefers(h, preferUnknownEnums); got != tt.want {
+			t.Errorf("prefers(%q) = %v, want %v", tt.values, got, tt.want)
+		}
 	}
 }
 

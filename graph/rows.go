@@ -1,7 +1,11 @@
 package graph
 
 import (
+	"bytes"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	absser "github.com/microsoft/kiota-abstractions-go/serialization"
@@ -158,6 +162,143 @@ func toRows[T dated](items []T, row func(T) insights.Row) (rows []insights.Row, 
 		rows = append(rows, r)
 	}
 	return rows, skipped
+}
+
+// dateOnlyFactDates returns body with every date-time factDate string
+// ("2026-12-01T00:00:00Z", with fractional seconds, with an offset or
+// none) replaced by its UTC date ("2026-12-01"), which is what the SDK's
+// DateOnly decoder accepts. Bodies whose factDates are all plain dates
+// (or null) come back as they are, without a copy; so does a body that is
+// not JSON, for the SDK to reject.
+func dateOnlyFactDates(body []byte) []byte {
+	if plainFactDates(body) {
+		return body
+	}
+	type span struct {
+		start, end int64 // the JSON string, quotes included
+		date       string
+	}
+	var spans []span
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var objects []bool // per open container: is it an object
+	inObject := func() bool { return len(objects) > 0 && objects[len(objects)-1] }
+	expectKey, key := false, ""
+	for {
+		before := dec.InputOffset()
+		tok, err := dec.Token()
+		if errors.Is(err, io.EOF) && len(objects) == 0 {
+			break
+		}
+		if err != nil {
+			return body // truncated or not JSON
+		}
+		if d, ok := tok.(json.Delim); ok {
+			switch d {
+			case '{', '[':
+				objects = append(objects, d == '{')
+				expectKey = d == '{'
+			default:
+				objects = objects[:len(objects)-1]
+				expectKey = inObject() // a value of the parent object ended
+			}
+			continue
+		}
+		if !inObject() {
+			continue
+		}
+		if expectKey {
+			key, _ = tok.(string)
+			expectKey = false
+			continue
+		}
+		expectKey = true
+		if s, ok := tok.(string); ok && key == "factDate" {
+			if date, ok := utcDate(s); ok && date != s {
+				// Between the previous token and the string: spaces, ':'.
+				start := before + int64(bytes.IndexByte(body[before:], '"'))
+				spans = append(spans, span{start, dec.InputOffset(), date})
+			}
+		}
+	}
+	if len(spans) == 0 {
+		return body
+	}
+	out := make([]byte, 0, len(body))
+	last := int64(0)
+	for _, s := range spans {
+		out = append(out, body[last:s.start]...)
+		out = append(out, '"')
+		out = append(out, s.date...)
+		out = append(out, '"')
+		last = s.end
+	}
+	return append(out, body[last:]...)
+}
+
+// plainFactDates is the fast path of dateOnlyFactDates: it reports whether
+// every "factDate" key in body is followed by null or a "YYYY-MM-DD"
+// string. It may say false for bodies that need no rewrite (the slow path
+// then finds nothing to do), never true for one that does.
+func plainFactDates(body []byte) bool {
+	key := []byte(`"factDate"`)
+	for i := 0; ; {
+		j := bytes.Index(body[i:], key)
+		if j < 0 {
+			return true
+		}
+		k := skipSpace(body, i+j+len(key))
+		if k == len(body) || body[k] != ':' {
+			i = k // a value "factDate", not a key
+			continue
+		}
+		k = skipSpace(body, k+1)
+		switch {
+		case bytes.HasPrefix(body[k:], []byte("null")):
+			i = k + len("null")
+		case len(body)-k >= len(`"2006-01-02"`) && body[k] == '"' && body[k+11] == '"' && dateShaped(body[k+1:k+11]):
+			i = k + len(`"2006-01-02"`)
+		default:
+			return false
+		}
+	}
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// dateShaped reports whether b looks like 2006-01-02 (digits and dashes).
+func dateShaped(b []byte) bool {
+	for i, c := range b {
+		if i == 4 || i == 7 {
+			if c != '-' {
+				return false
+			}
+		} else if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// utcDate returns the UTC date of a factDate value: a date as it is, a
+// date-time (RFC 3339, fractional seconds allowed; without an offset it
+// is taken as UTC) as the date of its UTC instant. ok is false for
+// anything else.
+func utcDate(s string) (date string, ok bool) {
+	if _, err := time.Parse(time.DateOnly, s); err == nil {
+		return s, true
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC().Format(time.DateOnly), true
+		}
+	}
+	return "", false
 }
 
 func str(p *string) string {

@@ -63,6 +63,23 @@ func AllReports() []Report {
 	return reports
 }
 
+// DefaultReports returns the reports read when the configuration names
+// none: AllReports without daily and monthly inactiveUsersByApplication.
+// The SDK marks that report deprecated ("will stop returning data on
+// February 16, 2024. Please use the existing Inactive Users API"), and
+// inactiveUsers carries appId itself, so reading it costs two requests per
+// refresh for nothing. A config file can still list it.
+func DefaultReports() []Report {
+	all := AllReports()
+	reports := make([]Report, 0, len(all))
+	for _, r := range all {
+		if r.Name != InactiveUsersByApplication {
+			reports = append(reports, r)
+		}
+	}
+	return reports
+}
+
 // ParseReport parses "granularity/name" as written by Report.String.
 func ParseReport(s string) (Report, error) {
 	for _, r := range AllReports() {
