@@ -27,7 +27,7 @@ func NewCatalog(cfg Config) (*Catalog, error) {
 	}
 	cfg = cfg.withDefaults()
 	c := &Catalog{
-		reports: slices.Clone(cfg.Reports),
+		reports: withDerived(cfg.Reports),
 		metrics: map[insights.Granularity][]*dataMetric{},
 		periodStart: newFamily(namespace+"_period_start_timestamp_seconds",
 			"Start (00:00 UTC) of the as-of period the data metrics of this granularity show:"+
@@ -37,8 +37,8 @@ func NewCatalog(cfg Config) (*Catalog, error) {
 			"One series per application id seen in any report, with the newest application name seen (else the id).",
 			"tenant", "app_id", "app_name"),
 		tenantInfo: newFamily(namespace+"_tenant_info",
-			"The tenant's directory id and cloud.",
-			"tenant", "tenant_id", "cloud"),
+			"The tenant's directory id, cloud and source (logs: the activity logs; userinsights: the retired reports).",
+			"tenant", "tenant_id", "cloud", "source"),
 	}
 	for _, spec := range metricSpecs() {
 		for _, g := range []insights.Granularity{insights.Daily, insights.Monthly} {
@@ -56,8 +56,40 @@ func NewCatalog(cfg Config) (*Catalog, error) {
 	return c, nil
 }
 
-// Reports returns the configured reports.
+// Reports returns the configured reports, with the derived ones
+// (tenantActiveUsers of each granularity whose activeUsers is read).
 func (c *Catalog) Reports() []insights.Report { return slices.Clone(c.reports) }
+
+// withDerived adds to reports the derived report tenantActiveUsers of each
+// granularity whose activeUsers is configured.
+func withDerived(reports []insights.Report) []insights.Report {
+	out := slices.Clone(reports)
+	for _, r := range reports {
+		derived := insights.Report{Granularity: r.Granularity, Name: insights.TenantActiveUsers}
+		if r.Name == insights.ActiveUsers && !slices.Contains(out, derived) {
+			out = append(out, derived)
+		}
+	}
+	return out
+}
+
+// tenantReports returns the catalog's reports that source produces, in
+// catalog order. A source that does not list its reports (the userinsights
+// source) produces every Graph report but no derived one: the collector
+// derives those (see mirrorDerived).
+func (c *Catalog) tenantReports(source Source) []insights.Report {
+	var out []insights.Report
+	lister, lists := source.(Lister)
+	for _, r := range c.reports {
+		switch {
+		case lists && slices.Contains(lister.Reports(), r):
+			out = append(out, r)
+		case !lists && r.Name != insights.TenantActiveUsers:
+			out = append(out, r)
+		}
+	}
+	return out
+}
 
 // describe sends the descriptor of every family the catalog can produce.
 func (c *Catalog) describe(ch chan<- *prometheus.Desc) {
@@ -92,8 +124,9 @@ type dataMetric struct {
 	dims   []string // dimension labels kept, in configured order
 	// slot maps each position of family.labels to its position in the
 	// unsorted tuple (tenant, dims..., structural...).
-	slot   []int
-	points func(r *insights.Row, emit emitFunc)
+	slot    []int
+	points  func(r *insights.Row, emit emitFunc)
+	sources []string // which sources produce it, for the README
 }
 
 func compileMetric(spec metricSpec, g insights.Granularity, dims []string) *dataMetric {
@@ -107,6 +140,12 @@ func compileMetric(spec metricSpec, g insights.Granularity, dims []string) *data
 		report: insights.Report{Granularity: g, Name: spec.report},
 		dims:   dims,
 		points: func(r *insights.Row, emit emitFunc) { spec.points(g, r, emit) },
+	}
+	if slices.Contains(insights.LogsReports(), m.report) {
+		m.sources = append(m.sources, SourceLogs)
+	}
+	if !spec.logsOnly && (slices.Contains(insights.AllReports(), m.report) || spec.report == insights.TenantActiveUsers) {
+		m.sources = append(m.sources, SourceUserInsights)
 	}
 	for _, l := range m.labels {
 		m.slot = append(m.slot, slices.Index(tuple, l))

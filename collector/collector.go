@@ -18,11 +18,34 @@ import (
 	"github.com/entra-insights/entra_insights_exporter/graph/insights"
 )
 
-// Source reads one report of one tenant (implemented by *graph.Client).
-// A refresh calls Fetch for several reports at once.
+// Source reads one report of one tenant (the userinsights source:
+// *graph.Client; the logs source: *logsource.Source). A refresh calls
+// Fetch for several reports at once.
 type Source interface {
 	Fetch(ctx context.Context, r insights.Report) ([]insights.Row, error)
 }
+
+// A Syncer is a Source that reads Graph once per refresh, before its
+// reports are fetched (the logs source reads the activity logs, then
+// serves every report from what it aggregated). Its error is for the log:
+// Fetch returns each report's own.
+type Syncer interface {
+	Sync(ctx context.Context) error
+}
+
+// A Lister is a Source that produces only some reports of the catalog:
+// the others are absent for its tenants (no series, no report_up), not
+// zero.
+type Lister interface {
+	Reports() []insights.Report
+}
+
+// The source label values of entra_insights_tenant_info and
+// entra_insights_source_up.
+const (
+	SourceLogs         = "logs"
+	SourceUserInsights = "userinsights"
+)
 
 // Tenant is one tenant to export.
 type Tenant struct {
@@ -30,6 +53,10 @@ type Tenant struct {
 	TenantID string // for entra_insights_tenant_info
 	Cloud    string // for entra_insights_tenant_info
 	Source   Source
+	// SourceName is SourceLogs or SourceUserInsights. A userinsights
+	// refresh in which every report is empty or not found is Microsoft's
+	// retirement of the API, not a quiet tenant.
+	SourceName string
 }
 
 // label returns the tenant label value: the name, else the tenant id.
@@ -76,7 +103,7 @@ func New(tenants []Tenant, cfg Config, logger *slog.Logger, reg prometheus.Regis
 		logger:  logger,
 		now:     now,
 	}
-	if e.tenants, err = newTenants(tenants, catalog.reports); err != nil {
+	if e.tenants, err = newTenants(tenants, catalog); err != nil {
 		return nil, err
 	}
 	if e.refreshErrors, err = newRefreshErrors(reg, e.tenants); err != nil {
@@ -89,7 +116,7 @@ func New(tenants []Tenant, cfg Config, logger *slog.Logger, reg prometheus.Regis
 	return e, nil
 }
 
-func newTenants(configured []Tenant, reports []insights.Report) ([]*tenant, error) {
+func newTenants(configured []Tenant, catalog *Catalog) ([]*tenant, error) {
 	if len(configured) == 0 {
 		return nil, errors.New("no tenants")
 	}
@@ -108,8 +135,9 @@ func newTenants(configured []Tenant, reports []insights.Report) ([]*tenant, erro
 			return nil, fmt.Errorf("tenant %q: no source", c.Name)
 		}
 		seen[c.Name] = true
-		t := &tenant{Tenant: c, refreshing: make(chan struct{}, 1), reports: make(map[insights.Report]*reportState, len(reports))}
-		for _, r := range reports {
+		t := &tenant{Tenant: c, refreshing: make(chan struct{}, 1), reports: map[insights.Report]*reportState{}}
+		t.order = catalog.tenantReports(c.Source)
+		for _, r := range t.order {
 			t.reports[r] = &reportState{}
 		}
 		tenants = append(tenants, t)

@@ -15,6 +15,7 @@ type Family struct {
 	Report   string   // e.g. "daily/activeUsers" for a data metric, else ""
 	Labels   []string // labels of every series, sorted, tenant included
 	Optional []string // further dimension labels Config.Dimensions can add
+	Sources  []string // the sources that produce a data metric (logs, userinsights)
 }
 
 // Families lists every metric family an Exporter with cfg exposes: the data
@@ -29,6 +30,7 @@ func Families(cfg Config) ([]Family, error) {
 		for _, m := range c.metrics[g] {
 			f := gaugeFamily(m.family)
 			f.Report = m.report.String()
+			f.Sources = m.sources
 			for _, d := range reportDimensions(m.report.Name) {
 				if !slices.Contains(m.dims, d) {
 					f.Optional = append(f.Optional, d)

@@ -14,6 +14,7 @@ type healthFamilies struct {
 	reportUp          *family
 	reportLastSuccess *family
 	tenantUp          *family
+	sourceUp          *family
 	refreshDuration   *family
 }
 
@@ -32,6 +33,9 @@ func newHealthFamilies() healthFamilies {
 		tenantUp: newFamily(namespace+"_tenant_up",
 			"Whether every report of the tenant's last refresh succeeded (1) or not (0).",
 			"tenant"),
+		sourceUp: newFamily(namespace+"_source_up",
+			"Whether the tenant's source answered with data in its last refresh (1), or failed everywhere or is retired (0).",
+			"tenant", "source"),
 		refreshDuration: newFamily(namespace+"_refresh_duration_seconds",
 			"Duration of the tenant's last full refresh.",
 			"tenant"),
@@ -45,7 +49,7 @@ func (h healthFamilies) describe(ch chan<- *prometheus.Desc) {
 }
 
 func (h healthFamilies) all() []*family {
-	return []*family{h.reportRows, h.reportUp, h.reportLastSuccess, h.tenantUp, h.refreshDuration}
+	return []*family{h.reportRows, h.reportUp, h.reportLastSuccess, h.tenantUp, h.sourceUp, h.refreshDuration}
 }
 
 // points appends the health gauges of tenant t after a refresh that took
@@ -70,6 +74,7 @@ func (h healthFamilies) points(t *tenant, reports []insights.Report, asOf map[in
 	}
 	return append(out,
 		h.tenantUp.point(boolValue(allUp), "tenant", t.Name),
+		h.sourceUp.point(boolValue(t.sourceUp), "tenant", t.Name, "source", normalizeText(t.SourceName, unknownValue)),
 		h.refreshDuration.point(duration.Seconds(), "tenant", t.Name))
 }
 

@@ -21,7 +21,9 @@ type tenant struct {
 	// one); it guards reports. A channel rather than a mutex, so that
 	// waiting for it gives up when the context ends.
 	refreshing chan struct{}
+	order      []insights.Report // the catalog's reports this tenant's source produces
 	reports    map[insights.Report]*reportState
+	sourceUp   bool                     // the last refresh got some report; guarded by refreshing
 	snap       atomic.Pointer[snapshot] // what Collect serves
 	refreshed  atomic.Bool              // a refresh has completed
 }
@@ -108,13 +110,26 @@ func (e *Exporter) refresh(ctx context.Context, t *tenant) {
 	start := e.now()
 	fetchCtx, cancel := context.WithTimeout(ctx, e.cfg.RefreshTimeout)
 	defer cancel()
+	if s, ok := t.Source.(Syncer); ok {
+		if err := s.Sync(fetchCtx); err != nil && ctx.Err() == nil {
+			e.logger.Debug("source sync incomplete; the reports built from it fail", "tenant", t.Name, "err", err)
+		}
+	}
 	results := e.fetchAll(fetchCtx, t)
 	if ctx.Err() != nil {
 		// Shutting down: the failures are ours, not Graph's, and nobody
 		// will read a new snapshot.
 		return
 	}
-	for i, r := range e.catalog.reports {
+	if t.SourceName == SourceUserInsights && retired(results) {
+		e.logger.Error("Microsoft retired User Insights on 31 August 2026: every userInsights report is empty or not found;"+
+			" switch this tenant to the logs source (--insights.source=logs, or source: logs in the config file)", "tenant", t.Name)
+		for i := range results {
+			results[i] = fetchResult{err: &insights.Error{Reason: insights.ReasonRetired, Hint: retiredHint, Err: results[i].err}}
+		}
+	}
+	t.sourceUp = false
+	for i, r := range t.order {
 		st := t.reports[r]
 		if err := results[i].err; err != nil {
 			st.up = false
@@ -122,6 +137,7 @@ func (e *Exporter) refresh(ctx context.Context, t *tenant) {
 			continue
 		}
 		st.held, st.rows, st.up, st.lastSuccess = true, results[i].rows, true, e.now()
+		t.sourceUp = true
 	}
 	now := e.now()
 	for _, st := range t.reports {
@@ -143,7 +159,7 @@ type fetchResult struct {
 // fetchAll fetches every configured report of t with up to fetchWorkers
 // at once and returns the results in catalog order.
 func (e *Exporter) fetchAll(ctx context.Context, t *tenant) []fetchResult {
-	reports := e.catalog.reports
+	reports := t.order
 	results := make([]fetchResult, len(reports))
 	var next atomic.Int64 // index of the next report to fetch
 	var wg sync.WaitGroup
@@ -168,11 +184,30 @@ func (e *Exporter) fetch(ctx context.Context, t *tenant, r insights.Report) ([]i
 	return t.Source.Fetch(ctx, r)
 }
 
+// retiredHint is the fix for a retired userInsights API.
+const retiredHint = "use the logs source (--insights.source=logs, the default)"
+
+// retired reports whether a userinsights refresh found the API retired:
+// every report empty, or failing as retired (404/410/400 resource not
+// found), and at least one of them retired or all of them answered.
+func retired(results []fetchResult) bool {
+	for _, r := range results {
+		if r.err != nil && insights.ReasonOf(r.err) != insights.ReasonRetired || r.err == nil && len(r.rows) > 0 {
+			return false
+		}
+	}
+	return len(results) > 0
+}
+
 // recordFailure counts a failed report refresh and logs it once, with the
-// hint that tells the operator what to do.
+// hint that tells the operator what to do. Retirement is logged once per
+// refresh by refresh, not per report.
 func (e *Exporter) recordFailure(t *tenant, r insights.Report, err error) {
 	reason := insights.ReasonOf(err)
 	e.refreshErrors.WithLabelValues(t.Name, string(reason)).Inc()
+	if reason == insights.ReasonRetired {
+		return
+	}
 	status := 0 // none: the request never got an HTTP answer
 	var ie *insights.Error
 	if errors.As(err, &ie) {

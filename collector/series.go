@@ -163,7 +163,8 @@ func (m *dataMetric) aggregate(tenant string, period time.Time, rows []insights.
 
 func (c *Catalog) infoPoints(t Tenant, rows map[insights.Report][]insights.Row, out []point) []point {
 	out = append(out, c.tenantInfo.point(1, "tenant", t.Name,
-		"tenant_id", normalizeText(t.TenantID, unknownValue), "cloud", normalizeText(t.Cloud, unknownValue)))
+		"tenant_id", normalizeText(t.TenantID, unknownValue), "cloud", normalizeText(t.Cloud, unknownValue),
+		"source", normalizeText(t.SourceName, unknownValue)))
 	type app struct {
 		name string
 		date time.Time

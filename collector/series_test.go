@@ -284,7 +284,7 @@ func TestInfoSeries(t *testing.T) {
 		`entra_insights_app_info{app_id="app-1",app_name="New name",tenant="t"}`:  1,
 		`entra_insights_app_info{app_id="app-2",app_name="app-2",tenant="t"}`:     1,
 		`entra_insights_app_info{app_id="unknown",app_name="unknown",tenant="t"}`: 1,
-		`entra_insights_tenant_info{cloud="public",tenant="t",tenant_id="tid"}`:   1,
+		`entra_insights_tenant_info{cloud="public",source="unknown",tenant="t",tenant_id="tid"}`: 1,
 	}
 	if len(got) != len(want) {
 		t.Errorf("got %d series, want %d: %v", len(got), len(want), got)

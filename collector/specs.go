@@ -10,7 +10,9 @@ const namespace = "entra_insights"
 const (
 	cachedHelp = " Graph's value for the current as-of period (see entra_insights_period_start_timestamp_seconds);" +
 		" cached, refreshed in the background."
-	upperBoundHelp = " Graph counts a user once per row, so a sum over dimensions is an upper bound."
+	upperBoundHelp = " logs source: exact distinct users per label set (a user of two apps counts once in each; the tenant-wide" +
+		" figure is entra_insights_G_tenant_active_users), this month's from the retained logs until a whole month has been read;" +
+		" userinsights source: Graph counts a user once per row, so a sum over dimensions is an upper bound."
 )
 
 // emitFunc receives one value of a row with the values of the metric's
@@ -25,6 +27,7 @@ type metricSpec struct {
 	only       insights.Granularity // "" = daily and monthly
 	help       string
 	users      bool     // a user count: sums over dimensions are upper bounds
+	logsOnly   bool     // only the logs source has the data (the README says so)
 	defaults   []string // dimension labels kept unless configured otherwise
 	structural []string // labels every series has, set by points
 	points     func(g insights.Granularity, r *insights.Row, emit emitFunc)
@@ -71,6 +74,20 @@ func metricSpecs() []metricSpec {
 			name: "mfa_failures", report: insights.MFACompletions,
 			help:       "Failed multifactor authentication attempts by failure reason code.",
 			defaults:   []string{"mfa_method"},
+			structural: []string{"reason_code"},
+			points:     failures,
+		},
+		{
+			name: "tenant_active_users", report: insights.TenantActiveUsers,
+			help: "Distinct users with a successful sign-in in the period, tenant-wide. logs source: exact (a user of several" +
+				" apps counts once), this month's from the retained logs until a whole month has been read;" +
+				" userinsights source: the sum of activeUsers rows, an upper bound.",
+			points: count,
+		},
+		{
+			name: "sign_up_failures", report: insights.SignUps, logsOnly: true,
+			help:       "Failed self-service sign-ups (auditLogs/signUps) by error code.",
+			defaults:   []string{"app_id"},
 			structural: []string{"reason_code"},
 			points:     failures,
 		},

@@ -19,6 +19,7 @@ import (
 	absser "github.com/microsoft/kiota-abstractions-go/serialization"
 	khttp "github.com/microsoft/kiota-http-go"
 	jsonser "github.com/microsoft/kiota-serialization-json-go"
+	textser "github.com/microsoft/kiota-serialization-text-go"
 	"github.com/microsoftgraph/msgraph-beta-sdk-go/models/odataerrors"
 	"github.com/microsoftgraph/msgraph-beta-sdk-go/reports"
 	core "github.com/microsoftgraph/msgraph-sdk-go-core"
@@ -27,10 +28,12 @@ import (
 	"github.com/entra-insights/entra_insights_exporter/graph/transport"
 )
 
-// Client reads the userInsights reports of one tenant. It is safe for
+// Client reads one tenant: the userInsights reports (Fetch) and the
+// activity logs of the logs source (activity.go). It is safe for
 // concurrent use.
 type Client struct {
 	pages    map[insights.Report]pageFunc
+	activity activityBuilders
 	tokens   *tokenSource
 	maxPages int
 	logger   *slog.Logger
@@ -109,6 +112,7 @@ func newClient(graphURL string, tokens *tokenSource, rt http.RoundTripper, maxPa
 	adapter.SetBaseUrl(graphURL)
 	return &Client{
 		pages:    reportPages(reports.NewReportsRequestBuilderInternal(map[string]string{}, adapter).UserInsights()),
+		activity: newActivityBuilders(adapter),
 		tokens:   tokens,
 		maxPages: maxPages,
 		logger:   logger,
@@ -190,6 +194,7 @@ func (dropPlainErrorBodies) Intercept(p khttp.Pipeline, index int, req *http.Req
 func parseNodeFactory() absser.ParseNodeFactory {
 	r := absser.NewParseNodeFactoryRegistry()
 	r.ContentTypeAssociatedFactories["application/json"] = factDateParseNodeFactory{jsonser.NewJsonParseNodeFactory()}
+	r.ContentTypeAssociatedFactories["text/plain"] = textser.NewTextParseNodeFactory() // users/$count
 	return r
 }
 
@@ -244,24 +249,32 @@ func (c *Client) Fetch(ctx context.Context, r insights.Report) ([]insights.Row, 
 	}
 }
 
-// page reads one page. If Graph rejects the token, it drops the token and
-// tries once more with a new one, unless that would not help (see
-// tokenSource.refused).
+// page reads one page of a report.
 func (c *Client) page(ctx context.Context, get pageFunc, nextLink string) (page, error) {
+	var p page
+	err := c.do(ctx, func(ctx context.Context) (err error) {
+		p, err = get(ctx, nextLink)
+		return err
+	})
+	return p, err
+}
+
+// do makes one Graph call. If Graph rejects the token, it drops the token
+// and calls once more with a new one, unless that would not help (see
+// tokenSource.refused). Errors are classified *insights.Error values.
+func (c *Client) do(ctx context.Context, call func(context.Context) error) error {
 	var use tokenUse
-	p, err := get(withTokenUse(ctx, &use), nextLink)
+	err := call(withTokenUse(ctx, &use))
 	if err != nil && statusOf(err) == http.StatusUnauthorized && c.tokens.refused(use.serial) {
 		c.logger.Debug("Graph rejected the access token; getting a new one")
 		use = tokenUse{}
-		p, err = get(withTokenUse(ctx, &use), nextLink)
-	}
-	if err == nil {
-		c.tokens.accepted(use.serial)
+		err = call(withTokenUse(ctx, &use))
 	}
 	if err != nil {
-		return page{}, classify(ctx, err)
+		return classify(ctx, err)
 	}
-	return p, nil
+	c.tokens.accepted(use.serial)
+	return nil
 }
 
 // classify turns an SDK or transport error into an *insights.Error.

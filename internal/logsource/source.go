@@ -167,18 +167,7 @@ func (s *Source) reset() {
 // Reports lists the reports the logs source produces; the others of the
 // catalog (summary, requests, inactive users, telecom fraud) are absent
 // for its tenants.
-func (s *Source) Reports() []insights.Report {
-	var out []insights.Report
-	for _, g := range []insights.Granularity{insights.Daily, insights.Monthly} {
-		for _, name := range []string{insights.ActiveUsers, insights.TenantActiveUsers, insights.Authentications,
-			insights.MFACompletions, insights.SignUps} {
-			out = append(out, insights.Report{Granularity: g, Name: name})
-		}
-	}
-	return append(out,
-		insights.Report{Granularity: insights.Daily, Name: insights.UserCount},
-		insights.Report{Granularity: insights.Monthly, Name: insights.MFARegisteredUsers})
-}
+func (s *Source) Reports() []insights.Report { return insights.LogsReports() }
 
 // Fetch returns the rows of report r as of the last Sync, or the error of
 // the feed it is built from.
