@@ -187,7 +187,7 @@ func TestBeforeFirstRefresh(t *testing.T) {
 	got := gatherValues(t, reg)
 	checkValues(t, got, map[string]float64{
 		`entra_insights_tenant_info{cloud="public",source="unknown",tenant="tid",tenant_id="tid"}`: 1,
-		`entra_insights_refresh_errors_total{reason="throttled",tenant="tid"}`:    0,
+		`entra_insights_refresh_errors_total{reason="throttled",tenant="tid"}`:                     0,
 	}, `entra_insights_tenant_up{`, `entra_insights_report_up{`)
 	e.RefreshAll(t.Context())
 	if !e.Ready() {

@@ -281,9 +281,9 @@ func TestInfoSeries(t *testing.T) {
 	}
 	got := sampleValues(c.InfoSeries(Tenant{Name: "t", TenantID: "tid", Cloud: "public"}, rows))
 	want := map[string]float64{
-		`entra_insights_app_info{app_id="app-1",app_name="New name",tenant="t"}`:  1,
-		`entra_insights_app_info{app_id="app-2",app_name="app-2",tenant="t"}`:     1,
-		`entra_insights_app_info{app_id="unknown",app_name="unknown",tenant="t"}`: 1,
+		`entra_insights_app_info{app_id="app-1",app_name="New name",tenant="t"}`:                 1,
+		`entra_insights_app_info{app_id="app-2",app_name="app-2",tenant="t"}`:                    1,
+		`entra_insights_app_info{app_id="unknown",app_name="unknown",tenant="t"}`:                1,
 		`entra_insights_tenant_info{cloud="public",source="unknown",tenant="t",tenant_id="tid"}`: 1,
 	}
 	if len(got) != len(want) {

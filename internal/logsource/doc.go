@@ -221,7 +221,9 @@ func seenSet(feed string) string { return "seen/" + feed }
 // the periods it changed.
 const periodsSet = "periods"
 
-func (k periodKey) storeKey() []byte { return []byte(string(k.g) + "/" + k.start.Format(time.DateOnly)) }
+func (k periodKey) storeKey() []byte {
+	return []byte(string(k.g) + "/" + k.start.Format(time.DateOnly))
+}
 
 func encodeTime(t time.Time) []byte { return binary.BigEndian.AppendUint64(nil, uint64(t.UnixNano())) }
 

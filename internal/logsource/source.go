@@ -236,7 +236,9 @@ func (s *Source) window(f *feed, now time.Time) (w window, lost, ok bool) {
 // window is a time range [from, to) of createdDateTime.
 type window struct{ from, to time.Time }
 
-func (w window) String() string { return w.from.Format(time.RFC3339) + ".." + w.to.Format(time.RFC3339) }
+func (w window) String() string {
+	return w.from.Format(time.RFC3339) + ".." + w.to.Format(time.RFC3339)
+}
 
 // syncEvents reads both event feeds window by window, committing each
 // round (one window of each feed that is behind) in one transaction, until
