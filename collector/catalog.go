@@ -60,6 +60,20 @@ func NewCatalog(cfg Config) (*Catalog, error) {
 // (tenantActiveUsers of each granularity whose activeUsers is read).
 func (c *Catalog) Reports() []insights.Report { return slices.Clone(c.reports) }
 
+// ActiveUserDimensions returns the dimensions the active_users metric of
+// each granularity keeps: the logs source counts distinct users by them.
+func (c *Catalog) ActiveUserDimensions() map[insights.Granularity][]string {
+	out := map[insights.Granularity][]string{}
+	for g, metrics := range c.metrics {
+		for _, m := range metrics {
+			if m.report.Name == insights.ActiveUsers {
+				out[g] = slices.Clone(m.dims)
+			}
+		}
+	}
+	return out
+}
+
 // withDerived adds to reports the derived report tenantActiveUsers of each
 // granularity whose activeUsers is configured.
 func withDerived(reports []insights.Report) []insights.Report {

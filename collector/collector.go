@@ -43,8 +43,8 @@ type Lister interface {
 // The source label values of entra_insights_tenant_info and
 // entra_insights_source_up.
 const (
-	SourceLogs         = "logs"
-	SourceUserInsights = "userinsights"
+	SourceLogs         = insights.SourceLogs
+	SourceUserInsights = insights.SourceUserInsights
 )
 
 // Tenant is one tenant to export.

@@ -108,7 +108,13 @@ func (c *Catalog) InfoSeries(t Tenant, rows map[insights.Report][]insights.Row) 
 func (c *Catalog) seriesPoints(tenant string, g insights.Granularity, period time.Time, rows map[insights.Report][]insights.Row, out []point) []point {
 	period = PeriodStart(g, period)
 	for _, m := range c.metrics[g] {
-		out = m.aggregate(tenant, period, rows[m.report], out)
+		rs, ok := rows[m.report]
+		if !ok && m.report.Name == insights.TenantActiveUsers {
+			// A source without it (userinsights): the sum of activeUsers,
+			// an upper bound, as the HELP says.
+			rs = rows[insights.Report{Granularity: g, Name: insights.ActiveUsers}]
+		}
+		out = m.aggregate(tenant, period, rs, out)
 	}
 	return append(out, c.periodStart.point(float64(period.Unix()), "tenant", tenant, "granularity", string(g)))
 }

@@ -22,7 +22,6 @@ func (e *Exporter) buildSnapshot(t *tenant, duration time.Duration) *snapshot {
 			rows[r] = st.rows
 		}
 	}
-	mirrorDerived(rows, t.reports)
 	// The as-of period is taken over the union of the held rows: a report
 	// still serving older data does not hold the others back.
 	asOf := AsOf(rows)
@@ -35,22 +34,6 @@ func (e *Exporter) buildSnapshot(t *tenant, duration time.Duration) *snapshot {
 	points = e.catalog.infoPoints(t.Tenant, rows, points)
 	points = e.health.points(t, t.order, asOf, duration, points)
 	return newSnapshot(points)
-}
-
-// mirrorDerived gives a tenant whose source does not produce
-// tenantActiveUsers the rows of its activeUsers, so
-// entra_insights_G_tenant_active_users is their sum (for the userinsights
-// source an upper bound, as its HELP says).
-func mirrorDerived(rows map[insights.Report][]insights.Row, produced map[insights.Report]*reportState) {
-	for _, g := range []insights.Granularity{insights.Daily, insights.Monthly} {
-		derived := insights.Report{Granularity: g, Name: insights.TenantActiveUsers}
-		if _, ok := produced[derived]; ok {
-			continue
-		}
-		if active, ok := rows[insights.Report{Granularity: g, Name: insights.ActiveUsers}]; ok {
-			rows[derived] = active
-		}
-	}
 }
 
 // newSnapshot turns points into const metrics. Every label value is valid

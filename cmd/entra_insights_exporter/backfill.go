@@ -107,6 +107,7 @@ func (b *backfillCmd) Run(ctx context.Context, c *cli, logger *slog.Logger, std 
 	if err != nil {
 		return err
 	}
+	defer sh.close()
 	p, err := c.plan(sh.sim)
 	if err != nil {
 		return &settingError{err}
@@ -127,7 +128,7 @@ func (b *backfillCmd) Run(ctx context.Context, c *cli, logger *slog.Logger, std 
 
 	var tenants []backfill.Tenant
 	for _, cfg := range p.tenants {
-		t, err := fetchTenant(ctx, sh, cfg, catalog.Reports(), logger, std.err)
+		t, err := fetchTenant(ctx, sh, cfg, p.sources[cfg.TenantName], catalog, std.err)
 		if err != nil {
 			return err
 		}
@@ -185,27 +186,38 @@ func (b *backfillCmd) narrow(p *plan) error {
 	return nil
 }
 
-// fetchTenant reads every report of one tenant once, through the same client
-// serve uses. Any failed report fails the backfill: a partial history would
-// look like real gaps.
-func fetchTenant(ctx context.Context, sh *shared, cfg graph.Config, reports []insights.Report, logger *slog.Logger, progress io.Writer) (backfill.Tenant, error) {
-	client, err := graph.NewClient(cfg, graph.Deps{Metrics: sh.metrics, Limiters: sh.limiters, Logger: logger.With("tenant", cfg.TenantName)})
+// fetchTenant reads every report of one tenant once, through the same
+// client and source serve uses (a logs source reads the retained logs into
+// memory, leaving serve's state file alone). Any failed report fails the
+// backfill: a partial history would look like real gaps.
+func fetchTenant(ctx context.Context, sh *shared, cfg graph.Config, source string, catalog *collector.Catalog, progress io.Writer) (backfill.Tenant, error) {
+	tenant, err := sh.tenant(cfg, source, catalog, false)
 	if err != nil {
-		return backfill.Tenant{}, &settingError{fmt.Errorf("tenant %s: %w", cfg.TenantName, err)}
+		return backfill.Tenant{}, &settingError{err}
+	}
+	if s, ok := tenant.Source.(collector.Syncer); ok {
+		fmt.Fprintf(progress, "backfill: tenant %s: reading the activity logs\n", cfg.TenantName)
+		if err := s.Sync(ctx); err != nil {
+			return backfill.Tenant{}, fmt.Errorf("tenant %s: %w (%s)", cfg.TenantName, err, insights.HintOf(err))
+		}
+	}
+	reports := catalog.Reports()
+	if l, ok := tenant.Source.(collector.Lister); ok {
+		reports = slices.DeleteFunc(reports, func(r insights.Report) bool { return !slices.Contains(l.Reports(), r) })
+	} else {
+		reports = slices.DeleteFunc(reports, func(r insights.Report) bool { return r.Name == insights.TenantActiveUsers })
 	}
 	rows := map[insights.Report][]insights.Row{}
 	for i, r := range reports {
-		rs, err := client.Fetch(ctx, r)
+		rs, err := tenant.Source.Fetch(ctx, r)
 		if err != nil {
 			return backfill.Tenant{}, fmt.Errorf("tenant %s: report %s: %w (%s)", cfg.TenantName, r, err, insights.HintOf(err))
 		}
 		rows[r] = rs
 		fmt.Fprintf(progress, "backfill: tenant %s: %d/%d %s: %d rows\n", cfg.TenantName, i+1, len(reports), r, len(rs))
 	}
-	return backfill.Tenant{
-		Tenant: collector.Tenant{Name: cfg.TenantName, TenantID: cfg.TenantID, Cloud: cfg.Cloud},
-		Rows:   rows,
-	}, nil
+	tenant.Source = nil // the rows are all backfill needs
+	return backfill.Tenant{Tenant: tenant, Rows: rows}, nil
 }
 
 func (b *backfillCmd) output(stdout io.Writer) (io.Writer, func() error, error) {

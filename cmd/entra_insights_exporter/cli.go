@@ -8,7 +8,9 @@ import (
 	"time"
 
 	"github.com/alecthomas/kong"
+	"github.com/prometheus/common/model"
 
+	"github.com/entra-insights/entra_insights_exporter/graph/insights"
 	"github.com/entra-insights/entra_insights_exporter/graph/transport"
 	"github.com/entra-insights/entra_insights_exporter/internal/config"
 )
@@ -21,6 +23,8 @@ type cli struct {
 	Azure    azureFlags    `embed:"" prefix:"azure."`
 	Graph    graphFlags    `embed:"" prefix:"graph."`
 	Insights insightsFlags `embed:"" prefix:"insights."`
+	Storage  storageFlags  `embed:"" prefix:"storage."`
+	Logs     logsFlags     `embed:"" prefix:"logs."`
 
 	ConfigFile string `name:"config.file" placeholder:"PATH" help:"YAML file with several tenants, the reports to read and the dimensions to keep (see README)."`
 	Demo       bool   `help:"Serve data from the built-in Graph simulator (tenant label \"demo\"); no Azure credentials needed."`
@@ -56,7 +60,17 @@ type graphFlags struct {
 	RateLimit int    `name:"rate-limit" default:"5" help:"Client-side budget: Graph request starts per 10 s per tenant and client id, retries included (Graph's identity-reports limit is 5; 122 across tenants; counted over 11 s for a safety margin). 0 turns the budget off, e.g. for a local test server."`
 }
 
+type storageFlags struct {
+	Path string `default:"entra_insights_exporter.db" placeholder:"PATH" help:"State file of the logs source (bbolt): aggregates, read positions, the users of the open periods. Relative to the working directory (the image's is /var/lib/entra_insights_exporter). One exporter per file."`
+}
+
+type logsFlags struct {
+	Lookback model.Duration `default:"30d" help:"How far back the logs source's first start reads; Graph returns no more than its retention (7 days in external tenants, 7 or 30 in workforce tenants)."`
+	Overlap  model.Duration `default:"3h" help:"Window re-read on every refresh, so events Graph ingests late (up to this long after they happened) are counted in the period they happened in; events are deduplicated by id."`
+}
+
 type insightsFlags struct {
+	Source          string        `default:"logs" enum:"${sources}" help:"Where the data comes from: ${enum}. logs: the sign-in and sign-up logs (User Insights was retired on 31 August 2026); userinsights: the retired reports, for tenants where Graph still answers. Per tenant: source in the config file."`
 	RefreshInterval time.Duration `default:"5m" help:"How often each tenant's reports are refreshed in the background."`
 	RefreshTimeout  time.Duration `default:"2m" help:"Upper bound of one tenant refresh."`
 	MaxAge          time.Duration `default:"1h" help:"How long a failing report keeps serving its last good data before its series go."`
@@ -66,6 +80,7 @@ func kongVars() kong.Vars {
 	return kong.Vars{
 		"auth_modes": strings.Join(config.AuthModes(), ","),
 		"clouds":     strings.Join(config.Clouds(), ","),
+		"sources":    strings.Join(insights.Sources(), ","),
 	}
 }
 
@@ -81,6 +96,9 @@ func (c *cli) Validate() error {
 		return fmt.Errorf("--graph.rate-limit: %d is not between 0 and %d", c.Graph.RateLimit, transport.ClientRequests)
 	}
 	if err := c.Insights.validate(); err != nil {
+		return err
+	}
+	if err := c.Logs.validate(); err != nil {
 		return err
 	}
 	if err := validURL("--graph.url", c.Graph.URL); err != nil {
@@ -127,6 +145,17 @@ func (f insightsFlags) validate() error {
 		return fmt.Errorf("--insights.refresh-timeout: %s is longer than --insights.refresh-interval %s", f.RefreshTimeout, f.RefreshInterval)
 	case f.MaxAge < f.RefreshInterval:
 		return fmt.Errorf("--insights.max-age: %s is shorter than --insights.refresh-interval %s (data would vanish between refreshes)", f.MaxAge, f.RefreshInterval)
+	}
+	return nil
+}
+
+func (f logsFlags) validate() error {
+	lookback, overlap := time.Duration(f.Lookback), time.Duration(f.Overlap)
+	switch {
+	case lookback < time.Hour || lookback > 400*24*time.Hour:
+		return fmt.Errorf("--logs.lookback: %s is not between 1h and 400d", f.Lookback)
+	case overlap < time.Minute || overlap >= lookback:
+		return fmt.Errorf("--logs.overlap: %s must be at least 1m and shorter than --logs.lookback %s", f.Overlap, f.Lookback)
 	}
 	return nil
 }

@@ -62,6 +62,7 @@ func (s *serveCmd) Run(ctx context.Context, c *cli, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	defer sh.close()
 	p, err := c.plan(sh.sim)
 	if err != nil {
 		return &settingError{err}

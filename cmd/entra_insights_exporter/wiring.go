@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -16,8 +17,11 @@ import (
 	"github.com/entra-insights/entra_insights_exporter/collector"
 	"github.com/entra-insights/entra_insights_exporter/graph"
 	"github.com/entra-insights/entra_insights_exporter/graph/graphsim"
+	"github.com/entra-insights/entra_insights_exporter/graph/insights"
 	"github.com/entra-insights/entra_insights_exporter/graph/transport"
 	"github.com/entra-insights/entra_insights_exporter/internal/config"
+	"github.com/entra-insights/entra_insights_exporter/internal/logsource"
+	"github.com/entra-insights/entra_insights_exporter/internal/store"
 )
 
 // demoRefreshInterval bounds the refresh interval in demo mode, so the demo
@@ -40,10 +44,14 @@ type shared struct {
 	limiters *transport.Limiters
 	sim      *graphsim.Sim // nil unless --demo
 	logger   *slog.Logger
+
+	storagePath string
+	store       *store.Store // opened by the first generation with a logs tenant
+	logs        logsFlags
 }
 
 func newShared(ctx context.Context, c *cli, reg prometheus.Registerer, logger *slog.Logger) (*shared, error) {
-	s := &shared{metrics: transport.NewMetrics(reg), logger: logger}
+	s := &shared{metrics: transport.NewMetrics(reg), logger: logger, storagePath: c.Storage.Path, logs: c.Logs}
 	if c.Graph.RateLimit > 0 {
 		s.limiters = transport.NewLimitersWith(
 			transport.Limit{Requests: c.Graph.RateLimit, Window: transport.LimitWindow},
@@ -66,11 +74,12 @@ func newShared(ctx context.Context, c *cli, reg prometheus.Registerer, logger *s
 // again, which is what a reload wants.
 type plan struct {
 	tenants   []graph.Config
+	sources   map[string]string // tenant name → insights.SourceLogs or SourceUserInsights
 	collector collector.Config
 }
 
 func (c *cli) plan(sim *graphsim.Sim) (*plan, error) {
-	p := &plan{collector: collector.Config{
+	p := &plan{sources: map[string]string{}, collector: collector.Config{
 		RefreshInterval: c.Insights.RefreshInterval,
 		RefreshTimeout:  c.Insights.RefreshTimeout,
 		MaxAge:          c.Insights.MaxAge,
@@ -93,17 +102,20 @@ func (c *cli) plan(sim *graphsim.Sim) (*plan, error) {
 	switch {
 	case sim != nil:
 		p.tenants = []graph.Config{demoConfig(base, sim)}
+		p.sources["demo"] = insights.SourceLogs
 		p.collector.RefreshInterval = min(p.collector.RefreshInterval, demoRefreshInterval)
 		p.collector.RefreshTimeout = min(p.collector.RefreshTimeout, p.collector.RefreshInterval)
 	case len(file.Tenants) > 0:
 		for _, t := range file.Tenants {
 			p.tenants = append(p.tenants, tenantConfig(base, t))
+			p.sources[t.LabelName()] = cmp.Or(t.Source, c.Insights.Source)
 		}
 	default:
 		if err := config.ValidTenantID(base.TenantID); err != nil {
 			return nil, fmt.Errorf("--azure.tenant-id: %w", err)
 		}
 		p.tenants = []graph.Config{base}
+		p.sources[base.TenantName] = c.Insights.Source
 	}
 	for i, t := range p.tenants {
 		if err := checkCredentials(t); err != nil {
@@ -218,15 +230,25 @@ type generation struct {
 }
 
 func (s *shared) start(ctx context.Context, p *plan) (*generation, error) {
-	tenants := make([]collector.Tenant, 0, len(p.tenants))
-	for _, cfg := range p.tenants {
-		client, err := graph.NewClient(cfg, graph.Deps{Metrics: s.metrics, Limiters: s.limiters, Logger: s.logger.With("tenant", cfg.TenantName)})
-		if err != nil {
-			return nil, fmt.Errorf("tenant %s: %w", cfg.TenantName, err)
-		}
-		tenants = append(tenants, collector.Tenant{Name: cfg.TenantName, TenantID: cfg.TenantID, Cloud: cfg.Cloud, Source: client})
+	catalog, err := collector.NewCatalog(p.collector)
+	if err != nil {
+		return nil, err
 	}
 	reg := prometheus.NewRegistry()
+	tenants := make([]collector.Tenant, 0, len(p.tenants))
+	for _, cfg := range p.tenants {
+		// The demo keeps its logs state in memory: no file in the working directory.
+		t, err := s.tenant(cfg, p.sources[cfg.TenantName], catalog, s.sim == nil)
+		if err != nil {
+			return nil, err
+		}
+		if c, ok := t.Source.(prometheus.Collector); ok {
+			if err := reg.Register(c); err != nil {
+				return nil, fmt.Errorf("tenant %s: register the source's metrics: %w", cfg.TenantName, err)
+			}
+		}
+		tenants = append(tenants, t)
+	}
 	exp, err := collector.New(tenants, p.collector, s.logger, reg, time.Now)
 	if err != nil {
 		return nil, err
@@ -241,6 +263,57 @@ func (s *shared) start(ctx context.Context, p *plan) (*generation, error) {
 		exp.Run(runCtx)
 	}()
 	return g, nil
+}
+
+// tenant builds one tenant's Graph client and source. A logs source keeps
+// its state in the store when persist is set (serve), in memory otherwise
+// (backfill).
+func (s *shared) tenant(cfg graph.Config, source string, catalog *collector.Catalog, persist bool) (collector.Tenant, error) {
+	logger := s.logger.With("tenant", cfg.TenantName)
+	client, err := graph.NewClient(cfg, graph.Deps{Metrics: s.metrics, Limiters: s.limiters, Logger: logger})
+	if err != nil {
+		return collector.Tenant{}, fmt.Errorf("tenant %s: %w", cfg.TenantName, err)
+	}
+	t := collector.Tenant{Name: cfg.TenantName, TenantID: cfg.TenantID, Cloud: cfg.Cloud, Source: client, SourceName: source}
+	if source != insights.SourceLogs {
+		return t, nil
+	}
+	opts := logsource.Options{
+		Tenant: cfg.TenantName + "/" + cfg.TenantID, Reader: client,
+		Lookback: time.Duration(s.logs.Lookback), Overlap: time.Duration(s.logs.Overlap),
+		ActiveUserDims: catalog.ActiveUserDimensions(), Logger: logger,
+	}
+	if persist {
+		if opts.Store, err = s.openStore(); err != nil {
+			return collector.Tenant{}, err
+		}
+	}
+	if t.Source, err = logsource.New(opts); err != nil {
+		return collector.Tenant{}, fmt.Errorf("--storage.path: %w", err)
+	}
+	return t, nil
+}
+
+// openStore opens the logs source's state file once per process.
+func (s *shared) openStore() (*store.Store, error) {
+	if s.store == nil {
+		st, err := store.Open(s.storagePath)
+		if err != nil {
+			return nil, fmt.Errorf("--storage.path: %w", err)
+		}
+		s.logger.Info("logs source state", "path", s.storagePath)
+		s.store = st
+	}
+	return s.store, nil
+}
+
+// close releases what the process holds: the state file.
+func (s *shared) close() {
+	if s.store != nil {
+		if err := s.store.Close(); err != nil {
+			s.logger.Error("close the state file", "path", s.storagePath, "err", err)
+		}
+	}
 }
 
 // close stops the generation's refresh loops and waits for them.

@@ -2,6 +2,17 @@ package insights
 
 import "time"
 
+// The sources a tenant can read: the activity logs (the default since
+// Microsoft retired User Insights on 31 August 2026) or the userInsights
+// reports.
+const (
+	SourceLogs         = "logs"
+	SourceUserInsights = "userinsights"
+)
+
+// Sources lists the source names, the default first.
+func Sources() []string { return []string{SourceLogs, SourceUserInsights} }
+
 // Reports that no Graph segment of that name serves: the logs source
 // produces them from the activity logs, and for the userinsights source the
 // collector derives them (tenantActiveUsers = the sum of activeUsers).

@@ -41,6 +41,8 @@ type Tenant struct {
 	ClientSecretFile      string `yaml:"client_secret_file"`
 	ClientCertificateFile string `yaml:"client_certificate_file"`
 	Cloud                 string `yaml:"cloud"`
+	// Source is logs or userinsights; empty takes --insights.source.
+	Source string `yaml:"source"`
 }
 
 // Load reads and parses the file at path.
@@ -85,6 +87,9 @@ func (f *File) validate() error {
 		}
 		if t.AuthMode != "" && !slices.Contains(AuthModes(), t.AuthMode) {
 			return fmt.Errorf("%s.auth_mode: %q is not one of %s", key, t.AuthMode, strings.Join(AuthModes(), ", "))
+		}
+		if t.Source != "" && !slices.Contains(insights.Sources(), t.Source) {
+			return fmt.Errorf("%s.source: %q is not one of %s", key, t.Source, strings.Join(insights.Sources(), ", "))
 		}
 		if t.Cloud != "" && !slices.Contains(Clouds(), t.Cloud) {
 			return fmt.Errorf("%s.cloud: %q is not one of %s", key, t.Cloud, strings.Join(Clouds(), ", "))
