@@ -279,7 +279,7 @@ func (s *shared) tenant(cfg graph.Config, source string, catalog *collector.Cata
 		return t, nil
 	}
 	opts := logsource.Options{
-		Tenant: cfg.TenantName + "/" + cfg.TenantID, Reader: client,
+		Tenant: cfg.TenantName + "/" + cfg.TenantID, Label: cfg.TenantName, Reader: client,
 		Lookback: time.Duration(s.logs.Lookback), Overlap: time.Duration(s.logs.Overlap),
 		ActiveUserDims: catalog.ActiveUserDimensions(), Logger: logger,
 	}

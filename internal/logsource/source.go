@@ -49,6 +49,7 @@ const (
 // Options configures a Source. Zero values mean the defaults.
 type Options struct {
 	Tenant string // the state's key in the store
+	Label  string // the tenant label of the source's own metrics
 	Reader Reader
 	Store  *store.Store // nil: state in memory only (backfill, tests)
 	// Lookback is how far back the first read goes; Graph returns no

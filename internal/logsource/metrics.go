@@ -1,0 +1,56 @@
+package logsource
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// The logs source's own metrics: how far each feed has been read, since
+// when, and how many events it counted. Events and duplicates are kept in
+// the state, so they survive restarts and reloads.
+var (
+	watermarkDesc = prometheus.NewDesc("entra_insights_logs_read_until_timestamp_seconds",
+		"End of the newest window of the activity log read and committed; far behind now means the source is catching up.",
+		[]string{"tenant", "feed"}, nil)
+	sinceDesc = prometheus.NewDesc("entra_insights_logs_read_since_timestamp_seconds",
+		"Where the first read of the activity log started: periods that began before it are incomplete (a month's distinct users cover only the retained logs).",
+		[]string{"tenant", "feed"}, nil)
+	eventsDesc = prometheus.NewDesc("entra_insights_logs_events_total",
+		"Events of the activity log counted, ever (deduplicated by id).",
+		[]string{"tenant", "feed"}, nil)
+	duplicatesDesc = prometheus.NewDesc("entra_insights_logs_duplicate_events_total",
+		"Events read again in the overlap window and skipped as already counted.",
+		[]string{"tenant", "feed"}, nil)
+	openUsersDesc = prometheus.NewDesc("entra_insights_logs_open_period_users",
+		"Distinct users held (as ids) for the periods still open; what the memory of the logs source grows with.",
+		[]string{"tenant"}, nil)
+)
+
+// Describe implements prometheus.Collector.
+func (s *Source) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{watermarkDesc, sinceDesc, eventsDesc, duplicatesDesc, openUsersDesc} {
+		ch <- d
+	}
+}
+
+// Collect implements prometheus.Collector.
+func (s *Source) Collect(ch chan<- prometheus.Metric) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	label := s.opts.Label
+	for name, f := range map[string]*feed{feedSignIns: &s.signIns, feedSignUps: &s.signUps} {
+		if f.Watermark.IsZero() {
+			continue
+		}
+		ch <- prometheus.MustNewConstMetric(watermarkDesc, prometheus.GaugeValue, float64(f.Watermark.Unix()), label, name)
+		ch <- prometheus.MustNewConstMetric(sinceDesc, prometheus.GaugeValue, float64(f.Since.Unix()), label, name)
+		ch <- prometheus.MustNewConstMetric(eventsDesc, prometheus.CounterValue, float64(f.Events), label, name)
+		ch <- prometheus.MustNewConstMetric(duplicatesDesc, prometheus.CounterValue, float64(f.Duplicates), label, name)
+	}
+	var open int64
+	for _, p := range s.periods {
+		if p.open() {
+			open += p.users.len()
+		}
+	}
+	ch <- prometheus.MustNewConstMetric(openUsersDesc, prometheus.GaugeValue, float64(open), label)
+}
