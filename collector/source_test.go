@@ -1,0 +1,126 @@
+package collector
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/entra-insights/entra_insights_exporter/graph/insights"
+)
+
+// TestUserInsightsRetirementDetected: a userinsights refresh in which every
+// report answers empty (or retired) is the retirement, within that one
+// refresh: retired counted, source_up 0, one log line naming the date and
+// the logs source. The same for a logs tenant is a quiet tenant.
+func TestUserInsightsRetirementDetected(t *testing.T) {
+	cfg := Config{Reports: []insights.Report{report(insights.Daily, insights.ActiveUsers), report(insights.Daily, insights.SignUps)}}
+	now := func() time.Time { return date(2026, 12, 2) }
+	for _, tt := range []struct {
+		name, source string
+		err          error
+		retired      bool
+	}{
+		{"all empty", SourceUserInsights, nil, true},
+		{"all not found", SourceUserInsights, &insights.Error{Reason: insights.ReasonRetired, Status: 400}, true},
+		{"logs tenant empty", SourceLogs, nil, false},
+		{"all forbidden", SourceUserInsights, &insights.Error{Reason: insights.ReasonForbidden, Status: 403}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			src := newFakeSource(map[insights.Report][]insights.Row{})
+			for _, r := range cfg.Reports {
+				src.setErr(r, tt.err)
+			}
+			var logs bytes.Buffer
+			reg := prometheus.NewPedanticRegistry()
+			e, err := New([]Tenant{{Name: "t", TenantID: "tid", Source: src, SourceName: tt.source}}, cfg,
+				slog.New(slog.NewTextHandler(&logs, nil)), reg, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			reg.MustRegister(e)
+			e.RefreshAll(context.Background())
+			got := gatherValues(t, reg)
+			retired := got[`entra_insights_refresh_errors_total{reason="retired",tenant="t"}`]
+			up := got[`entra_insights_source_up{source="`+tt.source+`",tenant="t"}`]
+			lines := strings.Count(logs.String(), "31 August 2026")
+			if tt.retired {
+				if retired != 2 || up != 0 || lines != 1 {
+					t.Errorf("retired errors %g (want 2), source_up %g (want 0), retirement log lines %d (want 1)\n%s", retired, up, lines, logs.String())
+				}
+				return
+			}
+			if retired != 0 || lines != 0 {
+				t.Errorf("retired errors %g, retirement log lines %d: want none\n%s", retired, lines, logs.String())
+			}
+			if wantUp := float64(boolValue(tt.err == nil)); up != wantUp {
+				t.Errorf("source_up %g, want %g", up, wantUp)
+			}
+		})
+	}
+}
+
+// listingSource produces only some reports and syncs before each refresh.
+type listingSource struct {
+	*fakeSource
+	reports []insights.Report
+	syncs   int
+	syncErr error
+}
+
+func (s *listingSource) Reports() []insights.Report { return s.reports }
+func (s *listingSource) Sync(context.Context) error { s.syncs++; return s.syncErr }
+
+// TestListerReportsOnly: a source that lists its reports is asked only for
+// those, the others are absent (no data, no report_up), the derived
+// tenantActiveUsers comes from the source, and Sync runs once per refresh.
+func TestListerReportsOnly(t *testing.T) {
+	day := date(2026, 12, 2)
+	active, tenantActive, summary := report(insights.Daily, insights.ActiveUsers),
+		report(insights.Daily, insights.TenantActiveUsers), report(insights.Daily, insights.Summary)
+	src := &listingSource{
+		fakeSource: newFakeSource(map[insights.Report][]insights.Row{
+			active:       {{FactDate: day, AppID: "a", OS: "Windows", Count: 3}, {FactDate: day, AppID: "b", OS: "Windows", Count: 2}},
+			tenantActive: {{FactDate: day, Count: 4}},
+			summary:      {{FactDate: day, AppID: "a", ActiveUsers: 9}},
+		}),
+		reports: []insights.Report{active, tenantActive},
+	}
+	e, reg := newTestExporter(t, Config{Reports: []insights.Report{active, summary}}, func() time.Time { return day },
+		Tenant{Name: "t", TenantID: "tid", Source: src, SourceName: SourceLogs})
+	e.RefreshAll(context.Background())
+	checkValues(t, gatherValues(t, reg), map[string]float64{
+		`entra_insights_daily_tenant_active_users{tenant="t"}`:                                4, // exact, not 3+2
+		`entra_insights_daily_active_users{app_id="a",os="Windows",tenant="t"}`:               3,
+		`entra_insights_report_up{granularity="daily",report="tenantActiveUsers",tenant="t"}`: 1,
+		`entra_insights_source_up{source="logs",tenant="t"}`:                                  1,
+	}, `entra_insights_daily_overview_active_users{`, `entra_insights_report_up{granularity="daily",report="summary",tenant="t"}`)
+	if src.syncs != 1 {
+		t.Errorf("Sync ran %d times in one refresh, want 1", src.syncs)
+	}
+	src.syncErr = errors.New("sync failed") // logged; the reports' own errors decide report_up
+	e.RefreshAll(context.Background())
+	if src.syncs != 2 {
+		t.Errorf("Sync ran %d times in two refreshes, want 2", src.syncs)
+	}
+}
+
+// TestUserInsightsTenantActiveUsersIsTheSum: without the derived report,
+// tenant_active_users is the upper-bound sum of activeUsers rows.
+func TestUserInsightsTenantActiveUsersIsTheSum(t *testing.T) {
+	day := date(2026, 12, 2)
+	active := report(insights.Daily, insights.ActiveUsers)
+	src := newFakeSource(map[insights.Report][]insights.Row{
+		active: {{FactDate: day, AppID: "a", Count: 3}, {FactDate: day, AppID: "b", Count: 2}},
+	})
+	e, reg := newTestExporter(t, Config{Reports: []insights.Report{active}}, func() time.Time { return day },
+		Tenant{Name: "t", TenantID: "tid", Source: src, SourceName: SourceUserInsights})
+	e.RefreshAll(context.Background())
+	checkValues(t, gatherValues(t, reg), map[string]float64{`entra_insights_daily_tenant_active_users{tenant="t"}`: 5},
+		`entra_insights_report_up{granularity="daily",report="tenantActiveUsers",tenant="t"}`)
+}
