@@ -2,11 +2,10 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -17,6 +16,7 @@ import (
 	"github.com/entra-insights/entra_insights_exporter/graph"
 	"github.com/entra-insights/entra_insights_exporter/graph/graphsim"
 	"github.com/entra-insights/entra_insights_exporter/graph/transport"
+	"github.com/entra-insights/entra_insights_exporter/internal/azconf"
 	"github.com/entra-insights/entra_insights_exporter/internal/config"
 )
 
@@ -32,18 +32,25 @@ func newLogger(f logFlags, w io.Writer) *slog.Logger {
 	return promslog.New(&promslog.Config{Level: level, Format: format, Writer: w})
 }
 
-// shared is what every tenant's Graph client shares for the life of the
-// process: the request counters, the cross-tenant budget and, in demo mode,
-// the simulator.
+// shared is what every generation shares for the life of the process: the
+// counters (on the stable registry, so a reload resets none of them), the
+// cross-tenant budget and, in demo mode, the simulator.
 type shared struct {
-	metrics  *transport.Metrics
-	limiters *transport.Limiters
-	sim      *graphsim.Sim // nil unless --demo
-	logger   *slog.Logger
+	metrics       *transport.Metrics
+	refreshErrors *prometheus.CounterVec
+	limiters      *transport.Limiters
+	sim           *graphsim.Sim // nil unless --demo
+	logger        *slog.Logger
+
+	mu     sync.Mutex
+	counts map[string]bool // tenants that may have series in the counters
 }
 
 func newShared(ctx context.Context, c *cli, reg prometheus.Registerer, logger *slog.Logger) (*shared, error) {
-	s := &shared{metrics: transport.NewMetrics(reg), logger: logger}
+	s := &shared{metrics: transport.NewMetrics(reg), refreshErrors: collector.NewRefreshErrors(), logger: logger, counts: map[string]bool{}}
+	if err := reg.Register(s.refreshErrors); err != nil {
+		return nil, fmt.Errorf("register refresh errors: %w", err)
+	}
 	if c.Graph.RateLimit > 0 {
 		s.limiters = transport.NewLimitersWith(
 			transport.Limit{Requests: c.Graph.RateLimit, Window: transport.LimitWindow},
@@ -62,17 +69,20 @@ func newShared(ctx context.Context, c *cli, reg prometheus.Registerer, logger *s
 }
 
 // plan is what the configuration asks for: the tenants with their Graph
-// settings and the collector settings. Building it reads the config file
-// again, which is what a reload wants.
+// settings and chosen credentials, and the collector settings. Building it
+// reads the config file again, which is what a reload wants.
 type plan struct {
-	tenants   []graph.Config
-	collector collector.Config
+	tenants     []graph.Config
+	credentials map[string]azconf.Choice // by tenant name
+	collector   collector.Config
 }
 
+// plan checks the configuration and builds the plan. With --demo, sim is
+// the simulator to read; nil (--config.check) plans no tenant.
 func (c *cli) plan(sim *graphsim.Sim) (*plan, error) {
-	p := &plan{collector: collector.Config{
+	p := &plan{credentials: map[string]azconf.Choice{}, collector: collector.Config{
 		RefreshInterval: c.Insights.RefreshInterval,
-		RefreshTimeout:  c.Insights.RefreshTimeout,
+		RefreshTimeout:  c.Insights.refreshTimeout(),
 		MaxAge:          c.Insights.MaxAge,
 	}}
 	var file config.File
@@ -91,7 +101,9 @@ func (c *cli) plan(sim *graphsim.Sim) (*plan, error) {
 	}
 	base := c.graphConfig()
 	switch {
-	case sim != nil:
+	case c.Demo && sim == nil:
+		return p, nil
+	case c.Demo:
 		p.tenants = []graph.Config{demoConfig(base, sim)}
 		p.collector.RefreshInterval = min(p.collector.RefreshInterval, demoRefreshInterval)
 		p.collector.RefreshTimeout = min(p.collector.RefreshTimeout, p.collector.RefreshInterval)
@@ -100,46 +112,40 @@ func (c *cli) plan(sim *graphsim.Sim) (*plan, error) {
 			p.tenants = append(p.tenants, tenantConfig(base, t))
 		}
 	default:
-		if err := config.ValidTenantID(base.TenantID); err != nil {
+		if err := azconf.ValidTenantID(base.TenantID); err != nil {
 			return nil, fmt.Errorf("--azure.tenant-id: %w", err)
 		}
 		p.tenants = []graph.Config{base}
 	}
 	for i, t := range p.tenants {
-		if err := checkCredentials(t); err != nil {
-			if c.ConfigFile != "" && sim == nil {
+		choice, err := credentials(t).Resolve()
+		if err != nil {
+			if c.ConfigFile != "" && !c.Demo {
 				return nil, fmt.Errorf("config.file: tenants[%d]: %w", i, err)
 			}
 			return nil, err
 		}
+		p.credentials[t.TenantName] = choice
 	}
 	return p, nil
 }
 
-// checkCredentials fails early, naming the setting, when a tenant cannot
-// possibly get a token.
-func checkCredentials(t graph.Config) error {
-	if t.ClientID == "" && (t.AuthMode == "client-secret" || t.AuthMode == "client-certificate" ||
-		(t.AuthMode == "auto" && (t.ClientSecret != "" || t.ClientSecretFile != ""))) {
-		return errors.New("--azure.client-id: missing (set it or AZURE_CLIENT_ID)")
+// credentials are the credential settings of t, for azconf's rules: the
+// same ones graph.NewClient applies.
+func credentials(t graph.Config) azconf.Credentials {
+	return azconf.Credentials{
+		Mode: t.AuthMode, ClientID: t.ClientID,
+		ClientSecret: t.ClientSecret, ClientSecretFile: t.ClientSecretFile,
+		ClientCertificateFile: t.ClientCertificateFile, FederatedTokenFile: t.FederatedTokenFile,
 	}
-	hasSecret := t.ClientSecret != "" || t.ClientSecretFile != ""
-	switch t.AuthMode {
-	case "auto":
-		if !hasSecret {
-			return fmt.Errorf("--azure.auth-mode: auto needs a client secret (AZURE_CLIENT_SECRET or --azure.client-secret-file); otherwise choose one of %s",
-				strings.Join(config.AuthModes()[1:], ", "))
-		}
-	case "client-secret":
-		if !hasSecret {
-			return errors.New("--azure.auth-mode: client-secret needs AZURE_CLIENT_SECRET or --azure.client-secret-file")
-		}
-	case "client-certificate":
-		if t.ClientCertificateFile == "" {
-			return errors.New("--azure.auth-mode: client-certificate needs --azure.client-certificate-file")
-		}
+}
+
+// logCredentials says, one line per tenant, which credential each uses.
+func (p *plan) logCredentials(logger *slog.Logger) {
+	for _, t := range p.tenants {
+		choice := p.credentials[t.TenantName]
+		logger.Info("credential", "tenant", t.TenantName, "auth_mode", choice.Mode, "chosen_by", choice.From)
 	}
-	return nil
 }
 
 // graphConfig is the single-tenant Graph configuration from the flags.
@@ -157,6 +163,7 @@ func (c *cli) graphConfig() graph.Config {
 		ClientSecretFile:          c.Azure.ClientSecretFile,
 		ClientCertificateFile:     c.Azure.ClientCertificateFile,
 		ClientCertificatePassword: c.Azure.ClientCertificatePassword,
+		FederatedTokenFile:        c.Azure.FederatedTokenFile,
 		Cloud:                     c.Azure.Cloud,
 		AuthorityHost:             c.Azure.AuthorityHost,
 		GraphURL:                  c.Graph.URL,
@@ -196,7 +203,7 @@ func demoConfig(base graph.Config, sim *graphsim.Sim) graph.Config {
 		TenantName:    "demo",
 		TenantID:      sim.TenantID,
 		ClientID:      sim.ClientID,
-		AuthMode:      "client-secret",
+		AuthMode:      azconf.AuthClientSecret,
 		ClientSecret:  sim.ClientSecret,
 		Cloud:         "public",
 		AuthorityHost: sim.AuthorityHost,
@@ -211,6 +218,7 @@ func demoConfig(base graph.Config, sim *graphsim.Sim) graph.Config {
 // registry of its own, and the loops refreshing it. A reload starts a new
 // generation and stops the old one.
 type generation struct {
+	plan     *plan
 	registry *prometheus.Registry
 	exporter *collector.Exporter
 	stop     context.CancelFunc
@@ -226,8 +234,9 @@ func (s *shared) start(ctx context.Context, p *plan) (*generation, error) {
 		}
 		tenants = append(tenants, collector.Tenant{Name: cfg.TenantName, TenantID: cfg.TenantID, Cloud: cfg.Cloud, Source: client})
 	}
+	s.track(p)
 	reg := prometheus.NewRegistry()
-	exp, err := collector.New(tenants, p.collector, s.logger, reg, time.Now)
+	exp, err := collector.New(tenants, p.collector, s.logger, reg, time.Now, collector.WithRefreshErrors(s.refreshErrors))
 	if err != nil {
 		return nil, err
 	}
@@ -235,12 +244,40 @@ func (s *shared) start(ctx context.Context, p *plan) (*generation, error) {
 		return nil, fmt.Errorf("register the collector: %w", err)
 	}
 	runCtx, stop := context.WithCancel(ctx)
-	g := &generation{registry: reg, exporter: exp, stop: stop, done: make(chan struct{})}
+	g := &generation{plan: p, registry: reg, exporter: exp, stop: stop, done: make(chan struct{})}
 	go func() {
 		defer close(g.done)
 		exp.Run(runCtx)
 	}()
 	return g, nil
+}
+
+// track notes the tenants of p as having series in the shared counters.
+func (s *shared) track(p *plan) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, t := range p.tenants {
+		s.counts[t.TenantName] = true
+	}
+}
+
+// forgetAllBut deletes the counter series of every tenant not in p (the
+// running plan): a tenant a reload removed, or one a failed reload tried,
+// leaves nothing behind. Call it once no other generation runs.
+func (s *shared) forgetAllBut(p *plan) {
+	keep := map[string]bool{}
+	for _, t := range p.tenants {
+		keep[t.TenantName] = true
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for name := range s.counts {
+		if !keep[name] {
+			s.metrics.Forget(name)
+			s.refreshErrors.DeletePartialMatch(prometheus.Labels{"tenant": name})
+			delete(s.counts, name)
+		}
+	}
 }
 
 // close stops the generation's refresh loops and waits for them.
