@@ -1,9 +1,8 @@
 package main
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/base64"
@@ -31,7 +30,7 @@ const testGUID = "11111111-2222-3333-4444-555555555555"
 // certificatePEM is a self-signed client certificate with its key.
 func certificatePEM(t *testing.T) string {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	key, err := rsa.GenerateKey(rand.Reader, 2048) // Entra takes RSA keys only
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -372,13 +371,15 @@ func TestVersionFromBuildInfo(t *testing.T) {
 }
 
 // TestPlainGoBuildPrintsAVersion builds the command as a user would (go
-// build, no ldflags) and runs --version: it names a real version and
-// revision from the build information. It links the Graph SDK once (the
-// build cache has the packages).
+// build, no ldflags; VCS stamping on, whatever this machine's go env
+// says) and runs --version: it prints the version and revision the
+// toolchain recorded. In a clone (.git a directory) those must be real: a
+// pseudo-version and a commit. (In a git worktree, whose .git is a file,
+// the toolchain records neither.) It links the Graph SDK once.
 func TestPlainGoBuildPrintsAVersion(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), exporterName)
 	build := exec.CommandContext(t.Context(), "go", "build", "-o", bin, ".")
-	build.Env = append(os.Environ(), "GOFLAGS=")
+	build.Env = append(os.Environ(), "GOFLAGS=-buildvcs=auto")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
@@ -386,9 +387,34 @@ func TestPlainGoBuildPrintsAVersion(t *testing.T) {
 	if err != nil {
 		t.Fatalf("--version: %v\n%s", err, out)
 	}
-	m := regexp.MustCompile(`version (\S+) \(branch: [^,]*, revision: (\S+)\)`).FindStringSubmatch(string(out))
-	if m == nil || m[1] == "" || m[2] == "unknown" {
-		t.Fatalf("--version printed %q, want a version and a revision", out)
+	m := regexp.MustCompile(`version (\S*) \(branch: [^,]*, revision: (\S+)\)`).FindStringSubmatch(string(out))
+	if m == nil {
+		t.Fatalf("--version printed %q", out)
+	}
+	recorded, err := exec.CommandContext(t.Context(), "go", "version", "-m", bin).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var info debug.BuildInfo
+	for line := range strings.Lines(string(recorded)) {
+		fields := strings.Split(strings.TrimSpace(line), "\t")
+		switch {
+		case len(fields) >= 3 && fields[0] == "mod":
+			info.Main.Version = fields[2]
+		case len(fields) == 2 && fields[0] == "build":
+			key, value, _ := strings.Cut(fields[1], "=")
+			info.Settings = append(info.Settings, debug.BuildSetting{Key: key, Value: value})
+		}
+	}
+	wantV, wantR, _ := fromBuildInfo(&info)
+	if wantR == "" {
+		wantR = "unknown" // prometheus/common's word for none
+	}
+	if m[1] != wantV || m[2] != wantR {
+		t.Errorf("--version says version %q revision %q; the toolchain recorded %q %q", m[1], m[2], wantV, wantR)
+	}
+	if st, err := os.Stat("../../.git"); err == nil && st.IsDir() && (m[1] == "" || m[2] == "unknown") {
+		t.Errorf("built in a clone, --version printed %q: want a version and a revision", out)
 	}
 	t.Logf("go build; --version: %s", strings.SplitN(string(out), "\n", 2)[0])
 }

@@ -11,6 +11,8 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strconv"
+	"strings"
 	"syscall"
 
 	"github.com/alecthomas/kong"
@@ -55,7 +57,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, hup <-cha
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: error: %s\n", exporterName, oneLine(err.Error()))
-		if c.ConfigCheck {
+		if c.ConfigCheck || checkRequested(args) {
 			return 1
 		}
 		return 2
@@ -83,6 +85,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, hup <-cha
 		return 1
 	}
 	return 0
+}
+
+// checkRequested reports whether args or the environment ask for
+// --config.check, for a parse error found before kong set the flag.
+func checkRequested(args []string) bool {
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		if v, ok := strings.CutPrefix(a, "--config.check"); ok && (v == "" || v == "=true") {
+			return true
+		}
+	}
+	on, _ := strconv.ParseBool(os.Getenv("ENTRA_INSIGHTS_CONFIG_CHECK"))
+	return on
 }
 
 // streams are the command's standard output and error.

@@ -283,7 +283,7 @@ func TestLandingPageLinksWork(t *testing.T) {
 		t.Fatal(err)
 	}
 	page := serveGet(h, "/", nil).Body.String()
-	if strings.Contains(page, "pprof") {
+	if strings.Contains(page, "debug/pprof") {
 		t.Errorf("the landing page links to pprof, which is not served")
 	}
 	links := regexp.MustCompile(`href="([^"]+)"`).FindAllStringSubmatch(page, -1)
