@@ -17,11 +17,14 @@ import (
 // negotiates the format (text, OpenMetrics when asked, protobuf) and the
 // compression (gzip, zstd), and checks the families for duplicates.
 func (srv *server) metricsHandler(maxRequests int) http.Handler {
+	// The generation goes first: Gatherers gathers in order, and a refresh
+	// counts its errors and requests before it swaps the snapshot in, so
+	// a scrape that shows a failed report also shows its counters.
 	gatherers := prometheus.Gatherers{
-		srv.stable,
 		prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
 			return srv.current.Load().registry.Gather()
 		}),
+		srv.stable,
 	}
 	opts := promhttp.HandlerOpts{
 		EnableOpenMetrics: true,
@@ -30,6 +33,9 @@ func (srv *server) metricsHandler(maxRequests int) http.Handler {
 		ErrorHandling:       promhttp.ContinueOnError,
 		ErrorLog:            slog.NewLogLogger(srv.logger.Handler(), slog.LevelError),
 		MaxRequestsInFlight: maxRequests,
+		// Scrapes that arrive together share one gather of the snapshots
+		// (nothing is kept after it, so nothing can be served stale).
+		CoalesceGather: true,
 	}
 	if srv.runtime == nil {
 		return promhttp.HandlerFor(gatherers, opts)
