@@ -38,14 +38,14 @@ type logFlags struct {
 }
 
 type azureFlags struct {
-	AuthMode                  string `default:"auto" enum:"${auth_modes}" env:"ENTRA_INSIGHTS_AZURE_AUTH_MODE" help:"Credential: ${enum}. auto takes, as azidentity does, a client secret, else a client certificate, else workload identity (a federated token file), and logs which."`
+	AuthMode                  string `default:"${auth_auto}" enum:"${auth_modes}" env:"ENTRA_INSIGHTS_AZURE_AUTH_MODE" help:"Credential: ${enum}. auto takes, as azidentity does, a client secret, else a client certificate, else workload identity (a federated token file), and logs which."`
 	TenantID                  string `name:"tenant-id" env:"ENTRA_INSIGHTS_AZURE_TENANT_ID,AZURE_TENANT_ID" help:"Directory (tenant) id or domain of the External ID tenant."`
 	TenantName                string `name:"tenant-name" help:"Value of the tenant label (default: the tenant id)."`
 	ClientID                  string `name:"client-id" env:"ENTRA_INSIGHTS_AZURE_CLIENT_ID,AZURE_CLIENT_ID" help:"Application (client) id of the app registration."`
 	ClientSecretFile          string `name:"client-secret-file" placeholder:"PATH" help:"File holding the client secret, re-read when it changes. The secret may also come from AZURE_CLIENT_SECRET; never from a flag."`
 	ClientCertificateFile     string `name:"client-certificate-file" placeholder:"PATH" env:"ENTRA_INSIGHTS_AZURE_CLIENT_CERTIFICATE_FILE,AZURE_CLIENT_CERTIFICATE_PATH" help:"PEM or PKCS#12 file with the certificate and its private key, re-read when it changes."`
 	FederatedTokenFile        string `name:"federated-token-file" placeholder:"PATH" env:"ENTRA_INSIGHTS_AZURE_FEDERATED_TOKEN_FILE,AZURE_FEDERATED_TOKEN_FILE" help:"Workload identity: the projected service account token, re-read by azidentity (the AKS webhook sets AZURE_FEDERATED_TOKEN_FILE)."`
-	Cloud                     string `default:"public" enum:"${clouds}" help:"National cloud: ${enum}."`
+	Cloud                     string `default:"${default_cloud}" enum:"${clouds}" help:"National cloud: ${enum}."`
 	AuthorityHost             string `name:"authority-host" placeholder:"URL" env:"ENTRA_INSIGHTS_AZURE_AUTHORITY_HOST,AZURE_AUTHORITY_HOST" help:"Entra authority host (default: the cloud's). Instance discovery is off for a custom one."`
 	ClientSecret              string `kong:"-"` // AZURE_CLIENT_SECRET, read in run so it never has a flag
 	ClientCertificatePassword string `kong:"-"` // AZURE_CLIENT_CERTIFICATE_PASSWORD
@@ -66,8 +66,10 @@ type insightsFlags struct {
 
 func kongVars() kong.Vars {
 	return kong.Vars{
-		"auth_modes": strings.Join(azconf.AuthModes(), ","),
-		"clouds":     strings.Join(azconf.Clouds(), ","),
+		"auth_modes":    strings.Join(azconf.AuthModes(), ","),
+		"auth_auto":     azconf.AuthAuto,
+		"clouds":        strings.Join(azconf.Clouds(), ","),
+		"default_cloud": azconf.DefaultCloud,
 	}
 }
 

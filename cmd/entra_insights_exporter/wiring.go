@@ -205,7 +205,7 @@ func demoConfig(base graph.Config, sim *graphsim.Sim) graph.Config {
 		ClientID:      sim.ClientID,
 		AuthMode:      azconf.AuthClientSecret,
 		ClientSecret:  sim.ClientSecret,
-		Cloud:         "public",
+		Cloud:         azconf.DefaultCloud,
 		AuthorityHost: sim.AuthorityHost,
 		GraphURL:      sim.GraphURL,
 		RootCAs:       sim.CertPool,
