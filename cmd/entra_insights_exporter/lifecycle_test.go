@@ -418,3 +418,24 @@ func TestPlainGoBuildPrintsAVersion(t *testing.T) {
 	}
 	t.Logf("go build; --version: %s", strings.SplitN(string(out), "\n", 2)[0])
 }
+
+// TestSIGHUPEndsABackfill: only serve reloads on SIGHUP; a backfill ends
+// on it (a closed terminal), as it did before main handled the signal.
+func TestSIGHUPEndsABackfill(t *testing.T) {
+	hup := make(chan os.Signal, 1)
+	hup <- syscall.SIGHUP
+	var stdout, stderr syncBuffer
+	out := filepath.Join(t.TempDir(), "history.om")
+	done := make(chan int, 1)
+	go func() {
+		done <- run(t.Context(), []string{"backfill", "--demo", "--backfill.output=" + out}, &stdout, &stderr, hup)
+	}()
+	select {
+	case code := <-done:
+		if code != 1 || !strings.Contains(stderr.String(), "context canceled") {
+			t.Errorf("exit %d, want 1 with the backfill cancelled; stderr:\n%s", code, stderr.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the backfill did not end after SIGHUP")
+	}
+}
