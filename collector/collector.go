@@ -82,10 +82,21 @@ type Exporter struct {
 
 var _ prometheus.Collector = (*Exporter)(nil)
 
+// Option changes what New builds.
+type Option func(*Exporter)
+
+// WithRefreshErrors counts failed refreshes in c, made by NewRefreshErrors
+// and registered by the caller, instead of a counter New registers: a
+// counter that outlives the Exporter keeps counting across reloads.
+func WithRefreshErrors(c *prometheus.CounterVec) Option {
+	return func(e *Exporter) { e.refreshErrors = c }
+}
+
 // New returns an Exporter for tenants; Run or RefreshAll fill it. It
-// registers its own counters (refresh_errors_total) with reg; the caller
-// registers the Exporter. now is the clock for timestamps and max-age.
-func New(tenants []Tenant, cfg Config, logger *slog.Logger, reg prometheus.Registerer, now func() time.Time) (*Exporter, error) {
+// registers its own counters (refresh_errors_total) with reg unless
+// WithRefreshErrors gives them; the caller registers the Exporter. now is
+// the clock for timestamps and max-age.
+func New(tenants []Tenant, cfg Config, logger *slog.Logger, reg prometheus.Registerer, now func() time.Time, opts ...Option) (*Exporter, error) {
 	catalog, err := NewCatalog(cfg)
 	if err != nil {
 		return nil, err
@@ -106,8 +117,19 @@ func New(tenants []Tenant, cfg Config, logger *slog.Logger, reg prometheus.Regis
 	if e.tenants, err = newTenants(tenants, catalog); err != nil {
 		return nil, err
 	}
-	if e.refreshErrors, err = newRefreshErrors(reg, e.tenants); err != nil {
-		return nil, fmt.Errorf("register refresh errors: %w", err)
+	for _, opt := range opts {
+		opt(e)
+	}
+	if e.refreshErrors == nil {
+		if e.refreshErrors, err = newRefreshErrors(reg); err != nil {
+			return nil, fmt.Errorf("register refresh errors: %w", err)
+		}
+	}
+	// Every reason starts at 0, so rate() and increase() see the first error.
+	for _, t := range e.tenants {
+		for _, reason := range insights.Reasons() {
+			e.refreshErrors.WithLabelValues(t.Name, string(reason))
+		}
 	}
 	for _, t := range e.tenants {
 		// Until the first refresh, only the tenant's info is known.

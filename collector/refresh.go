@@ -222,15 +222,15 @@ const (
 	refreshErrorsHelp = "Failed report refreshes by reason."
 )
 
-func newRefreshErrors(reg prometheus.Registerer, tenants []*tenant) (*prometheus.CounterVec, error) {
-	c := prometheus.NewCounterVec(prometheus.CounterOpts{Name: refreshErrorsName, Help: refreshErrorsHelp},
+// NewRefreshErrors returns an unregistered entra_insights_refresh_errors_total
+// for WithRefreshErrors.
+func NewRefreshErrors() *prometheus.CounterVec {
+	return prometheus.NewCounterVec(prometheus.CounterOpts{Name: refreshErrorsName, Help: refreshErrorsHelp},
 		[]string{"tenant", "reason"})
-	// Every reason starts at 0, so rate() and increase() see the first error.
-	for _, t := range tenants {
-		for _, reason := range insights.Reasons() {
-			c.WithLabelValues(t.Name, string(reason))
-		}
-	}
+}
+
+func newRefreshErrors(reg prometheus.Registerer) (*prometheus.CounterVec, error) {
+	c := NewRefreshErrors()
 	if reg != nil {
 		if err := reg.Register(c); err != nil {
 			return nil, err

@@ -16,6 +16,7 @@ import (
 	"github.com/entra-insights/entra_insights_exporter/graph"
 	"github.com/entra-insights/entra_insights_exporter/graph/insights"
 	"github.com/entra-insights/entra_insights_exporter/graph/transport"
+	"github.com/entra-insights/entra_insights_exporter/internal/azconf"
 )
 
 var userCount = insights.Report{Granularity: insights.Daily, Name: insights.UserCount}
@@ -82,13 +83,16 @@ func TestOtherAuthModesAgainstSimulator(t *testing.T) {
 		edit func(*graph.Config)
 	}{
 		{"client certificate", func(c *graph.Config) {
-			c.AuthMode, c.ClientSecret, c.ClientCertificateFile = graph.AuthClientCertificate, "", certFile
+			c.AuthMode, c.ClientSecret, c.ClientCertificateFile = azconf.AuthClientCertificate, "", certFile
 		}},
 		{"auto picks the certificate", func(c *graph.Config) {
 			c.ClientSecret, c.ClientCertificateFile = "", certFile
 		}},
+		{"auto picks workload identity, as the AKS webhook's environment has it", func(c *graph.Config) {
+			c.ClientSecret, c.FederatedTokenFile = "", tokenFile
+		}},
 		{"workload identity", func(c *graph.Config) {
-			c.AuthMode, c.ClientSecret, c.FederatedTokenFile = graph.AuthWorkloadIdentity, "", tokenFile
+			c.AuthMode, c.ClientSecret, c.FederatedTokenFile = azconf.AuthWorkloadIdentity, "", tokenFile
 		}},
 	}
 	for _, tt := range tests {

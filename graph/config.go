@@ -9,37 +9,23 @@ import (
 	"strings"
 
 	"github.com/entra-insights/entra_insights_exporter/graph/transport"
+	"github.com/entra-insights/entra_insights_exporter/internal/azconf"
 )
-
-// Auth modes of Config.AuthMode.
-const (
-	AuthAuto              = "auto"
-	AuthClientSecret      = "client-secret"
-	AuthClientCertificate = "client-certificate"
-	AuthWorkloadIdentity  = "workload-identity"
-	AuthManagedIdentity   = "managed-identity"
-	AuthDefault           = "default"
-)
-
-// AuthModes lists the values of Config.AuthMode.
-func AuthModes() []string {
-	return []string{AuthAuto, AuthClientSecret, AuthClientCertificate, AuthWorkloadIdentity, AuthManagedIdentity, AuthDefault}
-}
 
 // Config describes how to reach Graph for one tenant.
 type Config struct {
 	TenantName string // value of the tenant label
 	TenantID   string
 	ClientID   string
-	// AuthMode is one of AuthModes. "auto" uses a client secret if one is
-	// given, else a client certificate file if one is given.
+	// AuthMode is one of azconf.AuthModes; auto picks by
+	// azconf.Credentials.Resolve (secret, certificate, workload identity).
 	AuthMode                  string
 	ClientSecret              string // usually from AZURE_CLIENT_SECRET; the caller reads the environment
 	ClientSecretFile          string // re-read when it changes, so rotation needs no restart
 	ClientCertificateFile     string // PEM or PKCS#12, re-read when it changes
 	ClientCertificatePassword string
-	FederatedTokenFile        string // workload identity; default AZURE_FEDERATED_TOKEN_FILE
-	Cloud                     string // "public" (default), "usgov", "usgovdod", "china"
+	FederatedTokenFile        string // workload identity (the caller reads AZURE_FEDERATED_TOKEN_FILE)
+	Cloud                     string // one of azconf.Clouds; "" is public
 	AuthorityHost             string // overrides the cloud's (https only); disables instance discovery
 	GraphURL                  string // overrides the cloud's, e.g. https://graph.microsoft.com/beta
 	Scope                     string // default: the cloud's Graph audience + "/.default"
@@ -63,24 +49,6 @@ type Deps struct {
 // DefaultMaxPages bounds the nextLink pages of one report.
 const DefaultMaxPages = 1000
 
-// cloudEndpoints holds the endpoints of one Azure cloud (see the API reference §8.2).
-type cloudEndpoints struct {
-	authorityHost string // Entra authority, with a trailing slash as azcore wants it
-	graphHost     string // Graph origin; also the token audience
-}
-
-func clouds() map[string]cloudEndpoints {
-	return map[string]cloudEndpoints{
-		"public":   {"https://login.microsoftonline.com/", "https://graph.microsoft.com"},
-		"usgov":    {"https://login.microsoftonline.us/", "https://graph.microsoft.us"},
-		"usgovdod": {"https://login.microsoftonline.us/", "https://dod-graph.microsoft.us"},
-		"china":    {"https://login.chinacloudapi.cn/", "https://microsoftgraph.chinacloudapi.cn"},
-	}
-}
-
-// Clouds lists the values of Config.Cloud.
-func Clouds() []string { return []string{"public", "usgov", "usgovdod", "china"} }
-
 // endpoints are the resolved URLs of a Config.
 type endpoints struct {
 	authorityHost string   // https://…/ with a trailing slash
@@ -91,15 +59,11 @@ type endpoints struct {
 
 // resolve validates the URLs of c and fills in the cloud's defaults.
 func (c *Config) resolve() (endpoints, error) {
-	name := c.Cloud
-	if name == "" {
-		name = "public"
+	cl, err := azconf.LookupCloud(c.Cloud)
+	if err != nil {
+		return endpoints{}, err
 	}
-	cl, ok := clouds()[strings.ToLower(name)]
-	if !ok {
-		return endpoints{}, fmt.Errorf("unknown cloud %q (want one of %s)", c.Cloud, strings.Join(Clouds(), ", "))
-	}
-	ep := endpoints{authorityHost: cl.authorityHost, scope: cl.graphHost + "/.default"}
+	ep := endpoints{authorityHost: cl.AuthorityHost, scope: cl.GraphHost + "/.default"}
 	if c.Scope != "" {
 		ep.scope = c.Scope
 	}
@@ -113,7 +77,7 @@ func (c *Config) resolve() (endpoints, error) {
 	}
 	raw := c.GraphURL
 	if raw == "" {
-		raw = cl.graphHost + "/beta"
+		raw = cl.GraphHost + "/beta"
 	}
 	u, err := url.Parse(strings.TrimSuffix(raw, "/"))
 	if err != nil {
@@ -129,8 +93,8 @@ func (c *Config) resolve() (endpoints, error) {
 // validate checks what NewClient needs besides the URLs.
 func (c *Config) validate(deps Deps) error {
 	var errs []error
-	if c.TenantID == "" {
-		errs = append(errs, errors.New("tenant id is required"))
+	if err := azconf.ValidTenantID(c.TenantID); err != nil {
+		errs = append(errs, fmt.Errorf("tenant id: %w", err))
 	}
 	if deps.Limiters == nil && !c.DisableBudget {
 		errs = append(errs, errors.New("request budget (Deps.Limiters) is required unless the budget is disabled"))

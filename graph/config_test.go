@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/entra-insights/entra_insights_exporter/graph/transport"
+	"github.com/entra-insights/entra_insights_exporter/internal/azconf"
 )
 
 func TestConfigResolve(t *testing.T) {
@@ -59,18 +60,19 @@ func TestConfigResolve(t *testing.T) {
 
 func TestNewClientRejectsBadConfig(t *testing.T) {
 	deps := Deps{Limiters: transport.NewLimiters()}
-	base := Config{TenantID: "t", ClientID: "c", ClientSecret: "s"}
+	base := Config{TenantID: "contoso.onmicrosoft.com", ClientID: "c", ClientSecret: "s"}
 	tests := []struct {
 		name    string
 		edit    func(*Config)
 		deps    *Deps
 		wantErr string
 	}{
-		{"auto without a secret names the modes", func(c *Config) { c.ClientSecret = "" }, nil, "client-certificate, workload-identity"},
+		{"auto without a secret names the modes", func(c *Config) { c.ClientSecret = "" }, nil, "AZURE_FEDERATED_TOKEN_FILE (workload identity)"},
 		{"unknown mode", func(c *Config) { c.AuthMode = "magic" }, nil, `unknown auth mode "magic"`},
-		{"missing tenant", func(c *Config) { c.TenantID = "" }, nil, "tenant id is required"},
-		{"missing client id", func(c *Config) { c.ClientID = "" }, nil, "needs a client id"},
-		{"certificate mode without a file", func(c *Config) { c.AuthMode = AuthClientCertificate }, nil, "needs a certificate file"},
+		{"missing tenant", func(c *Config) { c.TenantID = "" }, nil, "tenant id: missing"},
+		{"bad tenant id", func(c *Config) { c.TenantID = "../evil" }, nil, "neither a GUID nor a domain"},
+		{"missing client id", func(c *Config) { c.ClientID = "" }, nil, "--azure.client-id: missing"},
+		{"certificate mode without a file", func(c *Config) { c.AuthMode = azconf.AuthClientCertificate }, nil, "client-certificate needs"},
 		{"missing secret file", func(c *Config) { c.ClientSecretFile = "/nonexistent/secret" }, nil, "read credential file"},
 		{"unreadable CA file", func(c *Config) { c.CAFile = "/nonexistent/ca.pem" }, nil, "read CA file"},
 		{"foreign plain-http graph url", func(c *Config) { c.GraphURL = "http://graph.example/beta" }, nil, "loopback"},

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
@@ -13,6 +12,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 
 	"github.com/entra-insights/entra_insights_exporter/graph/transport"
+	"github.com/entra-insights/entra_insights_exporter/internal/azconf"
 )
 
 // credentialSource builds the azidentity credential of one auth mode.
@@ -31,28 +31,19 @@ func newCredentialSource(c *Config, ep endpoints, opts azcore.ClientOptions) (cr
 	// Instance discovery asks login.microsoftonline.com whether a custom
 	// authority is genuine; a configured host is trusted as it is.
 	noDiscovery := ep.customAuthor
-	mode := c.AuthMode
-	if mode == "" || mode == AuthAuto {
-		switch {
-		case c.ClientSecret != "" || c.ClientSecretFile != "":
-			mode = AuthClientSecret
-		case c.ClientCertificateFile != "":
-			mode = AuthClientCertificate
-		default:
-			return credentialSource{}, fmt.Errorf("auth mode auto needs a client secret (AZURE_CLIENT_SECRET or a secret file) "+
-				"or a certificate file; otherwise choose one of %s", strings.Join(AuthModes()[1:], ", "))
-		}
+	choice, err := azconf.Credentials{
+		Mode: c.AuthMode, ClientID: c.ClientID,
+		ClientSecret: c.ClientSecret, ClientSecretFile: c.ClientSecretFile,
+		ClientCertificateFile: c.ClientCertificateFile, FederatedTokenFile: c.FederatedTokenFile,
+	}.Resolve()
+	if err != nil {
+		return credentialSource{}, err
 	}
-	if c.ClientID == "" && mode != AuthManagedIdentity && mode != AuthDefault {
-		return credentialSource{}, fmt.Errorf("auth mode %s needs a client id", mode)
-	}
+	mode := choice.Mode
 	switch mode {
-	case AuthClientSecret:
+	case azconf.AuthClientSecret:
 		return secretSource(c, opts, noDiscovery)
-	case AuthClientCertificate:
-		if c.ClientCertificateFile == "" {
-			return credentialSource{}, errors.New("auth mode client-certificate needs a certificate file")
-		}
+	case azconf.AuthClientCertificate:
 		password := []byte(c.ClientCertificatePassword)
 		return credentialSource{mode: mode, files: []string{c.ClientCertificateFile},
 			build: func(contents [][]byte) (azcore.TokenCredential, error) {
@@ -63,14 +54,14 @@ func newCredentialSource(c *Config, ep endpoints, opts azcore.ClientOptions) (cr
 				return asCredential(azidentity.NewClientCertificateCredential(c.TenantID, c.ClientID, certs, key,
 					&azidentity.ClientCertificateCredentialOptions{ClientOptions: opts, DisableInstanceDiscovery: noDiscovery}))
 			}}, nil
-	case AuthWorkloadIdentity:
+	case azconf.AuthWorkloadIdentity:
 		// azidentity re-reads the federated token file itself.
 		return credentialSource{mode: mode, build: func([][]byte) (azcore.TokenCredential, error) {
 			return asCredential(azidentity.NewWorkloadIdentityCredential(&azidentity.WorkloadIdentityCredentialOptions{
 				ClientOptions: opts, ClientID: c.ClientID, TenantID: c.TenantID,
 				TokenFilePath: c.FederatedTokenFile, DisableInstanceDiscovery: noDiscovery}))
 		}}, nil
-	case AuthManagedIdentity:
+	case azconf.AuthManagedIdentity:
 		return credentialSource{mode: mode, build: func([][]byte) (azcore.TokenCredential, error) {
 			o := &azidentity.ManagedIdentityCredentialOptions{ClientOptions: opts}
 			if c.ClientID != "" {
@@ -78,13 +69,13 @@ func newCredentialSource(c *Config, ep endpoints, opts azcore.ClientOptions) (cr
 			}
 			return asCredential(azidentity.NewManagedIdentityCredential(o))
 		}}, nil
-	case AuthDefault:
+	case azconf.AuthDefault:
 		return credentialSource{mode: mode, build: func([][]byte) (azcore.TokenCredential, error) {
 			return asCredential(azidentity.NewDefaultAzureCredential(&azidentity.DefaultAzureCredentialOptions{
 				ClientOptions: opts, TenantID: c.TenantID, DisableInstanceDiscovery: noDiscovery}))
 		}}, nil
 	}
-	return credentialSource{}, fmt.Errorf("unknown auth mode %q (want one of %s)", c.AuthMode, strings.Join(AuthModes(), ", "))
+	return credentialSource{}, fmt.Errorf("auth mode %q has no credential", mode) // azconf and this switch disagree
 }
 
 func secretSource(c *Config, opts azcore.ClientOptions, noDiscovery bool) (credentialSource, error) {
@@ -94,7 +85,7 @@ func secretSource(c *Config, opts azcore.ClientOptions, noDiscovery bool) (crede
 	}
 	switch {
 	case c.ClientSecretFile != "":
-		return credentialSource{mode: AuthClientSecret, files: []string{c.ClientSecretFile},
+		return credentialSource{mode: azconf.AuthClientSecret, files: []string{c.ClientSecretFile},
 			build: func(contents [][]byte) (azcore.TokenCredential, error) {
 				secret := string(bytes.TrimSpace(contents[0]))
 				if secret == "" {
@@ -103,7 +94,7 @@ func secretSource(c *Config, opts azcore.ClientOptions, noDiscovery bool) (crede
 				return newCred(secret)
 			}}, nil
 	case c.ClientSecret != "":
-		return credentialSource{mode: AuthClientSecret, build: func([][]byte) (azcore.TokenCredential, error) {
+		return credentialSource{mode: azconf.AuthClientSecret, build: func([][]byte) (azcore.TokenCredential, error) {
 			return newCred(c.ClientSecret)
 		}}, nil
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 
 	"github.com/entra-insights/entra_insights_exporter/graph/insights"
+	"github.com/entra-insights/entra_insights_exporter/internal/azconf"
 )
 
 func mustURL(t *testing.T, raw string) *url.URL {
@@ -93,7 +94,7 @@ func TestTokenSourceRereadsChangedFiles(t *testing.T) {
 	var mu sync.Mutex
 	var builtWith []string
 	creds := &fakeCredentials{}
-	source := credentialSource{mode: AuthClientSecret, files: []string{file},
+	source := credentialSource{mode: azconf.AuthClientSecret, files: []string{file},
 		build: func(contents [][]byte) (azcore.TokenCredential, error) {
 			mu.Lock()
 			builtWith = append(builtWith, string(contents[0]))

@@ -101,8 +101,19 @@ func parseTime(s string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("%q is neither RFC 3339 nor YYYY-MM-DD", s)
 }
 
-// Run reads every report of each tenant once and writes their history.
-func (b *backfillCmd) Run(ctx context.Context, c *cli, logger *slog.Logger, std streams) error {
+// Run reads every report of each tenant once and writes their history. A
+// SIGHUP (a closed terminal) ends it, as it would without a handler: only
+// serve reloads on it.
+func (b *backfillCmd) Run(ctx context.Context, c *cli, logger *slog.Logger, std streams, hup reloadSignals) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	go func() {
+		select {
+		case <-hup:
+			cancel(errors.New("SIGHUP"))
+		case <-ctx.Done():
+		}
+	}()
 	sh, err := newShared(ctx, c, prometheus.NewRegistry(), logger)
 	if err != nil {
 		return err

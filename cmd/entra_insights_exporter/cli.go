@@ -12,7 +12,7 @@ import (
 
 	"github.com/entra-insights/entra_insights_exporter/graph/insights"
 	"github.com/entra-insights/entra_insights_exporter/graph/transport"
-	"github.com/entra-insights/entra_insights_exporter/internal/config"
+	"github.com/entra-insights/entra_insights_exporter/internal/azconf"
 )
 
 // cli is the whole command line. Every flag also reads
@@ -26,8 +26,9 @@ type cli struct {
 	Storage  storageFlags  `embed:"" prefix:"storage."`
 	Logs     logsFlags     `embed:"" prefix:"logs."`
 
-	ConfigFile string `name:"config.file" placeholder:"PATH" help:"YAML file with several tenants, the reports to read and the dimensions to keep (see README)."`
-	Demo       bool   `help:"Serve data from the built-in Graph simulator (tenant label \"demo\"); no Azure credentials needed."`
+	ConfigFile  string `name:"config.file" placeholder:"PATH" help:"YAML file with several tenants, the reports to read and the dimensions to keep (see README). Re-read on SIGHUP and POST /-/reload."`
+	ConfigCheck bool   `name:"config.check" help:"Check the flags, --config.file and every tenant's credential settings and files, print one line and exit: 0 valid, 1 not. Contacts nothing."`
+	Demo        bool   `help:"Serve data from the built-in Graph simulator (tenant label \"demo\"); no Azure credentials needed."`
 
 	Version kong.VersionFlag `help:"Print version information and exit."`
 
@@ -41,13 +42,14 @@ type logFlags struct {
 }
 
 type azureFlags struct {
-	AuthMode                  string `default:"auto" enum:"${auth_modes}" env:"ENTRA_INSIGHTS_AZURE_AUTH_MODE" help:"Credential: ${enum}. auto = client secret if one is given."`
+	AuthMode                  string `default:"${auth_auto}" enum:"${auth_modes}" env:"ENTRA_INSIGHTS_AZURE_AUTH_MODE" help:"Credential: ${enum}. auto takes, as azidentity does, a client secret, else a client certificate, else workload identity (a federated token file), and logs which."`
 	TenantID                  string `name:"tenant-id" env:"ENTRA_INSIGHTS_AZURE_TENANT_ID,AZURE_TENANT_ID" help:"Directory (tenant) id or domain of the External ID tenant."`
 	TenantName                string `name:"tenant-name" help:"Value of the tenant label (default: the tenant id)."`
 	ClientID                  string `name:"client-id" env:"ENTRA_INSIGHTS_AZURE_CLIENT_ID,AZURE_CLIENT_ID" help:"Application (client) id of the app registration."`
 	ClientSecretFile          string `name:"client-secret-file" placeholder:"PATH" help:"File holding the client secret, re-read when it changes. The secret may also come from AZURE_CLIENT_SECRET; never from a flag."`
 	ClientCertificateFile     string `name:"client-certificate-file" placeholder:"PATH" env:"ENTRA_INSIGHTS_AZURE_CLIENT_CERTIFICATE_FILE,AZURE_CLIENT_CERTIFICATE_PATH" help:"PEM or PKCS#12 file with the certificate and its private key, re-read when it changes."`
-	Cloud                     string `default:"public" enum:"${clouds}" help:"National cloud: ${enum}."`
+	FederatedTokenFile        string `name:"federated-token-file" placeholder:"PATH" env:"ENTRA_INSIGHTS_AZURE_FEDERATED_TOKEN_FILE,AZURE_FEDERATED_TOKEN_FILE" help:"Workload identity: the projected service account token, re-read by azidentity (the AKS webhook sets AZURE_FEDERATED_TOKEN_FILE)."`
+	Cloud                     string `default:"${default_cloud}" enum:"${clouds}" help:"National cloud: ${enum}."`
 	AuthorityHost             string `name:"authority-host" placeholder:"URL" env:"ENTRA_INSIGHTS_AZURE_AUTHORITY_HOST,AZURE_AUTHORITY_HOST" help:"Entra authority host (default: the cloud's). Instance discovery is off for a custom one."`
 	ClientSecret              string `kong:"-"` // AZURE_CLIENT_SECRET, read in run so it never has a flag
 	ClientCertificatePassword string `kong:"-"` // AZURE_CLIENT_CERTIFICATE_PASSWORD
@@ -72,15 +74,17 @@ type logsFlags struct {
 type insightsFlags struct {
 	Source          string        `default:"logs" enum:"${sources}" help:"Where the data comes from: ${enum}. logs: the sign-in and sign-up logs (User Insights was retired on 31 August 2026); userinsights: the retired reports, for tenants where Graph still answers. Per tenant: source in the config file."`
 	RefreshInterval time.Duration `default:"5m" help:"How often each tenant's reports are refreshed in the background."`
-	RefreshTimeout  time.Duration `default:"2m" help:"Upper bound of one tenant refresh."`
+	RefreshTimeout  time.Duration `help:"Upper bound of one tenant refresh (default: min(2m, --insights.refresh-interval), as Prometheus defaults scrape_timeout)."`
 	MaxAge          time.Duration `default:"1h" help:"How long a failing report keeps serving its last good data before its series go."`
 }
 
 func kongVars() kong.Vars {
 	return kong.Vars{
-		"auth_modes": strings.Join(config.AuthModes(), ","),
-		"clouds":     strings.Join(config.Clouds(), ","),
-		"sources":    strings.Join(insights.Sources(), ","),
+		"auth_modes":    strings.Join(azconf.AuthModes(), ","),
+		"auth_auto":     azconf.AuthAuto,
+		"clouds":        strings.Join(azconf.Clouds(), ","),
+		"default_cloud": azconf.DefaultCloud,
+		"sources":       strings.Join(insights.Sources(), ","),
 	}
 }
 
@@ -88,7 +92,7 @@ func kongVars() kong.Vars {
 // parsing and prints its error as one line.
 func (c *cli) Validate() error {
 	if c.ConfigFile != "" {
-		if err := config.ReadableFile(c.ConfigFile); err != nil {
+		if err := azconf.ReadableFile(c.ConfigFile); err != nil {
 			return fmt.Errorf("--config.file: %w", err)
 		}
 	}
@@ -114,8 +118,9 @@ func (c *cli) Validate() error {
 		"--graph.ca-file":                 c.Graph.CAFile,
 		"--azure.client-secret-file":      c.Azure.ClientSecretFile,
 		"--azure.client-certificate-file": c.Azure.ClientCertificateFile,
+		"--azure.federated-token-file":    c.Azure.FederatedTokenFile,
 	} {
-		if err := config.ReadableFile(path); err != nil {
+		if err := azconf.ReadableFile(path); err != nil {
 			return fmt.Errorf("%s: %w", flag, err)
 		}
 	}
@@ -123,25 +128,37 @@ func (c *cli) Validate() error {
 		return errors.New("--azure.client-secret-file and --azure.client-certificate-file are mutually exclusive")
 	}
 	if c.Azure.TenantID != "" {
-		if err := config.ValidTenantID(c.Azure.TenantID); err != nil {
+		if err := azconf.ValidTenantID(c.Azure.TenantID); err != nil {
 			return fmt.Errorf("--azure.tenant-id: %w", err)
 		}
 	}
 	if c.Azure.ClientID != "" {
-		if err := config.ValidClientID(c.Azure.ClientID); err != nil {
+		if err := azconf.ValidClientID(c.Azure.ClientID); err != nil {
 			return fmt.Errorf("--azure.client-id: %w", err)
 		}
 	}
 	return nil
 }
 
+// defaultRefreshTimeout bounds the default refresh timeout, as 10s bounds
+// Prometheus' scrape_timeout: min(defaultRefreshTimeout, interval).
+const defaultRefreshTimeout = 2 * time.Minute
+
+// refreshTimeout is --insights.refresh-timeout, or its default when unset.
+func (f insightsFlags) refreshTimeout() time.Duration {
+	if f.RefreshTimeout == 0 {
+		return min(defaultRefreshTimeout, f.RefreshInterval)
+	}
+	return f.RefreshTimeout
+}
+
 func (f insightsFlags) validate() error {
 	switch {
 	case f.RefreshInterval < time.Second:
 		return fmt.Errorf("--insights.refresh-interval: %s is shorter than 1s (Graph's data changes a few times a day; minutes are plenty)", f.RefreshInterval)
-	case f.RefreshTimeout <= 0:
+	case f.RefreshTimeout < 0:
 		return fmt.Errorf("--insights.refresh-timeout: %s must be positive", f.RefreshTimeout)
-	case f.RefreshTimeout > f.RefreshInterval:
+	case f.refreshTimeout() > f.RefreshInterval:
 		return fmt.Errorf("--insights.refresh-timeout: %s is longer than --insights.refresh-interval %s", f.RefreshTimeout, f.RefreshInterval)
 	case f.MaxAge < f.RefreshInterval:
 		return fmt.Errorf("--insights.max-age: %s is shorter than --insights.refresh-interval %s (data would vanish between refreshes)", f.MaxAge, f.RefreshInterval)

@@ -41,6 +41,7 @@ type instance struct {
 	stderr *syncBuffer
 	done   chan int
 	cancel context.CancelFunc
+	hup    chan os.Signal // what main's SIGHUP handler delivers
 
 	stopOnce sync.Once
 	code     int
@@ -87,10 +88,10 @@ func start(t *testing.T, label string, args ...string) *instance {
 func spawn(t *testing.T, label string, args []string) *instance {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.WithoutCancel(t.Context()))
-	in := &instance{addr: freeAddr(t), label: label, stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan int, 1), cancel: cancel}
+	in := &instance{addr: freeAddr(t), label: label, stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan int, 1), cancel: cancel, hup: make(chan os.Signal, 1)}
 	args = append([]string{"serve", "--web.listen-address=" + in.addr}, args...)
 	pprof.Do(ctx, pprof.Labels(goroutineLabel, label), func(ctx context.Context) {
-		go func() { in.done <- run(ctx, args, in.stdout, in.stderr) }()
+		go func() { in.done <- run(ctx, args, in.stdout, in.stderr, in.hup) }()
 	})
 	return in
 }

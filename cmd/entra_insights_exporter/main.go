@@ -10,6 +10,9 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
+	"strconv"
+	"strings"
 	"syscall"
 
 	"github.com/alecthomas/kong"
@@ -19,15 +22,20 @@ import (
 const exporterName = "entra_insights_exporter"
 
 func main() {
+	info, _ := debug.ReadBuildInfo()
+	applyBuildInfo(info)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, hup)
+	signal.Stop(hup)
 	stop()
 	os.Exit(code)
 }
 
 // run parses args and runs the chosen command; it returns the exit code.
-// Tests call it in-process with their own args and output.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+// Tests call it in-process with their own args, output and reload signals.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, hup <-chan os.Signal) int {
 	var c cli
 	exit := -1
 	parser, err := kong.New(&c,
@@ -49,13 +57,25 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: error: %s\n", exporterName, oneLine(err.Error()))
+		if c.ConfigCheck || checkRequested(args) {
+			return 1
+		}
 		return 2
 	}
 	c.Azure.ClientSecret = os.Getenv("AZURE_CLIENT_SECRET")
 	c.Azure.ClientCertificatePassword = os.Getenv("AZURE_CLIENT_CERTIFICATE_PASSWORD")
+	if c.ConfigCheck {
+		summary, err := c.check()
+		if err != nil {
+			fmt.Fprintf(stderr, "%s: error: %s\n", exporterName, oneLine(err.Error()))
+			return 1
+		}
+		fmt.Fprintf(stdout, "%s: configuration OK: %s\n", exporterName, summary)
+		return 0
+	}
 	logger := newLogger(c.Log, stderr)
 	kctx.BindTo(ctx, (*context.Context)(nil))
-	if err := kctx.Run(&c, logger, streams{out: stdout, err: stderr}); err != nil {
+	if err := kctx.Run(&c, logger, streams{out: stdout, err: stderr}, reloadSignals(hup)); err != nil {
 		var bad *settingError
 		if errors.As(err, &bad) {
 			fmt.Fprintf(stderr, "%s: error: %s\n", exporterName, oneLine(err.Error()))
@@ -65,6 +85,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// checkRequested reports whether args or the environment ask for
+// --config.check, for a parse error found before kong set the flag.
+func checkRequested(args []string) bool {
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		if v, ok := strings.CutPrefix(a, "--config.check"); ok && (v == "" || v == "=true") {
+			return true
+		}
+	}
+	on, _ := strconv.ParseBool(os.Getenv("ENTRA_INSIGHTS_CONFIG_CHECK"))
+	return on
 }
 
 // streams are the command's standard output and error.

@@ -5,13 +5,15 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	"github.com/entra-insights/entra_insights_exporter/internal/azconf"
 )
 
 // runCLI runs the command in-process and returns its exit code and output.
 func runCLI(t *testing.T, ctx context.Context, args ...string) (int, string, string) {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
-	code := run(ctx, args, &stdout, &stderr)
+	code := run(ctx, args, &stdout, &stderr, nil)
 	return code, stdout.String(), stderr.String()
 }
 
@@ -26,6 +28,9 @@ func TestBadSettingsFailWithOneLineNamingTheFlag(t *testing.T) {
 		{"interval too short", []string{"--insights.refresh-interval=100ms"}, nil, "--insights.refresh-interval"},
 		{"rate limit", []string{"--graph.rate-limit=-1"}, nil, "--graph.rate-limit"},
 		{"timeout longer than interval", []string{"--insights.refresh-timeout=10m"}, nil, "--insights.refresh-timeout"},
+		{"timeout negative", []string{"--insights.refresh-timeout=-1s"}, nil, "--insights.refresh-timeout"},
+		{"federated token file", []string{"--azure.federated-token-file=/nonexistent/token"}, nil, "--azure.federated-token-file"},
+		{"federated token file from env", nil, map[string]string{"AZURE_FEDERATED_TOKEN_FILE": "/nonexistent/token"}, "--azure.federated-token-file"},
 		{"max age shorter than interval", []string{"--insights.max-age=1m"}, nil, "--insights.max-age"},
 		{"listen address", []string{"--web.listen-address=nope"}, nil, "--web.listen-address"},
 		{"telemetry path short", []string{"--web.telemetry-path=/m", "--web.listen-address=nope"}, nil, "--web.listen-address"},
@@ -50,9 +55,7 @@ func TestBadSettingsFailWithOneLineNamingTheFlag(t *testing.T) {
 		{"unknown flag", []string{"--no-such-flag"}, nil, "--no-such-flag"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			for _, k := range []string{"AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_AUTHORITY_HOST"} {
-				t.Setenv(k, "")
-			}
+			clearAzureEnv(t)
 			for k, v := range tc.env {
 				t.Setenv(k, v)
 			}
@@ -68,6 +71,16 @@ func TestBadSettingsFailWithOneLineNamingTheFlag(t *testing.T) {
 				t.Errorf("stdout = %q, want nothing", stdout)
 			}
 		})
+	}
+}
+
+// clearAzureEnv unsets azidentity's variables for the test, so what the
+// machine has does not leak into it.
+func clearAzureEnv(t *testing.T) {
+	t.Helper()
+	for _, k := range []string{azconf.EnvTenantID, azconf.EnvClientID, azconf.EnvClientSecret, azconf.EnvCertificatePath,
+		azconf.EnvCertificatePassword, azconf.EnvFederatedTokenFile, azconf.EnvAuthorityHost} {
+		t.Setenv(k, "")
 	}
 }
 

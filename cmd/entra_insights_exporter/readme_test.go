@@ -27,9 +27,11 @@ func TestREADMEIsCurrent(t *testing.T) {
 	}
 	catalog := renderCatalog(e.waitUntilUp(t, "demo"), families)
 	_, help, _ := runCLI(t, t.Context(), "--help")
+	_, serveHelp, _ := runCLI(t, t.Context(), "serve", "--help")
 	_, backfillHelp, _ := runCLI(t, t.Context(), "backfill", "--help")
-	flags := "```text\n" + strings.TrimSpace(help) + "\n```\n\n`backfill` adds:\n\n```text\n" +
-		strings.TrimSpace(backfillOnly(backfillHelp)) + "\n```\n"
+	flags := "```text\n" + strings.TrimSpace(help) + "\n```\n\n`serve` (the default command) adds:\n\n```text\n" +
+		strings.TrimSpace(commandOnly(serveHelp, "--web.")) + "\n```\n\n`backfill` adds:\n\n```text\n" +
+		strings.TrimSpace(commandOnly(backfillHelp, "--backfill.")) + "\n```\n"
 
 	data, err := os.ReadFile(readmePath)
 	if err != nil {
@@ -50,12 +52,17 @@ func TestREADMEIsCurrent(t *testing.T) {
 	t.Errorf("README.md is out of date with the code; run: go test ./cmd/entra_insights_exporter -run TestREADME -update")
 }
 
-// backfillOnly keeps the flags section of `backfill --help` that is
-// specific to backfill.
-func backfillOnly(help string) string {
+// commandOnly keeps the flags of a command's --help whose names start with
+// prefix: the ones specific to that command.
+func commandOnly(help, prefix string) string {
 	var out []string
+	keep := false
 	for _, line := range strings.Split(help, "\n") {
-		if strings.Contains(line, "--backfill.") || (len(out) > 0 && strings.HasPrefix(line, "    ") && !strings.HasPrefix(strings.TrimSpace(line), "--")) {
+		// A flag starts within the first columns; its help is indented further.
+		if flag := strings.TrimSpace(line); strings.HasPrefix(flag, "-") && len(line)-len(strings.TrimLeft(line, " ")) < 10 {
+			keep = strings.HasPrefix(flag, prefix)
+		}
+		if keep && strings.HasPrefix(line, "    ") {
 			out = append(out, line)
 		}
 	}

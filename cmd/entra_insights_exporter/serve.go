@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,7 +16,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
 )
@@ -29,7 +29,13 @@ type serveCmd struct {
 	TelemetryPath   string   `name:"web.telemetry-path" default:"/metrics" help:"Path under which to expose metrics."`
 	EnableLifecycle bool     `name:"web.enable-lifecycle" help:"Enable POST /-/reload, which re-reads --config.file."`
 	MaxRequests     int      `name:"web.max-requests" default:"0" help:"Maximum number of parallel scrape requests, beyond which scrapes get 503; 0 means no limit (a scrape only encodes the last snapshot)."`
+
+	DisableExporterMetrics bool `name:"web.disable-exporter-metrics" help:"Leave out the exporter's own Go runtime, process and promhttp metrics (go_*, process_*, promhttp_*)."`
 }
+
+// reloadSignals delivers SIGHUP: each one reloads the configuration like
+// POST /-/reload. main owns the signal; tests send on their own channel.
+type reloadSignals <-chan os.Signal
 
 // Validate checks the serve flags; kong prints the error as one line.
 func (s *serveCmd) Validate() error {
@@ -50,14 +56,22 @@ func (s *serveCmd) Validate() error {
 	return nil
 }
 
-// Run serves /metrics until ctx ends, refreshing the reports in the background.
-func (s *serveCmd) Run(ctx context.Context, c *cli, logger *slog.Logger) error {
+// Run serves /metrics until ctx ends, refreshing the reports in the
+// background, and reloads the configuration on each signal from hup.
+func (s *serveCmd) Run(ctx context.Context, c *cli, logger *slog.Logger, hup reloadSignals) error {
+	// stable outlives every generation: build info and the counters a
+	// reload must not reset. runtime is the exporter's own Go, process and
+	// promhttp metrics, unless they are turned off.
 	stable := prometheus.NewRegistry()
-	stable.MustRegister(
-		collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		versioncollector.NewCollector(exporterName),
-	)
+	stable.MustRegister(versioncollector.NewCollector(exporterName))
+	var runtime *prometheus.Registry
+	if !s.DisableExporterMetrics {
+		runtime = prometheus.NewRegistry()
+		runtime.MustRegister(
+			collectors.NewGoCollector(),
+			collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		)
+	}
 	sh, err := newShared(ctx, c, stable, logger)
 	if err != nil {
 		return err
@@ -68,13 +82,21 @@ func (s *serveCmd) Run(ctx context.Context, c *cli, logger *slog.Logger) error {
 		return &settingError{err}
 	}
 	logger.Info("starting "+exporterName, "version", version.Info(), "build_context", version.BuildContext(), "tenants", len(p.tenants))
-	srv := &server{ctx: ctx, shared: sh, cli: c, logger: logger, stable: stable}
+	p.logCredentials(logger)
+	srv := &server{ctx: ctx, shared: sh, cli: c, logger: logger, stable: stable, runtime: runtime}
 	gen, err := sh.start(ctx, p)
 	if err != nil {
 		return &settingError{err}
 	}
 	srv.current.Store(gen)
-	defer func() { srv.current.Load().close() }()
+	reloadCtx, stopReloads := context.WithCancel(ctx)
+	var reloads sync.WaitGroup
+	defer func() {
+		stopReloads()
+		reloads.Wait() // a reload in flight ends before the last generation stops
+		srv.current.Load().close()
+	}()
+	reloads.Go(func() { srv.reloadOnSignal(reloadCtx, hup) })
 
 	handler, err := srv.routes(s)
 	if err != nil {
@@ -111,6 +133,23 @@ func (s *serveCmd) Run(ctx context.Context, c *cli, logger *slog.Logger) error {
 	return nil
 }
 
+// reloadOnSignal reloads the configuration on every signal from hup until
+// ctx ends. A reload that fails keeps the running configuration, as
+// POST /-/reload does.
+func (srv *server) reloadOnSignal(ctx context.Context, hup reloadSignals) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			srv.logger.Info("SIGHUP: reloading the configuration")
+			if err := srv.reloadConfig(ctx); err != nil && ctx.Err() == nil {
+				srv.logger.Error("reload failed; keeping the running configuration", "trigger", "SIGHUP", "err", oneLine(err.Error()))
+			}
+		}
+	}
+}
+
 func listen(addrs []string) ([]net.Listener, error) {
 	var listeners []net.Listener
 	for _, addr := range addrs {
@@ -126,14 +165,15 @@ func listen(addrs []string) ([]net.Listener, error) {
 	return listeners, nil
 }
 
-// server holds what the HTTP handlers read: the stable self-metrics and the
-// current generation, swapped atomically by a reload.
+// server holds what the HTTP handlers read: the stable and runtime
+// registries and the current generation, swapped atomically by a reload.
 type server struct {
 	ctx     context.Context // serve's: a reloaded generation's loops end with it
 	shared  *shared
 	cli     *cli
 	logger  *slog.Logger
 	stable  *prometheus.Registry
+	runtime *prometheus.Registry // nil with --web.disable-exporter-metrics
 	current atomic.Pointer[generation]
 	ready   atomic.Bool
 	reload  sync.Mutex // one reload at a time
@@ -141,9 +181,7 @@ type server struct {
 
 func (srv *server) routes(s *serveCmd) (http.Handler, error) {
 	mux := http.NewServeMux()
-	metrics := promhttp.InstrumentMetricHandler(srv.stable,
-		newMetricsHandler(srv.stable, srv.current.Load, s.MaxRequests, srv.logger))
-	mux.Handle(s.TelemetryPath, metrics)
+	mux.Handle(s.TelemetryPath, srv.metricsHandler(s.MaxRequests))
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "Healthy")
 	})
@@ -162,7 +200,7 @@ func (srv *server) routes(s *serveCmd) (http.Handler, error) {
 			http.Error(w, "Use POST or PUT", http.StatusMethodNotAllowed)
 		default:
 			if err := srv.reloadConfig(r.Context()); err != nil {
-				srv.logger.Error("reload failed; keeping the running configuration", "err", err)
+				srv.logger.Error("reload failed; keeping the running configuration", "trigger", "POST /-/reload", "err", oneLine(err.Error()))
 				http.Error(w, "reload failed: "+err.Error(), http.StatusInternalServerError)
 				return
 			}
@@ -173,6 +211,7 @@ func (srv *server) routes(s *serveCmd) (http.Handler, error) {
 		Name:        exporterName,
 		Description: "Microsoft Entra External ID user insights (Graph beta /reports/userInsights) as Prometheus metrics",
 		Version:     version.Info(),
+		Profiling:   "false", // no /debug/pprof is served: no links to it
 		Links: []web.LandingLinks{
 			{Address: s.TelemetryPath, Text: "Metrics"},
 			{Address: "/-/healthy", Text: "Health"},
@@ -199,15 +238,19 @@ func (srv *server) reloadConfig(ctx context.Context) error {
 	// The loops outlive the HTTP request that asked for the reload.
 	gen, err := srv.shared.start(srv.ctx, p)
 	if err != nil {
+		srv.shared.forgetAllBut(srv.current.Load().plan)
 		return err
 	}
 	if err := waitFirstRefresh(ctx, gen, p.collector.RefreshTimeout); err != nil {
 		gen.close()
+		srv.shared.forgetAllBut(srv.current.Load().plan)
 		return err
 	}
 	old := srv.current.Swap(gen)
 	old.close()
+	srv.shared.forgetAllBut(p) // the removed tenants' counters go with them
 	srv.logger.Info("configuration reloaded", "tenants", len(p.tenants))
+	p.logCredentials(srv.logger)
 	return nil
 }
 

@@ -49,7 +49,7 @@ func startExporter(t *testing.T, args ...string) *exporter {
 	ctx, cancel := context.WithCancel(t.Context())
 	e := &exporter{addr: freeAddr(t), stderr: &syncBuffer{}, done: make(chan int, 1)}
 	args = append([]string{"serve", "--web.listen-address=" + e.addr}, args...)
-	go func() { e.done <- run(ctx, args, io.Discard, e.stderr) }()
+	go func() { e.done <- run(ctx, args, io.Discard, e.stderr, nil) }()
 	t.Cleanup(func() {
 		cancel()
 		select {

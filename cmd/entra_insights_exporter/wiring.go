@@ -3,11 +3,10 @@ package main
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -19,6 +18,7 @@ import (
 	"github.com/entra-insights/entra_insights_exporter/graph/graphsim"
 	"github.com/entra-insights/entra_insights_exporter/graph/insights"
 	"github.com/entra-insights/entra_insights_exporter/graph/transport"
+	"github.com/entra-insights/entra_insights_exporter/internal/azconf"
 	"github.com/entra-insights/entra_insights_exporter/internal/config"
 	"github.com/entra-insights/entra_insights_exporter/internal/logsource"
 	"github.com/entra-insights/entra_insights_exporter/internal/store"
@@ -36,14 +36,18 @@ func newLogger(f logFlags, w io.Writer) *slog.Logger {
 	return promslog.New(&promslog.Config{Level: level, Format: format, Writer: w})
 }
 
-// shared is what every tenant's Graph client shares for the life of the
-// process: the request counters, the cross-tenant budget and, in demo mode,
-// the simulator.
+// shared is what every generation shares for the life of the process: the
+// counters (on the stable registry, so a reload resets none of them), the
+// cross-tenant budget and, in demo mode, the simulator.
 type shared struct {
-	metrics  *transport.Metrics
-	limiters *transport.Limiters
-	sim      *graphsim.Sim // nil unless --demo
-	logger   *slog.Logger
+	metrics       *transport.Metrics
+	refreshErrors *prometheus.CounterVec
+	limiters      *transport.Limiters
+	sim           *graphsim.Sim // nil unless --demo
+	logger        *slog.Logger
+
+	mu     sync.Mutex
+	counts map[string]bool // tenants that may have series in the counters
 
 	storagePath string
 	store       *store.Store // opened by the first generation with a logs tenant
@@ -51,7 +55,11 @@ type shared struct {
 }
 
 func newShared(ctx context.Context, c *cli, reg prometheus.Registerer, logger *slog.Logger) (*shared, error) {
-	s := &shared{metrics: transport.NewMetrics(reg), logger: logger, storagePath: c.Storage.Path, logs: c.Logs}
+	s := &shared{metrics: transport.NewMetrics(reg), refreshErrors: collector.NewRefreshErrors(), logger: logger, counts: map[string]bool{},
+		storagePath: c.Storage.Path, logs: c.Logs}
+	if err := reg.Register(s.refreshErrors); err != nil {
+		return nil, fmt.Errorf("register refresh errors: %w", err)
+	}
 	if c.Graph.RateLimit > 0 {
 		s.limiters = transport.NewLimitersWith(
 			transport.Limit{Requests: c.Graph.RateLimit, Window: transport.LimitWindow},
@@ -70,18 +78,21 @@ func newShared(ctx context.Context, c *cli, reg prometheus.Registerer, logger *s
 }
 
 // plan is what the configuration asks for: the tenants with their Graph
-// settings and the collector settings. Building it reads the config file
-// again, which is what a reload wants.
+// settings and chosen credentials, and the collector settings. Building it
+// reads the config file again, which is what a reload wants.
 type plan struct {
-	tenants   []graph.Config
-	sources   map[string]string // tenant name → insights.SourceLogs or SourceUserInsights
-	collector collector.Config
+	tenants     []graph.Config
+	sources     map[string]string        // by tenant name: insights.SourceLogs or SourceUserInsights
+	credentials map[string]azconf.Choice // by tenant name
+	collector   collector.Config
 }
 
+// plan checks the configuration and builds the plan. With --demo, sim is
+// the simulator to read; nil (--config.check) plans no tenant.
 func (c *cli) plan(sim *graphsim.Sim) (*plan, error) {
-	p := &plan{sources: map[string]string{}, collector: collector.Config{
+	p := &plan{sources: map[string]string{}, credentials: map[string]azconf.Choice{}, collector: collector.Config{
 		RefreshInterval: c.Insights.RefreshInterval,
-		RefreshTimeout:  c.Insights.RefreshTimeout,
+		RefreshTimeout:  c.Insights.refreshTimeout(),
 		MaxAge:          c.Insights.MaxAge,
 	}}
 	var file config.File
@@ -100,7 +111,9 @@ func (c *cli) plan(sim *graphsim.Sim) (*plan, error) {
 	}
 	base := c.graphConfig()
 	switch {
-	case sim != nil:
+	case c.Demo && sim == nil:
+		return p, nil
+	case c.Demo:
 		p.tenants = []graph.Config{demoConfig(base, sim)}
 		p.sources["demo"] = insights.SourceLogs
 		p.collector.RefreshInterval = min(p.collector.RefreshInterval, demoRefreshInterval)
@@ -111,47 +124,41 @@ func (c *cli) plan(sim *graphsim.Sim) (*plan, error) {
 			p.sources[t.LabelName()] = cmp.Or(t.Source, c.Insights.Source)
 		}
 	default:
-		if err := config.ValidTenantID(base.TenantID); err != nil {
+		if err := azconf.ValidTenantID(base.TenantID); err != nil {
 			return nil, fmt.Errorf("--azure.tenant-id: %w", err)
 		}
 		p.tenants = []graph.Config{base}
 		p.sources[base.TenantName] = c.Insights.Source
 	}
 	for i, t := range p.tenants {
-		if err := checkCredentials(t); err != nil {
-			if c.ConfigFile != "" && sim == nil {
+		choice, err := credentials(t).Resolve()
+		if err != nil {
+			if c.ConfigFile != "" && !c.Demo {
 				return nil, fmt.Errorf("config.file: tenants[%d]: %w", i, err)
 			}
 			return nil, err
 		}
+		p.credentials[t.TenantName] = choice
 	}
 	return p, nil
 }
 
-// checkCredentials fails early, naming the setting, when a tenant cannot
-// possibly get a token.
-func checkCredentials(t graph.Config) error {
-	if t.ClientID == "" && (t.AuthMode == "client-secret" || t.AuthMode == "client-certificate" ||
-		(t.AuthMode == "auto" && (t.ClientSecret != "" || t.ClientSecretFile != ""))) {
-		return errors.New("--azure.client-id: missing (set it or AZURE_CLIENT_ID)")
+// credentials are the credential settings of t, for azconf's rules: the
+// same ones graph.NewClient applies.
+func credentials(t graph.Config) azconf.Credentials {
+	return azconf.Credentials{
+		Mode: t.AuthMode, ClientID: t.ClientID,
+		ClientSecret: t.ClientSecret, ClientSecretFile: t.ClientSecretFile,
+		ClientCertificateFile: t.ClientCertificateFile, FederatedTokenFile: t.FederatedTokenFile,
 	}
-	hasSecret := t.ClientSecret != "" || t.ClientSecretFile != ""
-	switch t.AuthMode {
-	case "auto":
-		if !hasSecret {
-			return fmt.Errorf("--azure.auth-mode: auto needs a client secret (AZURE_CLIENT_SECRET or --azure.client-secret-file); otherwise choose one of %s",
-				strings.Join(config.AuthModes()[1:], ", "))
-		}
-	case "client-secret":
-		if !hasSecret {
-			return errors.New("--azure.auth-mode: client-secret needs AZURE_CLIENT_SECRET or --azure.client-secret-file")
-		}
-	case "client-certificate":
-		if t.ClientCertificateFile == "" {
-			return errors.New("--azure.auth-mode: client-certificate needs --azure.client-certificate-file")
-		}
+}
+
+// logCredentials says, one line per tenant, which credential each uses.
+func (p *plan) logCredentials(logger *slog.Logger) {
+	for _, t := range p.tenants {
+		choice := p.credentials[t.TenantName]
+		logger.Info("credential", "tenant", t.TenantName, "auth_mode", choice.Mode, "chosen_by", choice.From)
 	}
-	return nil
 }
 
 // graphConfig is the single-tenant Graph configuration from the flags.
@@ -169,6 +176,7 @@ func (c *cli) graphConfig() graph.Config {
 		ClientSecretFile:          c.Azure.ClientSecretFile,
 		ClientCertificateFile:     c.Azure.ClientCertificateFile,
 		ClientCertificatePassword: c.Azure.ClientCertificatePassword,
+		FederatedTokenFile:        c.Azure.FederatedTokenFile,
 		Cloud:                     c.Azure.Cloud,
 		AuthorityHost:             c.Azure.AuthorityHost,
 		GraphURL:                  c.Graph.URL,
@@ -208,9 +216,9 @@ func demoConfig(base graph.Config, sim *graphsim.Sim) graph.Config {
 		TenantName:    "demo",
 		TenantID:      sim.TenantID,
 		ClientID:      sim.ClientID,
-		AuthMode:      "client-secret",
+		AuthMode:      azconf.AuthClientSecret,
 		ClientSecret:  sim.ClientSecret,
-		Cloud:         "public",
+		Cloud:         azconf.DefaultCloud,
 		AuthorityHost: sim.AuthorityHost,
 		GraphURL:      sim.GraphURL,
 		RootCAs:       sim.CertPool,
@@ -223,6 +231,7 @@ func demoConfig(base graph.Config, sim *graphsim.Sim) graph.Config {
 // registry of its own, and the loops refreshing it. A reload starts a new
 // generation and stops the old one.
 type generation struct {
+	plan     *plan
 	registry *prometheus.Registry
 	exporter *collector.Exporter
 	stop     context.CancelFunc
@@ -234,6 +243,7 @@ func (s *shared) start(ctx context.Context, p *plan) (*generation, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.track(p)
 	reg := prometheus.NewRegistry()
 	tenants := make([]collector.Tenant, 0, len(p.tenants))
 	for _, cfg := range p.tenants {
@@ -249,7 +259,7 @@ func (s *shared) start(ctx context.Context, p *plan) (*generation, error) {
 		}
 		tenants = append(tenants, t)
 	}
-	exp, err := collector.New(tenants, p.collector, s.logger, reg, time.Now)
+	exp, err := collector.New(tenants, p.collector, s.logger, reg, time.Now, collector.WithRefreshErrors(s.refreshErrors))
 	if err != nil {
 		return nil, err
 	}
@@ -257,7 +267,7 @@ func (s *shared) start(ctx context.Context, p *plan) (*generation, error) {
 		return nil, fmt.Errorf("register the collector: %w", err)
 	}
 	runCtx, stop := context.WithCancel(ctx)
-	g := &generation{registry: reg, exporter: exp, stop: stop, done: make(chan struct{})}
+	g := &generation{plan: p, registry: reg, exporter: exp, stop: stop, done: make(chan struct{})}
 	go func() {
 		defer close(g.done)
 		exp.Run(runCtx)
@@ -312,6 +322,34 @@ func (s *shared) close() {
 	if s.store != nil {
 		if err := s.store.Close(); err != nil {
 			s.logger.Error("close the state file", "path", s.storagePath, "err", err)
+		}
+	}
+}
+
+// track notes the tenants of p as having series in the shared counters.
+func (s *shared) track(p *plan) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, t := range p.tenants {
+		s.counts[t.TenantName] = true
+	}
+}
+
+// forgetAllBut deletes the counter series of every tenant not in p (the
+// running plan): a tenant a reload removed, or one a failed reload tried,
+// leaves nothing behind. Call it once no other generation runs.
+func (s *shared) forgetAllBut(p *plan) {
+	keep := map[string]bool{}
+	for _, t := range p.tenants {
+		keep[t.TenantName] = true
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for name := range s.counts {
+		if !keep[name] {
+			s.metrics.Forget(name)
+			s.refreshErrors.DeletePartialMatch(prometheus.Labels{"tenant": name})
+			delete(s.counts, name)
 		}
 	}
 }

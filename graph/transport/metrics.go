@@ -56,6 +56,18 @@ func (m *Metrics) Tenant(tenant string) *TenantMetrics {
 	}
 }
 
+// Forget deletes every series of tenant: a tenant a reload removed must
+// not be exported any more. A nil *Metrics does nothing.
+func (m *Metrics) Forget(tenant string) {
+	if m == nil {
+		return
+	}
+	match := prometheus.Labels{"tenant": tenant}
+	m.requests.DeletePartialMatch(match)
+	m.retries.DeletePartialMatch(match)
+	m.throttled.DeletePartialMatch(match)
+}
+
 // TenantMetrics are the counters of one tenant. Its methods do nothing on a
 // nil receiver.
 type TenantMetrics struct {

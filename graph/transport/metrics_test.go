@@ -46,6 +46,12 @@ entra_insights_graph_throttled_total{tenant="idle"} 0
 		if problems, err := testutil.GatherAndLint(reg); err != nil || len(problems) > 0 {
 			t.Errorf("lint: %v %v", problems, err)
 		}
+
+		// A tenant a reload removed leaves no series behind; the others keep counting.
+		metrics.Forget("contoso")
+		if n := testutil.CollectAndCount(metrics.requests) + testutil.CollectAndCount(metrics.retries); n != 1 {
+			t.Errorf("%d series after Forget, want only idle's retries", n)
+		}
 	})
 }
 

@@ -11,13 +11,13 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"regexp"
 	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
 
 	"github.com/entra-insights/entra_insights_exporter/graph/insights"
+	"github.com/entra-insights/entra_insights_exporter/internal/azconf"
 )
 
 // File is the content of --config.file.
@@ -77,28 +77,30 @@ func (f *File) validate() error {
 	names := map[string]bool{}
 	for i, t := range f.Tenants {
 		key := fmt.Sprintf("tenants[%d]", i)
-		if err := ValidTenantID(t.TenantID); err != nil {
+		if err := azconf.ValidTenantID(t.TenantID); err != nil {
 			return fmt.Errorf("%s.tenant_id: %w", key, err)
 		}
 		if t.ClientID != "" {
-			if err := ValidClientID(t.ClientID); err != nil {
+			if err := azconf.ValidClientID(t.ClientID); err != nil {
 				return fmt.Errorf("%s.client_id: %w", key, err)
 			}
 		}
-		if t.AuthMode != "" && !slices.Contains(AuthModes(), t.AuthMode) {
-			return fmt.Errorf("%s.auth_mode: %q is not one of %s", key, t.AuthMode, strings.Join(AuthModes(), ", "))
+		if err := azconf.ValidAuthMode(t.AuthMode); err != nil {
+			return fmt.Errorf("%s.auth_mode: %w", key, err)
 		}
 		if t.Source != "" && !slices.Contains(insights.Sources(), t.Source) {
 			return fmt.Errorf("%s.source: %q is not one of %s", key, t.Source, strings.Join(insights.Sources(), ", "))
 		}
-		if t.Cloud != "" && !slices.Contains(Clouds(), t.Cloud) {
-			return fmt.Errorf("%s.cloud: %q is not one of %s", key, t.Cloud, strings.Join(Clouds(), ", "))
+		if t.Cloud != "" {
+			if _, err := azconf.LookupCloud(t.Cloud); err != nil {
+				return fmt.Errorf("%s.cloud: %w", key, err)
+			}
 		}
 		if t.ClientSecretFile != "" && t.ClientCertificateFile != "" {
 			return fmt.Errorf("%s: client_secret_file and client_certificate_file are mutually exclusive", key)
 		}
 		for field, path := range map[string]string{"client_secret_file": t.ClientSecretFile, "client_certificate_file": t.ClientCertificateFile} {
-			if err := ReadableFile(path); err != nil {
+			if err := azconf.ReadableFile(path); err != nil {
 				return fmt.Errorf("%s.%s: %w", key, field, err)
 			}
 		}
@@ -170,59 +172,6 @@ func (f *File) DimensionMap() (map[insights.Report][]string, error) {
 		}
 	}
 	return out, nil
-}
-
-// AuthModes lists the values of --azure.auth-mode.
-func AuthModes() []string {
-	return []string{"auto", "client-secret", "client-certificate", "workload-identity", "managed-identity", "default"}
-}
-
-// Clouds lists the values of --azure.cloud.
-func Clouds() []string { return []string{"public", "usgov", "usgovdod", "china"} }
-
-var (
-	guidPattern   = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
-	domainPattern = regexp.MustCompile(`^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)+$`)
-)
-
-// ValidTenantID accepts a GUID or a verified domain name
-// (contoso.onmicrosoft.com), the two forms Entra accepts in an authority URL.
-func ValidTenantID(s string) error {
-	switch {
-	case s == "":
-		return errors.New("missing (set --azure.tenant-id or AZURE_TENANT_ID)")
-	case guidPattern.MatchString(s), domainPattern.MatchString(s):
-		return nil
-	}
-	return fmt.Errorf("%q is neither a GUID nor a domain name", s)
-}
-
-// ValidClientID accepts an application (client) id, which is a GUID.
-func ValidClientID(s string) error {
-	if !guidPattern.MatchString(s) {
-		return fmt.Errorf("%q is not a GUID", s)
-	}
-	return nil
-}
-
-// ReadableFile checks that path, when set, names a readable regular file.
-func ReadableFile(path string) error {
-	if path == "" {
-		return nil
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	if !st.Mode().IsRegular() {
-		return fmt.Errorf("%s is not a regular file", path)
-	}
-	return nil
 }
 
 func validLabelValue(s string) error {

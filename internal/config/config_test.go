@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/entra-insights/entra_insights_exporter/graph/insights"
+	"github.com/entra-insights/entra_insights_exporter/internal/azconf"
 )
 
 const guid = "11111111-2222-3333-4444-555555555555"
@@ -80,19 +81,6 @@ func TestParseErrorsNameTheKey(t *testing.T) {
 	}
 }
 
-func TestValidTenantID(t *testing.T) {
-	for _, ok := range []string{guid, "contoso.onmicrosoft.com", "woodgrove.ciamlogin.com"} {
-		if err := ValidTenantID(ok); err != nil {
-			t.Errorf("%q: %v", ok, err)
-		}
-	}
-	for _, bad := range []string{"", "contoso", "../etc", "a b.com", "x.com/evil"} {
-		if ValidTenantID(bad) == nil {
-			t.Errorf("%q accepted", bad)
-		}
-	}
-}
-
 func TestEmptyFile(t *testing.T) {
 	f, err := Parse(nil)
 	if err != nil || len(f.Tenants) != 0 {
@@ -119,7 +107,7 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("accepted file has bad reports: %v", err)
 		}
 		for _, tn := range file.Tenants {
-			if ValidTenantID(tn.TenantID) != nil {
+			if azconf.ValidTenantID(tn.TenantID) != nil {
 				t.Fatalf("accepted bad tenant id %q", tn.TenantID)
 			}
 		}
