@@ -79,9 +79,10 @@ func replaceSection(t *testing.T, doc, name, body string) string {
 	return doc[:i+len(begin)] + body + doc[j:]
 }
 
-// renderCatalog renders the entra_insights_ families of a demo scrape as a
-// Markdown table, with the report and the optional labels of the data
-// metrics from the collector's catalog.
+// renderCatalog renders the entra_insights_ families as a Markdown table:
+// those of a demo scrape (the logs source) and those of the collector's
+// catalog that only the userinsights source produces, with the report, the
+// optional labels and the sources of the data metrics.
 func renderCatalog(families map[string]*dto.MetricFamily, catalog []collector.Family) string {
 	byName := map[string]collector.Family{}
 	for _, f := range catalog {
@@ -93,29 +94,41 @@ func renderCatalog(families map[string]*dto.MetricFamily, catalog []collector.Fa
 			names = append(names, name)
 		}
 	}
+	for name := range byName {
+		if _, scraped := families[name]; !scraped {
+			names = append(names, name)
+		}
+	}
 	slices.Sort(names)
 	var b strings.Builder
-	b.WriteString("| Metric | Type | Labels | Optional labels | Graph report | Meaning |\n|---|---|---|---|---|---|\n")
+	b.WriteString("| Metric | Type | Labels | Optional labels | Report | Sources | Meaning |\n|---|---|---|---|---|---|---|\n")
 	for _, name := range names {
-		f := families[name]
-		labels := map[string]bool{}
-		for _, m := range f.Metric {
-			for _, lp := range m.Label {
-				labels[lp.GetName()] = true
+		c := byName[name]
+		typ, help, keys := c.Type, c.Help, []string{}
+		for _, l := range c.Labels {
+			keys = append(keys, "`"+l+"`")
+		}
+		if f, ok := families[name]; ok {
+			typ, help = strings.ToLower(f.GetType().String()), f.GetHelp()
+			labels := map[string]bool{}
+			for _, m := range f.Metric {
+				for _, lp := range m.Label {
+					labels[lp.GetName()] = true
+				}
+			}
+			keys = keys[:0]
+			for k := range labels {
+				keys = append(keys, "`"+k+"`")
 			}
 		}
-		keys := make([]string, 0, len(labels))
-		for k := range labels {
-			keys = append(keys, "`"+k+"`")
-		}
 		slices.Sort(keys)
-		help := strings.ReplaceAll(f.GetHelp(), "|", `\|`)
+		help = strings.ReplaceAll(help, "|", `\|`)
 		var optional []string
-		for _, l := range byName[name].Optional {
+		for _, l := range c.Optional {
 			optional = append(optional, "`"+l+"`")
 		}
-		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s | %s |\n", name, strings.ToLower(f.GetType().String()),
-			strings.Join(keys, ", "), strings.Join(optional, ", "), byName[name].Report, help)
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s | %s | %s |\n", name, typ,
+			strings.Join(keys, ", "), strings.Join(optional, ", "), c.Report, strings.Join(c.Sources, ", "), help)
 	}
 	return b.String()
 }
