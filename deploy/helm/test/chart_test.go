@@ -303,7 +303,7 @@ func TestPersistenceIsStatefulSet(t *testing.T) {
 	// The ConfigMap holds the values' config, parsed back equal.
 	cm := only[corev1.ConfigMap](t, r)
 	var got, want map[string]any
-	if err := yaml.UnmarshalStrict([]byte(cm.Data["config.yml"]), &got); err != nil {
+	if err := strictUnmarshal([]byte(cm.Data["config.yml"]), &got); err != nil {
 		t.Fatal(err)
 	}
 	var values struct {
@@ -490,7 +490,7 @@ func TestMonitoring(t *testing.T) {
 		t.Errorf("the PrometheusRule's spec is not deploy/prometheus/rules.yml byte for byte")
 	}
 	var want monitoringv1.PrometheusRuleSpec
-	if err := yaml.UnmarshalStrict(rules, &want); err != nil {
+	if err := strictUnmarshal(rules, &want); err != nil {
 		t.Fatal(err)
 	}
 	if len(want.Groups) == 0 || mustYAML(t, want) != mustYAML(t, pr.Spec) {
@@ -580,7 +580,7 @@ func TestDefaultsMatchKubernetesManifests(t *testing.T) {
 		t.Fatal(err)
 	}
 	var manifest appsv1.Deployment
-	if err := yaml.UnmarshalStrict(raw, &manifest); err != nil {
+	if err := strictUnmarshal(raw, &manifest); err != nil {
 		t.Fatal(err)
 	}
 	pod, _ := podSpec(t, mustRender(t, scenarios(t)["default"]))

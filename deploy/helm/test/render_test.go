@@ -1,6 +1,7 @@
 package charttest
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	kjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
 )
 
@@ -169,10 +171,25 @@ func decode(doc string) (object, error) {
 	default:
 		return object{}, fmt.Errorf("unexpected object %s %s", meta.APIVersion, meta.Kind)
 	}
-	if err := yaml.UnmarshalStrict([]byte(doc), v); err != nil {
+	if err := strictUnmarshal([]byte(doc), v); err != nil {
 		return object{}, fmt.Errorf("%s %s: %w", meta.Kind, meta.Metadata.Name, err)
 	}
 	return object{Text: doc, Kind: meta.Kind, Name: meta.Metadata.Name, Value: v}, nil
+}
+
+// strictUnmarshal decodes YAML as the API server's strict field validation
+// does: duplicate keys, unknown fields and fields in the wrong case
+// (readonly for readOnly, which encoding/json would accept) are errors.
+func strictUnmarshal(data []byte, v any) error {
+	j, err := yaml.YAMLToJSONStrict(data)
+	if err != nil {
+		return err
+	}
+	strict, err := kjson.UnmarshalStrict(j, v, kjson.DisallowDuplicateFields, kjson.DisallowUnknownFields)
+	if err != nil {
+		return err
+	}
+	return errors.Join(strict...)
 }
 
 // scenarios lists ci/*-values.yaml by name (without -values.yaml).
