@@ -211,6 +211,9 @@ func checkNoSecretInConfigMaps(t *testing.T, r rendered) {
 	t.Helper()
 	for _, cm := range each[corev1.ConfigMap](r) {
 		for key, v := range cm.Data {
+			if secretLike.MatchString(key+":") {
+				t.Errorf("ConfigMap %s has a secret-like key %s", cm.Name, key)
+			}
 			for _, m := range secretLike.FindAllString(v, -1) {
 				if !strings.Contains(m, "_file") {
 					t.Errorf("ConfigMap %s key %s holds a secret-like key %q", cm.Name, key, strings.TrimSpace(m))
