@@ -211,7 +211,7 @@ func checkNoSecretInConfigMaps(t *testing.T, r rendered) {
 	t.Helper()
 	for _, cm := range each[corev1.ConfigMap](r) {
 		for key, v := range cm.Data {
-			if secretLike.MatchString(key+":") {
+			if secretLike.MatchString(key + ":") {
 				t.Errorf("ConfigMap %s has a secret-like key %s", cm.Name, key)
 			}
 			for _, m := range secretLike.FindAllString(v, -1) {

@@ -125,7 +125,7 @@ func TestWorkflows(t *testing.T) {
 
 func TestGoreleaserConfig(t *testing.T) {
 	var cfg struct {
-		Version     int `yaml:"version"`
+		Version     int    `yaml:"version"`
 		ProjectName string `yaml:"project_name"`
 		Before      struct {
 			Hooks []string `yaml:"hooks"`
