@@ -76,6 +76,6 @@ func checkGenerated(t *testing.T, path string, want []byte) {
 		t.Fatalf("%v (run go test ./internal/dashboards/ -update)", err)
 	}
 	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the generator's output; run go test ./internal/dashboards/ -update", path)
+		t.Errorf("%s differs from its source (the generator, or rules.yml); run go test ./internal/dashboards/ -update", path)
 	}
 }
