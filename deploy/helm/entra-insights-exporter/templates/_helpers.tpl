@@ -1,0 +1,270 @@
+{{/*
+The chart's name, truncated to 63 characters (DNS label limit).
+*/}}
+{{- define "entra-insights-exporter.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/*
+The full name of the release's objects; the release name alone when it
+already contains the chart name.
+*/}}
+{{- define "entra-insights-exporter.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "entra-insights-exporter.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "entra-insights-exporter.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "entra-insights-exporter.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- define "entra-insights-exporter.labels" -}}
+helm.sh/chart: {{ include "entra-insights-exporter.chart" . }}
+{{ include "entra-insights-exporter.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: entra-insights-exporter
+{{- end -}}
+
+{{- define "entra-insights-exporter.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "entra-insights-exporter.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "entra-insights-exporter.image" -}}
+{{- $tag := default .Chart.AppVersion .Values.image.tag -}}
+{{- if .Values.image.digest -}}
+{{- printf "%s/%s@%s" .Values.image.registry .Values.image.repository .Values.image.digest -}}
+{{- else -}}
+{{- printf "%s/%s:%s" .Values.image.registry .Values.image.repository $tag -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The ConfigMap holding --config.file, if any. */}}
+{{- define "entra-insights-exporter.configMapName" -}}
+{{- if .Values.existingConfigMap -}}
+{{- .Values.existingConfigMap -}}
+{{- else if .Values.config -}}
+{{- printf "%s-config" (include "entra-insights-exporter.fullname" .) -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "entra-insights-exporter.configKey" -}}
+{{- if .Values.existingConfigMap -}}
+{{- .Values.existingConfigMapKey -}}
+{{- else -}}
+config.yml
+{{- end -}}
+{{- end -}}
+
+{{/* http or https, as the exporter serves (webConfig.tls). */}}
+{{- define "entra-insights-exporter.scheme" -}}
+{{- if .Values.webConfig.tls -}}https{{- else -}}http{{- end -}}
+{{- end -}}
+
+{{- define "entra-insights-exporter.authMode" -}}
+{{- if and .Values.azure.workloadIdentity.enabled (eq .Values.azure.authMode "auto") -}}
+workload-identity
+{{- else -}}
+{{- .Values.azure.authMode -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Where the store of the logs source lives (the image's VOLUME). */}}
+{{- define "entra-insights-exporter.dataDir" -}}
+/var/lib/entra_insights_exporter
+{{- end -}}
+
+{{/*
+The pod template shared by the Deployment and the StatefulSet.
+*/}}
+{{- define "entra-insights-exporter.podTemplate" -}}
+metadata:
+  labels:
+    {{- include "entra-insights-exporter.labels" . | nindent 4 }}
+    {{- if .Values.azure.workloadIdentity.enabled }}
+    azure.workload.identity/use: "true"
+    {{- end }}
+    {{- with .Values.podLabels }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+  {{- $annotations := deepCopy .Values.podAnnotations }}
+  {{- if and .Values.config (not .Values.existingConfigMap) }}
+  {{- /* A changed config rolls the pods (the exporter reads it at start). */}}
+  {{- $_ := set $annotations "checksum/config" (include (print $.Template.BasePath "/configmap.yaml") . | sha256sum) }}
+  {{- end }}
+  {{- with $annotations }}
+  annotations:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+spec:
+  serviceAccountName: {{ include "entra-insights-exporter.serviceAccountName" . }}
+  # The exporter never talks to the Kubernetes API; the workload-identity
+  # webhook mounts its own projected token.
+  automountServiceAccountToken: false
+  {{- with .Values.imagePullSecrets }}
+  imagePullSecrets:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with .Values.priorityClassName }}
+  priorityClassName: {{ . }}
+  {{- end }}
+  securityContext:
+    {{- toYaml .Values.podSecurityContext | nindent 4 }}
+  containers:
+    - name: exporter
+      image: {{ include "entra-insights-exporter.image" . | quote }}
+      imagePullPolicy: {{ .Values.image.pullPolicy }}
+      args:
+        - serve
+        - --web.listen-address=:{{ .Values.service.port }}
+        - --log.level={{ .Values.exporter.logLevel }}
+        - --log.format={{ .Values.exporter.logFormat }}
+        - --insights.source={{ .Values.exporter.source }}
+        - --insights.refresh-interval={{ .Values.exporter.refreshInterval }}
+        - --insights.refresh-timeout={{ .Values.exporter.refreshTimeout }}
+        - --storage.path={{ include "entra-insights-exporter.dataDir" . }}/state.db
+        - --logs.lookback={{ .Values.exporter.logsLookback }}
+        - --azure.auth-mode={{ include "entra-insights-exporter.authMode" . }}
+        - --azure.cloud={{ .Values.azure.cloud }}
+        {{- with .Values.azure.tenantId }}
+        - --azure.tenant-id={{ . }}
+        {{- end }}
+        {{- with .Values.azure.tenantName }}
+        - --azure.tenant-name={{ . }}
+        {{- end }}
+        {{- with .Values.azure.clientId }}
+        - --azure.client-id={{ . }}
+        {{- end }}
+        {{- if and .Values.azure.existingSecret (eq .Values.azure.secretMode "file") }}
+        - --azure.client-secret-file=/etc/entra-insights/secret/{{ .Values.azure.existingSecretKey }}
+        {{- end }}
+        {{- if (include "entra-insights-exporter.configMapName" .) }}
+        - --config.file=/etc/entra-insights/config/{{ include "entra-insights-exporter.configKey" . }}
+        {{- end }}
+        {{- with .Values.webConfig.existingSecret }}
+        - --web.config.file=/etc/entra-insights/web/{{ $.Values.webConfig.key }}
+        {{- end }}
+        {{- if .Values.exporter.enableLifecycle }}
+        - --web.enable-lifecycle
+        {{- end }}
+        {{- range .Values.exporter.extraArgs }}
+        - {{ . | quote }}
+        {{- end }}
+      {{- if or (and .Values.azure.existingSecret (eq .Values.azure.secretMode "env")) .Values.extraEnv }}
+      env:
+        {{- if and .Values.azure.existingSecret (eq .Values.azure.secretMode "env") }}
+        - name: AZURE_CLIENT_SECRET
+          valueFrom:
+            secretKeyRef:
+              name: {{ .Values.azure.existingSecret }}
+              key: {{ .Values.azure.existingSecretKey }}
+        {{- end }}
+        {{- with .Values.extraEnv }}
+        {{- toYaml . | nindent 8 }}
+        {{- end }}
+      {{- end }}
+      ports:
+        - name: http
+          containerPort: {{ .Values.service.port }}
+          protocol: TCP
+      readinessProbe:
+        {{- include "entra-insights-exporter.probe" (dict "probe" .Values.readinessProbe "root" .) | nindent 8 }}
+      livenessProbe:
+        {{- include "entra-insights-exporter.probe" (dict "probe" .Values.livenessProbe "root" .) | nindent 8 }}
+      {{- with .Values.resources }}
+      resources:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      securityContext:
+        {{- toYaml .Values.securityContext | nindent 8 }}
+      volumeMounts:
+        - name: data
+          mountPath: {{ include "entra-insights-exporter.dataDir" . }}
+        {{- if (include "entra-insights-exporter.configMapName" .) }}
+        - name: config
+          mountPath: /etc/entra-insights/config
+          readOnly: true
+        {{- end }}
+        {{- if and .Values.azure.existingSecret (eq .Values.azure.secretMode "file") }}
+        # A directory, not a subPath: a rotated secret reaches the file and
+        # the exporter re-reads it without a restart.
+        - name: secret
+          mountPath: /etc/entra-insights/secret
+          readOnly: true
+        {{- end }}
+        {{- if .Values.webConfig.existingSecret }}
+        - name: web-config
+          mountPath: /etc/entra-insights/web
+          readOnly: true
+        {{- end }}
+        {{- with .Values.extraVolumeMounts }}
+        {{- toYaml . | nindent 8 }}
+        {{- end }}
+  volumes:
+    {{- if not .Values.persistence.enabled }}
+    - name: data
+      emptyDir: {}
+    {{- else if .Values.persistence.existingClaim }}
+    - name: data
+      persistentVolumeClaim:
+        claimName: {{ .Values.persistence.existingClaim }}
+    {{- end }}
+    {{- if (include "entra-insights-exporter.configMapName" .) }}
+    - name: config
+      configMap:
+        name: {{ include "entra-insights-exporter.configMapName" . }}
+    {{- end }}
+    {{- if and .Values.azure.existingSecret (eq .Values.azure.secretMode "file") }}
+    - name: secret
+      secret:
+        secretName: {{ .Values.azure.existingSecret }}
+        defaultMode: 0440
+    {{- end }}
+    {{- with .Values.webConfig.existingSecret }}
+    - name: web-config
+      secret:
+        secretName: {{ . }}
+        defaultMode: 0440
+    {{- end }}
+    {{- with .Values.extraVolumes }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+  {{- with .Values.nodeSelector }}
+  nodeSelector:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with .Values.affinity }}
+  affinity:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with .Values.tolerations }}
+  tolerations:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+{{- end -}}
+
+{{/* A probe from values, with the scheme the exporter serves. */}}
+{{- define "entra-insights-exporter.probe" -}}
+{{- $probe := deepCopy .probe -}}
+{{- if and (hasKey $probe "httpGet") .root.Values.webConfig.tls -}}
+{{- $_ := set $probe.httpGet "scheme" "HTTPS" -}}
+{{- end -}}
+{{- toYaml $probe -}}
+{{- end -}}
