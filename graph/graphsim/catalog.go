@@ -61,11 +61,12 @@ type app struct {
 
 // tenant is the simulated world of one tenant id: its size and its apps.
 type tenant struct {
-	id    string
-	seed  hash
-	scale float64 // size of the tenant relative to the model's base counts
-	shift int     // rotates the country assignment per tenant
-	apps  []app
+	id     string
+	seed   hash
+	scale  float64 // size of the tenant relative to the model's base counts
+	shift  int     // rotates the country assignment per tenant
+	domain string  // the users' UPN domain
+	apps   []app
 }
 
 func newTenant(id string) tenant {
@@ -73,10 +74,11 @@ func newTenant(id string) tenant {
 	brands := []string{"Woodgrove", "Contoso", "Fabrikam", "Tailspin", "Northwind"}
 	brand := brands[seed.str("brand").pick(len(brands))]
 	t := tenant{
-		id:    id,
-		seed:  seed,
-		scale: 0.5 + 1.5*seed.str("scale").unit(),
-		shift: seed.str("shift").pick(len(countries())),
+		id:     id,
+		seed:   seed,
+		scale:  0.5 + 1.5*seed.str("scale").unit(),
+		shift:  seed.str("shift").pick(len(countries())),
+		domain: strings.ToLower(brand) + "customers.onmicrosoft.com",
 	}
 	t.apps = []app{
 		{name: brand + " Web", weight: 1, oses: []osKind{osWindows, osMacOS, osLinux, osAndroid, osIOS},

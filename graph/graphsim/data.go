@@ -46,6 +46,8 @@ type gen struct {
 	renameAt time.Time // the renamed app has its new name from this day on
 	facts    []fact
 	plans    map[int64][]mfaRow // mfaPlan's memo, per day index
+	// dayEvents, when set, returns a day's sign-ins from a cache.
+	dayEvents func(d time.Time) []SignInEvent
 }
 
 // generate returns the facts of report r, ids assigned in order.
@@ -54,20 +56,11 @@ func generate(tenantID string, r insights.Report, now time.Time, lag bool) []fac
 	if build == nil {
 		return nil
 	}
-	today := startOfDay(now)
-	t := newTenant(tenantID)
-	g := gen{
-		t:        t,
-		segs:     t.segments(),
-		daily:    r.Granularity == insights.Daily,
-		now:      now,
-		today:    today,
-		renameAt: today.AddDate(0, 0, -10),
-	}
+	g := newGen(tenantID, now, r.Granularity == insights.Daily)
 	ps := periods(r.Granularity, now)
 	g.facts = make([]fact, 0, len(ps)*len(g.segs)) // room for the largest reports
 	for _, p := range ps {
-		if lag && g.daily && p.start.Equal(today) {
+		if lag && g.daily && p.start.Equal(g.today) {
 			continue
 		}
 		build(&g, p)
@@ -76,6 +69,20 @@ func generate(tenantID string, r insights.Report, now time.Time, lag bool) []fac
 		g.facts[i].id = strconv.Itoa(i + 1)
 	}
 	return g.facts
+}
+
+// newGen returns a generator of tenantID's data at now.
+func newGen(tenantID string, now time.Time, daily bool) gen {
+	today := startOfDay(now)
+	t := newTenant(tenantID)
+	return gen{
+		t:        t,
+		segs:     t.segments(),
+		daily:    daily,
+		now:      now,
+		today:    today,
+		renameAt: today.AddDate(0, 0, -10),
+	}
 }
 
 // builder returns the function that adds report r's rows of one period,

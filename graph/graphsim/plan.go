@@ -143,10 +143,7 @@ func reasonShares(reasons []reasonWeight) []float64 {
 // apportion counts the reasons of n failures taken in turn by nextReason.
 func apportion(n int64, weights []float64) []int64 {
 	counts := make([]int64, len(weights))
-	var sum float64
-	for _, w := range weights {
-		sum += w
-	}
+	sum := sumOf(weights)
 	for j := range n {
 		counts[nextReason(j, counts, weights, sum)]++
 	}
@@ -177,4 +174,12 @@ func reasonList(counts []int64, reasons []reasonWeight) []insights.Failure {
 		}
 	}
 	return out
+}
+
+func sumOf(xs []float64) float64 {
+	var sum float64
+	for _, x := range xs {
+		sum += x
+	}
+	return sum
 }

@@ -1,7 +1,6 @@
 package graphsim
 
 import (
-	"math"
 	"time"
 
 	"github.com/entra-insights/entra_insights_exporter/graph/insights"
@@ -161,11 +160,20 @@ func (g *gen) mfaTelecomFraud(p period) {
 	g.add(p, f)
 }
 
+// mfaRegisteredUsers counts the directory's registrations in the current
+// month (as userRegistrationDetails has them), and draws past months.
 func (g *gen) mfaRegisteredUsers(p period) {
 	users := g.users(p)
+	var now map[string]int64
+	if p.fill < 1 {
+		now = g.mfaTypeCounts()
+	}
 	for _, m := range mfaTypes() {
-		g.add(p, fact{row: insights.Row{MFAType: m.code,
-			Count: level(p, 0.7*users*m.weight, g.t.seed.str("mfaType").str(m.code))}})
+		n := level(p, registeredShare*users*m.weight, g.t.seed.str("mfaType").str(m.code))
+		if now != nil {
+			n = now[m.code]
+		}
+		g.add(p, fact{row: insights.Row{MFAType: m.code, Count: n}})
 	}
 }
 
@@ -230,13 +238,9 @@ func (g *gen) summary(p period) {
 }
 
 func (g *gen) userCount(p period) {
-	languages := []struct {
-		code  string
-		share float64
-	}{{"en-us", 0.45}, {"de-de", 0.15}, {"pt-br", 0.13}, {"en-gb", 0.1}, {"fr-fr", 0.1}, {"he-il", 0.07}}
-	users := g.users(p)
-	for _, l := range languages {
-		g.add(p, fact{row: insights.Row{Language: l.code, Count: int64(math.Round(users * l.share))}})
+	counts := g.languageCounts(p)
+	for i, l := range userLanguages() {
+		g.add(p, fact{row: insights.Row{Language: l.code, Count: counts[i]}})
 	}
 }
 

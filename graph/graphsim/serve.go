@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/entra-insights/entra_insights_exporter/graph/insights"
@@ -21,10 +22,10 @@ func (s *Server) serveReport(c call, t target, tenant string, f Fault) {
 		return
 	}
 	facts := generate(tenant, rep, q.asOf, s.opts.Lag)
-	switch f.Kind {
-	case FaultEmpty:
+	switch {
+	case f.Kind == FaultEmpty, s.Retirement() == RetiredEmpty:
 		facts = nil
-	case FaultDateBackwards:
+	case f.Kind == FaultDateBackwards:
 		facts = dropNewestPeriod(facts, rep.Granularity)
 	}
 	if len(q.filter) > 0 {
@@ -37,6 +38,8 @@ func (s *Server) serveReport(c call, t target, tenant string, f Fault) {
 		facts = kept
 	}
 	enc := newEncoder(rep, f.Kind == FaultWrongTypes)
+	enc.hideNewEnums = s.opts.EvolvableEnums && !preferUnknownEnums(c.r)
+	enc.dateTime = s.opts.FactDateTime
 	base := baseURL(c.r)
 	switch t.kind {
 	case countTarget:
@@ -236,4 +239,17 @@ func (s *Server) writeOversized(c call, size int64) {
 		units -= n
 	}
 	_, _ = c.w.Write(append(bytes.Repeat([]byte(" "), int(pad)), suffix...))
+}
+
+// preferUnknownEnums reports whether the request asks for the enum members
+// Graph added after unknownFutureValue.
+func preferUnknownEnums(r *http.Request) bool {
+	for _, v := range r.Header.Values("Prefer") {
+		for p := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(p), "include-unknown-enum-members") {
+				return true
+			}
+		}
+	}
+	return false
 }

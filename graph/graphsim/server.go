@@ -23,6 +23,8 @@ type Server struct {
 	stats    *recorder
 	throttle *throttle
 	secret   atomic.Pointer[string] // the client secret the token service accepts
+	retired  atomic.Int32           // the Retirement mode
+	logs     *logCache
 
 	done      chan struct{} // closed by Close: releases stalled requests
 	closeOnce sync.Once
@@ -42,7 +44,9 @@ func New(opts Options) *Server {
 		stats:    newRecorder(),
 		throttle: newThrottle(throttleLimit, throttleWindow),
 		done:     make(chan struct{}),
+		logs:     &logCache{},
 	}
+	s.retired.Store(int32(opts.Retirement))
 	for _, id := range append([]string{opts.TenantID}, opts.Tenants...) {
 		s.tenants[strings.ToLower(id)] = id
 	}
@@ -76,6 +80,13 @@ func (s *Server) Close() {
 
 // SetFault replaces the current fault; Fault{} clears it.
 func (s *Server) SetFault(f Fault) { s.faults.set(f) }
+
+// SetRetirement switches how the userInsights reports answer (see
+// Retirement); the activity logs are not affected.
+func (s *Server) SetRetirement(r Retirement) { s.retired.Store(int32(r)) }
+
+// Retirement returns the current retirement mode.
+func (s *Server) Retirement() Retirement { return Retirement(s.retired.Load()) }
 
 // SetClientSecret makes the token service accept secret, and no longer
 // the one before, as after a rotation in the app registration. Tokens

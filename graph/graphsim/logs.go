@@ -1,0 +1,170 @@
+package graphsim
+
+import (
+	"slices"
+	"sync"
+	"time"
+)
+
+// This file holds the ground truth of the activity logs: the events of
+// every retained day, for the server (cached per past day) and for tests.
+
+// logKind is one of the event logs.
+type logKind int
+
+const (
+	signInLog logKind = iota
+	signUpLog
+)
+
+// dayEvents is the events of one tenant and day, newest first (ties by id).
+type dayEvents struct {
+	signIns []SignInEvent
+	signUps []SignUpEvent
+}
+
+// eventsOfDay generates the events of kind on day d for g's tenant.
+func (g *gen) eventsOfDay(kind logKind, d time.Time, lat latency) dayEvents {
+	dp := g.day(d)
+	var out dayEvents
+	for si := range g.segs {
+		switch kind {
+		case signInLog:
+			out.signIns = append(out.signIns, g.signInsOfDay(dp, si, lat)...)
+		case signUpLog:
+			out.signUps = append(out.signUps, g.signUpsOfDay(dp, si, lat)...)
+		}
+	}
+	slices.SortFunc(out.signIns, byNewest(func(e *SignInEvent) time.Time { return e.CreatedDateTime },
+		func(e *SignInEvent) string { return e.ID }))
+	slices.SortFunc(out.signUps, byNewest(func(e *SignUpEvent) time.Time { return e.CreatedDateTime },
+		func(e *SignUpEvent) string { return e.ID }))
+	return out
+}
+
+// SignIns returns every sign-in of tenantID created in the retention
+// window up to now (opts.LogRetention with its default and cap), newest
+// first, ties by id, including those not served yet (VisibleAt after now).
+// Of opts only the log settings matter. The server sends exactly these
+// events, with the wire quirks of the package documentation.
+func SignIns(tenantID string, now time.Time, opts Options) []SignInEvent {
+	opts = opts.withDefaults()
+	g := newGen(tenantID, now, true)
+	var out []SignInEvent
+	for _, d := range logDays(now, opts.LogRetention) {
+		for _, e := range g.eventsOfDay(signInLog, d, opts.latency()).signIns {
+			if retained(e.CreatedDateTime, now, opts.LogRetention) {
+				out = append(out, e)
+			}
+		}
+	}
+	return out
+}
+
+// SignUps is SignIns for auditLogs/signUps.
+func SignUps(tenantID string, now time.Time, opts Options) []SignUpEvent {
+	opts = opts.withDefaults()
+	g := newGen(tenantID, now, true)
+	var out []SignUpEvent
+	for _, d := range logDays(now, opts.LogRetention) {
+		for _, e := range g.eventsOfDay(signUpLog, d, opts.latency()).signUps {
+			if retained(e.CreatedDateTime, now, opts.LogRetention) {
+				out = append(out, e)
+			}
+		}
+	}
+	return out
+}
+
+// retained reports whether an event created at t is in the log at now.
+func retained(t, now time.Time, retention time.Duration) bool {
+	return !t.Before(now.Add(-retention)) && !t.After(now)
+}
+
+// SignInEvents returns the sign-ins of tenantID that the server serves at
+// its data clock: retained and visible, newest first.
+func (s *Server) SignInEvents(tenantID string) []SignInEvent {
+	var out []SignInEvent
+	for _, e := range s.signInsAt(tenantID, s.opts.Now()) {
+		out = append(out, *e)
+	}
+	return out
+}
+
+// SignUpEvents is SignInEvents for auditLogs/signUps.
+func (s *Server) SignUpEvents(tenantID string) []SignUpEvent {
+	var out []SignUpEvent
+	for _, e := range s.signUpsAt(tenantID, s.opts.Now()) {
+		out = append(out, *e)
+	}
+	return out
+}
+
+// signInsAt returns the served sign-ins at now, newest first.
+func (s *Server) signInsAt(tenantID string, now time.Time) []*SignInEvent {
+	var out []*SignInEvent
+	for _, d := range logDays(now, s.opts.LogRetention) {
+		evs := s.logs.day(tenantID, signInLog, d, now, s.opts.latency()).signIns
+		for i := range evs {
+			e := &evs[i]
+			if retained(e.CreatedDateTime, now, s.opts.LogRetention) && !e.VisibleAt.After(now) {
+				out = append(out, e)
+			}
+		}
+	}
+	return out
+}
+
+func (s *Server) signUpsAt(tenantID string, now time.Time) []*SignUpEvent {
+	var out []*SignUpEvent
+	for _, d := range logDays(now, s.opts.LogRetention) {
+		evs := s.logs.day(tenantID, signUpLog, d, now, s.opts.latency()).signUps
+		for i := range evs {
+			e := &evs[i]
+			if retained(e.CreatedDateTime, now, s.opts.LogRetention) && !e.VisibleAt.After(now) {
+				out = append(out, e)
+			}
+		}
+	}
+	return out
+}
+
+// logCache keeps the events of past days. A past day's events depend on
+// the tenant, the day and today (the app rename and the MFA spike are
+// relative to today); today's grow with the clock and are not kept.
+type logCache struct {
+	mu   sync.Mutex
+	days map[dayKey]dayEvents
+}
+
+type dayKey struct {
+	tenant     string
+	kind       logKind
+	day, today int64
+}
+
+// maxCachedDays bounds the cache: 31 days of both logs for 16 tenants.
+const maxCachedDays = 31 * 2 * 16
+
+func (c *logCache) day(tenantID string, kind logKind, d, now time.Time, lat latency) dayEvents {
+	today := startOfDay(now)
+	g := newGen(tenantID, now, true)
+	if !d.Before(today) {
+		return g.eventsOfDay(kind, d, lat)
+	}
+	k := dayKey{tenantID, kind, d.Unix(), today.Unix()}
+	c.mu.Lock()
+	ev, ok := c.days[k]
+	c.mu.Unlock()
+	if ok {
+		return ev
+	}
+	ev = g.eventsOfDay(kind, d, lat)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.days == nil || len(c.days) >= maxCachedDays {
+		c.days = map[dayKey]dayEvents{}
+	}
+	c.days[k] = ev
+	return ev
+}
