@@ -1,7 +1,6 @@
 package graphsim
 
 import (
-	"fmt"
 	"strings"
 
 	"github.com/entra-insights/entra_insights_exporter/graph/insights"
@@ -98,9 +97,25 @@ func newTenant(id string) tenant {
 
 // guid formats h as a version-4-looking GUID.
 func guid(h hash) string {
+	const digits = "0123456789abcdef"
 	a, b := uint64(h), uint64(h.str("low"))
-	return fmt.Sprintf("%08x-%04x-4%03x-%04x-%012x", a>>32, (a>>16)&0xffff, a&0xfff,
-		0x8000|(b>>48)&0x3fff, b&0xffffffffffff)
+	var out [36]byte
+	put := func(at int, v uint64, n int) {
+		for i := n - 1; i >= 0; i-- {
+			out[at+i] = digits[v&0xf]
+			v >>= 4
+		}
+	}
+	put(0, a>>32, 8)
+	out[8] = '-'
+	put(9, (a>>16)&0xffff, 4)
+	out[13] = '-'
+	put(14, 0x4000|a&0xfff, 4)
+	out[18] = '-'
+	put(19, 0x8000|(b>>48)&0x3fff, 4)
+	out[23] = '-'
+	put(24, b&0xffffffffffff, 12)
+	return string(out[:])
 }
 
 // segment is one combination of dimensions that has a row in every period

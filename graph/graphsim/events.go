@@ -1,7 +1,6 @@
 package graphsim
 
 import (
-	"cmp"
 	"slices"
 	"time"
 )
@@ -281,6 +280,7 @@ func (g *gen) assignUsers(day period, si int, raw []rawSignIn, lat latency) []Si
 	p := g.pool(day, si)
 	cU := g.activeRate(day, s)
 	var users []int
+	people := map[int]person{}
 	out := make([]SignInEvent, 0, len(raw))
 	for _, e := range raw {
 		var u int
@@ -293,17 +293,21 @@ func (g *gen) assignUsers(day period, si int, raw []rawSignIn, lat latency) []Si
 		default:
 			u = users[e.key.str("user").pick(len(users))]
 		}
-		out = append(out, g.signInEvent(day, s, a, e, u, lat))
+		usr, ok := people[u]
+		if !ok {
+			usr = g.t.user(u)
+			people[u] = usr
+		}
+		out = append(out, g.signInEvent(day, s, a, e, usr, lat))
 	}
 	return out
 }
 
-func (g *gen) signInEvent(day period, s segment, a app, e rawSignIn, u int, lat latency) SignInEvent {
-	usr := g.t.user(u)
+func (g *gen) signInEvent(day period, s segment, a app, e rawSignIn, usr person, lat latency) SignInEvent {
 	ev := SignInEvent{
 		ID: guid(e.key), CreatedDateTime: e.at, UserID: usr.id, UserPrincipalName: usr.upn,
 		UserDisplayName: usr.name, AppID: a.id, AppDisplayName: g.appName(a, day),
-		IsInteractive: true, SignInEventTypes: []string{"interactiveUser"}, ClientAppUsed: "Browser",
+		IsInteractive: true, SignInEventTypes: interactiveUser, ClientAppUsed: "Browser",
 		DeviceDetail:              DeviceDetail{OperatingSystem: s.os.spell("signIns"), Browser: s.os.browser()},
 		Location:                  SignInLocation{CountryOrRegion: s.country.code},
 		AuthenticationRequirement: "singleFactorAuthentication",
@@ -345,16 +349,30 @@ func (g *gen) signInEvent(day period, s segment, a app, e rawSignIn, u int, lat 
 	return ev
 }
 
+// interactiveUser is every event's signInEventTypes, shared: read only.
+var interactiveUser = []string{"interactiveUser"}
+
 func isCredentialError(c errorCode) bool {
 	return c == errInvalidCredentials || c == errLocked || c == errDisabled
 }
 
 // cities returns a city and state of a country.
 func cities(code string) [2]string {
-	return map[string][2]string{
-		"US": {"Seattle", "Washington"}, "DE": {"Berlin", "Berlin"}, "BR": {"São Paulo", "São Paulo"},
-		"UK": {"London", "England"}, "FR": {"Paris", "Ile-de-France"}, "IL": {"Tel Aviv", "Tel Aviv"},
-	}[code]
+	switch code {
+	case "US":
+		return [2]string{"Seattle", "Washington"}
+	case "DE":
+		return [2]string{"Berlin", "Berlin"}
+	case "BR":
+		return [2]string{"São Paulo", "São Paulo"}
+	case "UK":
+		return [2]string{"London", "England"}
+	case "FR":
+		return [2]string{"Paris", "Ile-de-France"}
+	case "IL":
+		return [2]string{"Tel Aviv", "Tel Aviv"}
+	}
+	return [2]string{}
 }
 
 // signUpsOfDay returns the sign-ups of segment si on day, oldest first:
@@ -458,14 +476,4 @@ func logDays(now time.Time, retention time.Duration) []time.Time {
 		out = append(out, d)
 	}
 	return out
-}
-
-// byNewest orders events newest first, ties by id.
-func byNewest[E any](created func(*E) time.Time, id func(*E) string) func(a, b E) int {
-	return func(a, b E) int {
-		if c := created(&b).Compare(created(&a)); c != 0 {
-			return c
-		}
-		return cmp.Compare(id(&a), id(&b))
-	}
 }

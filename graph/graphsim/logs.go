@@ -2,6 +2,7 @@ package graphsim
 
 import (
 	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -27,18 +28,44 @@ type dayEvents struct {
 func (g *gen) eventsOfDay(kind logKind, d time.Time, lat latency) dayEvents {
 	dp := g.day(d)
 	var out dayEvents
-	for si := range g.segs {
-		switch kind {
-		case signInLog:
-			out.signIns = append(out.signIns, g.signInsOfDay(dp, si, lat)...)
-		case signUpLog:
-			out.signUps = append(out.signUps, g.signUpsOfDay(dp, si, lat)...)
+	switch kind {
+	case signInLog:
+		var parts [][]SignInEvent
+		for si := range g.segs {
+			parts = append(parts, g.signInsOfDay(dp, si, lat))
+		}
+		out.signIns = newestFirst(parts, func(e *SignInEvent) (time.Time, string) { return e.CreatedDateTime, e.ID })
+	case signUpLog:
+		var parts [][]SignUpEvent
+		for si := range g.segs {
+			parts = append(parts, g.signUpsOfDay(dp, si, lat))
+		}
+		out.signUps = newestFirst(parts, func(e *SignUpEvent) (time.Time, string) { return e.CreatedDateTime, e.ID })
+	}
+	return out
+}
+
+// newestFirst concatenates parts newest first, ties by id, sorting
+// pointers rather than the large events.
+func newestFirst[E any](parts [][]E, key func(*E) (time.Time, string)) []E {
+	var ptrs []*E
+	for _, p := range parts {
+		for i := range p {
+			ptrs = append(ptrs, &p[i])
 		}
 	}
-	slices.SortFunc(out.signIns, byNewest(func(e *SignInEvent) time.Time { return e.CreatedDateTime },
-		func(e *SignInEvent) string { return e.ID }))
-	slices.SortFunc(out.signUps, byNewest(func(e *SignUpEvent) time.Time { return e.CreatedDateTime },
-		func(e *SignUpEvent) string { return e.ID }))
+	slices.SortFunc(ptrs, func(a, b *E) int {
+		ta, ia := key(a)
+		tb, ib := key(b)
+		if c := tb.Compare(ta); c != 0 {
+			return c
+		}
+		return strings.Compare(ia, ib)
+	})
+	out := make([]E, len(ptrs))
+	for i, p := range ptrs {
+		out[i] = *p
+	}
 	return out
 }
 
@@ -50,11 +77,18 @@ func (g *gen) eventsOfDay(kind logKind, d time.Time, lat latency) dayEvents {
 func SignIns(tenantID string, now time.Time, opts Options) []SignInEvent {
 	opts = opts.withDefaults()
 	g := newGen(tenantID, now, true)
-	var out []SignInEvent
+	var days [][]SignInEvent
+	n := 0
 	for _, d := range logDays(now, opts.LogRetention) {
-		for _, e := range g.eventsOfDay(signInLog, d, opts.latency()).signIns {
-			if retained(e.CreatedDateTime, now, opts.LogRetention) {
-				out = append(out, e)
+		evs := g.eventsOfDay(signInLog, d, opts.latency()).signIns
+		days = append(days, evs)
+		n += len(evs)
+	}
+	out := make([]SignInEvent, 0, n)
+	for _, evs := range days {
+		for i := range evs {
+			if retained(evs[i].CreatedDateTime, now, opts.LogRetention) {
+				out = append(out, evs[i])
 			}
 		}
 	}
@@ -65,11 +99,18 @@ func SignIns(tenantID string, now time.Time, opts Options) []SignInEvent {
 func SignUps(tenantID string, now time.Time, opts Options) []SignUpEvent {
 	opts = opts.withDefaults()
 	g := newGen(tenantID, now, true)
-	var out []SignUpEvent
+	var days [][]SignUpEvent
+	n := 0
 	for _, d := range logDays(now, opts.LogRetention) {
-		for _, e := range g.eventsOfDay(signUpLog, d, opts.latency()).signUps {
-			if retained(e.CreatedDateTime, now, opts.LogRetention) {
-				out = append(out, e)
+		evs := g.eventsOfDay(signUpLog, d, opts.latency()).signUps
+		days = append(days, evs)
+		n += len(evs)
+	}
+	out := make([]SignUpEvent, 0, n)
+	for _, evs := range days {
+		for i := range evs {
+			if retained(evs[i].CreatedDateTime, now, opts.LogRetention) {
+				out = append(out, evs[i])
 			}
 		}
 	}

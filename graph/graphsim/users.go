@@ -1,8 +1,8 @@
 package graphsim
 
 import (
-	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -93,7 +93,7 @@ func (t *tenant) user(i int) person {
 	last := [...]string{"Adler", "Brown", "Costa", "Dubois", "Evans", "Fischer", "García", "Haddad", "Ito", "Jones"}
 	h := t.seed.str("user").num(int64(i))
 	f, l := first[h.str("first").pick(len(first))], last[h.str("last").pick(len(last))]
-	local := strings.ToLower(f[:1]+fmt.Sprint(i)) + "." + strings.ToLower(strings.ReplaceAll(l, "í", "i"))
+	local := strings.ToLower(f[:1]+strconv.Itoa(i)) + "." + strings.ToLower(strings.ReplaceAll(l, "í", "i"))
 	return person{id: guid(h), upn: local + "@" + t.domain, name: f + " " + l}
 }
 
