@@ -1,6 +1,7 @@
 package graphsim
 
 import (
+	"math"
 	"slices"
 	"time"
 )
@@ -240,29 +241,24 @@ func (g *gen) signInsOfDay(day period, si int, lat latency) []SignInEvent {
 	return g.assignUsers(day, si, raw, lat)
 }
 
-// pool is the users a segment draws from: P users of the tenant's first
-// poolBase, starting at offset, so that segments (and apps) share users.
-type pool struct {
-	offset, size, base int
-	start              int // where the day's new users begin
-}
+// pool is where a segment's new users of a day are: a run of the
+// tenant's first poolBase users (a ring). The runs of the segments follow
+// each other, each overlapping the one before by 30 %, from a start drawn
+// per day: so apps share users (at their boundaries) and a month's users
+// spread over the ring.
+type pool struct{ start, base int }
 
 func (g *gen) pool(day period, si int) pool {
-	s := g.segs[si]
 	base := g.poolBase()
-	var total float64
-	for _, x := range g.segs {
-		total += g.t.weight(x)
+	at := g.t.seed.str("poolStart").num(day.index).pick(base)
+	for _, s := range g.segs[:si] {
+		at += int(0.7 * math.Ceil(g.activeRate(day, s)))
 	}
-	size := min(base, max(1, int(3*float64(base)*g.t.weight(s)/total)))
-	return pool{
-		offset: s.key.str("pool").pick(base), size: size, base: base,
-		start: s.key.str("poolStart").num(day.index).pick(size),
-	}
+	return pool{start: at % base, base: base}
 }
 
 // user returns the tenant user index of the pool's m-th user of the day.
-func (p pool) user(m int) int { return (p.offset + (p.start+m)%p.size) % p.base }
+func (p pool) user(m int) int { return (p.start + m) % p.base }
 
 // poolBase is the number of users the sign-ins draw from: the tenant's
 // users on 2024-01-01, so that every one of them exists at any later clock.
@@ -286,8 +282,8 @@ func (g *gen) assignUsers(day period, si int, raw []rawSignIn, lat latency) []Si
 		var u int
 		switch {
 		case !e.ok:
-			u = p.user(e.key.str("user").pick(p.size))
-		case int64(len(users)) < min(countAt(cU, fillAt(day, e.at)), int64(p.size)):
+			u = p.user(e.key.str("user").pick(p.base))
+		case int64(len(users)) < min(countAt(cU, fillAt(day, e.at)), int64(p.base)):
 			u = p.user(len(users))
 			users = append(users, u)
 		default:
@@ -314,8 +310,9 @@ func (g *gen) signInEvent(day period, s segment, a app, e rawSignIn, usr person,
 		CorrelationID:             guid(e.key.str("correlation")),
 	}
 	ev.VisibleAt = e.at.Add(lat.of(e.key))
-	if a.native {
+	if a.native { // as in the reports: no browser
 		ev.ClientAppUsed = "Mobile Apps and Desktop clients"
+		ev.DeviceDetail.Browser = ""
 	}
 	if s.country.code != "" {
 		city := cities(s.country.code)
