@@ -46,6 +46,8 @@ type gen struct {
 	renameAt time.Time // the renamed app has its new name from this day on
 	facts    []fact
 	plans    map[int64][]mfaRow // mfaPlan's memo, per day index
+	// monthDays is days' memo, per month index.
+	monthDays map[int64][]period
 	// dayEvents, when set, returns a day's sign-ins from a cache.
 	dayEvents func(d time.Time) []SignInEvent
 }

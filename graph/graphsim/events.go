@@ -194,7 +194,7 @@ func (g *gen) signInsOfDay(day period, si int, lat latency) []SignInEvent {
 	}
 	base := s.key.str("signIn").num(day.index)
 	var raw []rawSignIn
-	c, r := g.singleStream(day, s)
+	c, r, ph := g.singleStream(day, s)
 	n := countAt(c, day.fill)
 	var failed int64
 	counts := make([]int64, len(authFailureReasons()))
@@ -203,7 +203,7 @@ func (g *gen) signInsOfDay(day period, si int, lat latency) []SignInEvent {
 	for k := range n {
 		key := base.str("single").num(k)
 		e := rawSignIn{at: streamTime(day, c, k, g.now), key: key}
-		if int64(float64(k+1)*r) > int64(float64(k)*r) {
+		if successesOf(k+1, r, ph) > successesOf(k, r, ph) {
 			e.ok = true
 		} else {
 			reason := nextReason(failed, counts, weights, sum)
@@ -220,7 +220,7 @@ func (g *gen) signInsOfDay(day period, si int, lat latency) []SignInEvent {
 		for k := range countAt(m.c, day.fill) {
 			key := base.str(m.method).num(k)
 			at := streamTime(day, m.c, k, g.now)
-			if int64(float64(k+1)*m.rate) > int64(float64(k)*m.rate) {
+			if successesOf(k+1, m.rate, m.phase) > successesOf(k, m.rate, m.phase) {
 				raw = append(raw, rawSignIn{at: at, key: key, ok: true, mfa: m.method, mfaDone: true})
 				continue
 			}

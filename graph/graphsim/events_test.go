@@ -415,3 +415,47 @@ func TestErrorCodeReasonsCoverReports(t *testing.T) {
 		}
 	}
 }
+
+// TestEveryTotalPositiveEarly: at any time of day, even just after
+// midnight, each total the exporter's tests check (successes and
+// failures of every kind) is positive in the newest period, so a missing
+// series cannot go unnoticed.
+func TestEveryTotalPositiveEarly(t *testing.T) {
+	type total struct {
+		name  string
+		value func(insights.Row) int64
+	}
+	totals := map[string][]total{
+		insights.Authentications: {{"success", func(r insights.Row) int64 { return r.Successes }},
+			{"failure", func(r insights.Row) int64 { return r.Attempts - r.Successes }}},
+		insights.MFACompletions: {{"success", func(r insights.Row) int64 { return r.Successes }},
+			{"failure", func(r insights.Row) int64 { return r.Attempts - r.Successes }}},
+		insights.Summary: {{"sms success", func(r insights.Row) int64 { return r.SecurityTextCompletions }},
+			{"sms failure", func(r insights.Row) int64 { return r.SecurityTextRequests - r.SecurityTextCompletions }},
+			{"voice success", func(r insights.Row) int64 { return r.SecurityVoiceCompletions }},
+			{"voice failure", func(r insights.Row) int64 { return r.SecurityVoiceRequests - r.SecurityVoiceCompletions }},
+			{"completions", func(r insights.Row) int64 { return r.AuthenticationCompletions }},
+			{"incomplete", func(r insights.Row) int64 { return r.AuthenticationRequests - r.AuthenticationCompletions }}},
+		insights.SignUps:     {{"count", func(r insights.Row) int64 { return r.Count }}},
+		insights.ActiveUsers: {{"count", func(r insights.Row) int64 { return r.Count }}},
+	}
+	for _, now := range []time.Time{time.Date(2026, 12, 2, 0, 0, 30, 0, time.UTC), time.Date(2026, 12, 6, 1, 18, 0, 0, time.UTC),
+		time.Date(2026, 11, 27, 15, 4, 5, 0, time.UTC), testNow()} {
+		for _, gran := range []insights.Granularity{insights.Daily, insights.Monthly} {
+			for name, ts := range totals {
+				r := insights.Report{Granularity: gran, Name: name}
+				for _, tt := range ts {
+					var sum int64
+					for _, row := range Rows(DefaultTenantID, r, now, false) {
+						if startOfDayOrMonth(gran, row.FactDate) == startOfDayOrMonth(gran, now) {
+							sum += tt.value(row)
+						}
+					}
+					if sum <= 0 {
+						t.Errorf("%s at %s: %s sums to %d", r, now, tt.name, sum)
+					}
+				}
+			}
+		}
+	}
+}

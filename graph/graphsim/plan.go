@@ -16,10 +16,17 @@ func (g *gen) days(p period) []period {
 	if g.daily {
 		return []period{p}
 	}
+	if out, ok := g.monthDays[p.index]; ok {
+		return out
+	}
 	var out []period
 	for d := p.start; d.Before(p.end) && !d.After(g.today); d = d.AddDate(0, 0, 1) {
 		out = append(out, g.day(d))
 	}
+	if g.monthDays == nil {
+		g.monthDays = map[int64][]period{}
+	}
+	g.monthDays[p.index] = out
 	return out
 }
 
@@ -37,6 +44,7 @@ type mfaRow struct {
 	key       hash
 	c         float64 // the rate of the base stream of attempts
 	rate      float64 // its success share
+	phase     float64 // of its successes (see successesOf)
 	attempts  int64
 	successes int64
 	failed    int64 // attempts − successes; SpikeFactor times the base on the spike day
@@ -58,9 +66,10 @@ func (g *gen) mfaPlan(day period) []mfaRow {
 				continue
 			}
 			c := rate(day, baseMFA*g.t.scale*a.weight/float64(len(a.mfa)), key)
-			m := mfaRow{seg: si, method: method, key: key, c: c, rate: 0.8 + 0.15*key.str("rate").unit(), spike: spike}
+			m := mfaRow{seg: si, method: method, key: key, c: c, rate: 0.8 + 0.15*key.str("rate").unit(),
+				phase: key.str("phase").unit(), spike: spike}
 			base := countAt(c, day.fill)
-			m.successes = int64(float64(base) * m.rate)
+			m.successes = successesOf(base, m.rate, m.phase)
 			m.failed = base - m.successes
 			if spike {
 				m.failed *= SpikeFactor
@@ -86,10 +95,20 @@ func (g *gen) segIndex(ai int, o osKind) int {
 	panic("graphsim: no segment for the app's os") // the model's invariant
 }
 
-// singleStream is a segment's single-factor sign-ins of one day: its rate
-// and success share.
-func (g *gen) singleStream(day period, s segment) (c, successRate float64) {
-	return rate(day, baseSignIns*g.t.scale*g.t.weight(s), s.key.str("auth")), 0.86 + 0.1*s.key.str("rate").unit()
+// singleStream is a segment's single-factor sign-ins of one day: its rate,
+// success share and phase.
+func (g *gen) singleStream(day period, s segment) (c, successRate, phase float64) {
+	return rate(day, baseSignIns*g.t.scale*g.t.weight(s), s.key.str("auth")), 0.86 + 0.1*s.key.str("rate").unit(),
+		s.key.str("phase").unit()
+}
+
+// successesOf is the successes among the first n attempts of a stream
+// with success share r and phase in [0, 1): it grows by at most one per
+// attempt, so attempt k succeeds when successesOf(k+1) > successesOf(k).
+// The phase decides whether a stream's first attempt succeeds, so early
+// in the day some rows have a success and some a failure.
+func successesOf(n int64, r, phase float64) int64 {
+	return int64(float64(n)*r + phase)
 }
 
 // authCount is the authentications of one segment in one period.
@@ -108,16 +127,23 @@ const incompleteReason = 1
 func (g *gen) authCounts(p period, s segment) authCount {
 	out := authCount{reasons: make([]int64, len(authFailureReasons()))}
 	si := g.segIndex(s.app, s.os)
+	weights := reasonShares(authFailureReasons())
+	sum := sumOf(weights)
+	counts := make([]int64, len(weights))
 	for _, day := range g.days(p) {
 		if g.idleDay(day, s) {
 			continue
 		}
-		c, r := g.singleStream(day, s)
+		c, r, ph := g.singleStream(day, s)
 		n := countAt(c, day.fill)
-		ok := int64(float64(n) * r)
+		ok := successesOf(n, r, ph)
 		out.attempts += n
 		out.successes += ok
-		for i, k := range apportion(n-ok, reasonShares(authFailureReasons())) {
+		clear(counts)
+		for j := range n - ok {
+			counts[nextReason(j, counts, weights, sum)]++
+		}
+		for i, k := range counts {
 			out.reasons[i] += k
 		}
 		for _, m := range g.mfaPlan(day) {

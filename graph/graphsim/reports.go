@@ -220,18 +220,19 @@ func (g *gen) summary(p period) {
 		}
 		a := g.t.apps[s.app]
 		requests, completions := g.signIns(p, s)
-		text := amount(p, g.size(7, 30)*g.t.weight(s), s.key.str("sms"))
+		text := amount(p, g.size(10, 30)*g.t.weight(s), s.key.str("sms"))
 		row := insights.Row{
 			AppID: a.id, OS: s.os.spell(insights.Summary), ActiveUsers: g.active(p, s),
 			AuthenticationRequests: requests, AuthenticationCompletions: completions,
-			SecurityTextRequests: text, SecurityTextCompletions: int64(float64(text) * 0.9),
+			SecurityTextRequests: text, SecurityTextCompletions: successesOf(text, 0.9, s.key.str("smsPhase").unit()),
 		}
 		f := fact{row: row}
 		if a.native { // no voice calls in the mobile app: Graph sends nulls
 			f.nulls = []string{"securityVoiceRequests", "securityVoiceCompletions"}
 		} else {
-			voice := amount(p, g.size(2.5, 30)*g.t.weight(s), s.key.str("voice"))
-			f.row.SecurityVoiceRequests, f.row.SecurityVoiceCompletions = voice, int64(float64(voice)*0.8)
+			voice := amount(p, g.size(5, 30)*g.t.weight(s), s.key.str("voice"))
+			f.row.SecurityVoiceRequests = voice
+			f.row.SecurityVoiceCompletions = successesOf(voice, 0.8, s.key.str("voicePhase").unit())
 		}
 		g.add(p, f)
 	}
