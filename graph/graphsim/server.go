@@ -25,6 +25,8 @@ type Server struct {
 	secret   atomic.Pointer[string] // the client secret the token service accepts
 	retired  atomic.Int32           // the Retirement mode
 	logs     *logCache
+	// reportFacts caches generated report rows; read only.
+	reportFacts *factCache
 
 	done      chan struct{} // closed by Close: releases stalled requests
 	closeOnce sync.Once
@@ -36,15 +38,16 @@ var _ http.Handler = (*Server)(nil)
 func New(opts Options) *Server {
 	opts = opts.withDefaults()
 	s := &Server{
-		opts:     opts,
-		log:      opts.Logger,
-		tenants:  map[string]string{},
-		tokens:   newTokenStore(),
-		faults:   &faultSwitch{},
-		stats:    newRecorder(),
-		throttle: newThrottle(throttleLimit, throttleWindow),
-		done:     make(chan struct{}),
-		logs:     &logCache{},
+		opts:        opts,
+		log:         opts.Logger,
+		tenants:     map[string]string{},
+		tokens:      newTokenStore(),
+		faults:      &faultSwitch{},
+		stats:       newRecorder(),
+		throttle:    newThrottle(throttleLimit, throttleWindow),
+		done:        make(chan struct{}),
+		logs:        &logCache{},
+		reportFacts: &factCache{},
 	}
 	s.retired.Store(int32(opts.Retirement))
 	for _, id := range append([]string{opts.TenantID}, opts.Tenants...) {
