@@ -171,12 +171,13 @@ type reasonWeight struct {
 // authFailureReasons uses the values of authenticationFailureReasonCode.
 func authFailureReasons() []reasonWeight {
 	return []reasonWeight{
-		{"userError", "Invalid username or password", 0.45},
+		{"userError", "Invalid username or password", 0.42},
 		{"incomplete", "User abandoned the flow", 0.3},
 		{"denied", "Access denied by Conditional Access policy", 0.1},
 		{"configError", "Redirect URI mismatch", 0.08},
 		{"systemFailure", "Internal server error", 0.05},
 		{"badRequest", "Malformed request", 0.02},
+		{"other", "Flow token expired", 0.03},
 	}
 }
 

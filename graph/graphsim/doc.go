@@ -72,7 +72,8 @@
 //     incomplete = 500121 (strong authentication failed: every failed MFA
 //     sign-in) or 50140 (keep-me-signed-in interrupt); denied = 53003
 //     (Conditional Access); configError = 50011 (redirect URI);
-//     systemFailure = 90033; badRequest = 90014. Today's events are those
+//     systemFailure = 90033; badRequest = 90014; other = 50089 (flow token
+//     expired). Today's events are those
 //     created up to the clock, which today's partial row counts;
 //   - the distinct userIds with a successful sign-in on a day for an (app,
 //     os) never exceed that activeUsers row's count, at any clock, and come

@@ -108,6 +108,7 @@ var (
 	errReplyURL           = errorCode{50011, "The redirect URI specified in the request does not match the redirect URIs configured for the application."}
 	errTransient          = errorCode{90033, "A transient error has occurred. Please try again."}
 	errMissingParameter   = errorCode{90014, "The request body must contain the following parameter."}
+	errFlowTokenExpired   = errorCode{50089, "Authentication failed due to flow token expired."}
 )
 
 // singleFactorCode is the error code of a failed single-factor sign-in of
@@ -132,6 +133,8 @@ func singleFactorCode(reason int, h hash) errorCode {
 		return errReplyURL
 	case "systemFailure":
 		return errTransient
+	case "other":
+		return errFlowTokenExpired
 	}
 	return errMissingParameter // badRequest
 }
@@ -144,7 +147,7 @@ func ErrorCodeReasons() map[int]string {
 		errInvalidCredentials.code: "userError", errLocked.code: "userError", errDisabled.code: "userError",
 		errStrongAuthFailed.code: "incomplete", errInterrupted.code: "incomplete",
 		errBlockedByCA.code: "denied", errReplyURL.code: "configError",
-		errTransient.code: "systemFailure", errMissingParameter.code: "badRequest",
+		errTransient.code: "systemFailure", errMissingParameter.code: "badRequest", errFlowTokenExpired.code: "other",
 	}
 }
 
@@ -206,7 +209,7 @@ func (g *gen) signInsOfDay(day period, si int, lat latency) []SignInEvent {
 		if successesOf(k+1, r, ph) > successesOf(k, r, ph) {
 			e.ok = true
 		} else {
-			reason := nextReason(failed, counts, weights, sum)
+			reason := nextReason(failed, counts, weights, sum, reasonKey(s, day))
 			counts[reason]++
 			failed++
 			e.code = singleFactorCode(reason, key)

@@ -66,7 +66,7 @@ func (g *gen) mfaPlan(day period) []mfaRow {
 				continue
 			}
 			c := rate(day, baseMFA*g.t.scale*a.weight/float64(len(a.mfa)), key)
-			m := mfaRow{seg: si, method: method, key: key, c: c, rate: 0.8 + 0.15*key.str("rate").unit(),
+			m := mfaRow{seg: si, method: method, key: key, c: c, rate: 0.7 + 0.2*key.str("rate").unit(),
 				phase: key.str("phase").unit(), spike: spike}
 			base := countAt(c, day.fill)
 			m.successes = successesOf(base, m.rate, m.phase)
@@ -98,7 +98,7 @@ func (g *gen) segIndex(ai int, o osKind) int {
 // singleStream is a segment's single-factor sign-ins of one day: its rate,
 // success share and phase.
 func (g *gen) singleStream(day period, s segment) (c, successRate, phase float64) {
-	return rate(day, baseSignIns*g.t.scale*g.t.weight(s), s.key.str("auth")), 0.86 + 0.1*s.key.str("rate").unit(),
+	return rate(day, baseSignIns*g.t.scale*g.t.weight(s), s.key.str("auth")), 0.82 + 0.12*s.key.str("rate").unit(),
 		s.key.str("phase").unit()
 }
 
@@ -141,7 +141,7 @@ func (g *gen) authCounts(p period, s segment) authCount {
 		out.successes += ok
 		clear(counts)
 		for j := range n - ok {
-			counts[nextReason(j, counts, weights, sum)]++
+			counts[nextReason(j, counts, weights, sum, reasonKey(s, day))]++
 		}
 		for i, k := range counts {
 			out.reasons[i] += k
@@ -166,24 +166,30 @@ func reasonShares(reasons []reasonWeight) []float64 {
 	return w
 }
 
+// reasonKey is the key of the reason sequence of a segment's
+// single-factor failures on day.
+func reasonKey(s segment, day period) hash { return s.key.str("reasons").num(day.index) }
+
 // apportion counts the reasons of n failures taken in turn by nextReason.
-func apportion(n int64, weights []float64) []int64 {
+func apportion(n int64, weights []float64, key hash) []int64 {
 	counts := make([]int64, len(weights))
 	sum := sumOf(weights)
 	for j := range n {
-		counts[nextReason(j, counts, weights, sum)]++
+		counts[nextReason(j, counts, weights, sum, key)]++
 	}
 	return counts
 }
 
 // nextReason is the reason of failure j (0-based) given the counts of the
-// ones before: the one furthest behind its share. Every prefix of the
-// sequence is thus split in proportion, so today's failures keep their
-// reasons as more of them happen.
-func nextReason(j int64, counts []int64, weights []float64, sum float64) int {
+// ones before: the one furthest behind its share, plus a head start in
+// [0, 1) per reason drawn from key. Every prefix of the sequence is thus
+// split in proportion (within one or two), so today's failures keep their
+// reasons as more of them happen, and the few failures of a small row
+// have varied reasons rather than always the commonest.
+func nextReason(j int64, counts []int64, weights []float64, sum float64, key hash) int {
 	best, deficit := 0, -1e300
 	for i, w := range weights {
-		if d := w/sum*float64(j+1) - float64(counts[i]); d > deficit {
+		if d := w/sum*float64(j+1) - float64(counts[i]) + key.num(int64(i)).unit(); d > deficit {
 			best, deficit = i, d
 		}
 	}

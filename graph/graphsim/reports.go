@@ -121,7 +121,7 @@ func (g *gen) mfaCompletions(p period) {
 			}
 			a.attempts += m.attempts
 			a.successes += m.successes
-			for i, n := range split(m.failed, reasonShares(mfaFailureReasons())) {
+			for i, n := range apportion(m.failed, reasonShares(mfaFailureReasons()), m.key.str("reasons").num(day.index)) {
 				a.reasons[i] += n
 			}
 		}
