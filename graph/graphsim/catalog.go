@@ -1,7 +1,6 @@
 package graphsim
 
 import (
-	"fmt"
 	"strings"
 
 	"github.com/entra-insights/entra_insights_exporter/graph/insights"
@@ -61,11 +60,12 @@ type app struct {
 
 // tenant is the simulated world of one tenant id: its size and its apps.
 type tenant struct {
-	id    string
-	seed  hash
-	scale float64 // size of the tenant relative to the model's base counts
-	shift int     // rotates the country assignment per tenant
-	apps  []app
+	id     string
+	seed   hash
+	scale  float64 // size of the tenant relative to the model's base counts
+	shift  int     // rotates the country assignment per tenant
+	domain string  // the users' UPN domain
+	apps   []app
 }
 
 func newTenant(id string) tenant {
@@ -73,10 +73,11 @@ func newTenant(id string) tenant {
 	brands := []string{"Woodgrove", "Contoso", "Fabrikam", "Tailspin", "Northwind"}
 	brand := brands[seed.str("brand").pick(len(brands))]
 	t := tenant{
-		id:    id,
-		seed:  seed,
-		scale: 0.5 + 1.5*seed.str("scale").unit(),
-		shift: seed.str("shift").pick(len(countries())),
+		id:     id,
+		seed:   seed,
+		scale:  0.5 + 1.5*seed.str("scale").unit(),
+		shift:  seed.str("shift").pick(len(countries())),
+		domain: strings.ToLower(brand) + "customers.onmicrosoft.com",
 	}
 	t.apps = []app{
 		{name: brand + " Web", weight: 1, oses: []osKind{osWindows, osMacOS, osLinux, osAndroid, osIOS},
@@ -96,9 +97,25 @@ func newTenant(id string) tenant {
 
 // guid formats h as a version-4-looking GUID.
 func guid(h hash) string {
+	const digits = "0123456789abcdef"
 	a, b := uint64(h), uint64(h.str("low"))
-	return fmt.Sprintf("%08x-%04x-4%03x-%04x-%012x", a>>32, (a>>16)&0xffff, a&0xfff,
-		0x8000|(b>>48)&0x3fff, b&0xffffffffffff)
+	var out [36]byte
+	put := func(at int, v uint64, n int) {
+		for i := n - 1; i >= 0; i-- {
+			out[at+i] = digits[v&0xf]
+			v >>= 4
+		}
+	}
+	put(0, a>>32, 8)
+	out[8] = '-'
+	put(9, (a>>16)&0xffff, 4)
+	out[13] = '-'
+	put(14, 0x4000|a&0xfff, 4)
+	out[18] = '-'
+	put(19, 0x8000|(b>>48)&0x3fff, 4)
+	out[23] = '-'
+	put(24, b&0xffffffffffff, 12)
+	return string(out[:])
 }
 
 // segment is one combination of dimensions that has a row in every period
@@ -154,12 +171,13 @@ type reasonWeight struct {
 // authFailureReasons uses the values of authenticationFailureReasonCode.
 func authFailureReasons() []reasonWeight {
 	return []reasonWeight{
-		{"userError", "Invalid username or password", 0.45},
+		{"userError", "Invalid username or password", 0.42},
 		{"incomplete", "User abandoned the flow", 0.3},
 		{"denied", "Access denied by Conditional Access policy", 0.1},
 		{"configError", "Redirect URI mismatch", 0.08},
 		{"systemFailure", "Internal server error", 0.05},
 		{"badRequest", "Malformed request", 0.02},
+		{"other", "Flow token expired", 0.03},
 	}
 }
 

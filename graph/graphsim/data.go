@@ -41,9 +41,15 @@ type gen struct {
 	t        tenant
 	segs     []segment // the tenant's segments, computed once
 	daily    bool
+	now      time.Time
 	today    time.Time
 	renameAt time.Time // the renamed app has its new name from this day on
 	facts    []fact
+	plans    map[int64][]mfaRow // mfaPlan's memo, per day index
+	// monthDays is days' memo, per month index.
+	monthDays map[int64][]period
+	// dayEvents, when set, returns a day's sign-ins from a cache.
+	dayEvents func(d time.Time) []SignInEvent
 }
 
 // generate returns the facts of report r, ids assigned in order.
@@ -52,19 +58,11 @@ func generate(tenantID string, r insights.Report, now time.Time, lag bool) []fac
 	if build == nil {
 		return nil
 	}
-	today := startOfDay(now)
-	t := newTenant(tenantID)
-	g := gen{
-		t:        t,
-		segs:     t.segments(),
-		daily:    r.Granularity == insights.Daily,
-		today:    today,
-		renameAt: today.AddDate(0, 0, -10),
-	}
+	g := newGen(tenantID, now, r.Granularity == insights.Daily)
 	ps := periods(r.Granularity, now)
 	g.facts = make([]fact, 0, len(ps)*len(g.segs)) // room for the largest reports
 	for _, p := range ps {
-		if lag && g.daily && p.start.Equal(today) {
+		if lag && g.daily && p.start.Equal(g.today) {
 			continue
 		}
 		build(&g, p)
@@ -73,6 +71,20 @@ func generate(tenantID string, r insights.Report, now time.Time, lag bool) []fac
 		g.facts[i].id = strconv.Itoa(i + 1)
 	}
 	return g.facts
+}
+
+// newGen returns a generator of tenantID's data at now.
+func newGen(tenantID string, now time.Time, daily bool) gen {
+	today := startOfDay(now)
+	t := newTenant(tenantID)
+	return gen{
+		t:        t,
+		segs:     t.segments(),
+		daily:    daily,
+		now:      now,
+		today:    today,
+		renameAt: today.AddDate(0, 0, -10),
+	}
 }
 
 // builder returns the function that adds report r's rows of one period,
@@ -128,7 +140,12 @@ func (g *gen) size(base, perMonth float64) float64 {
 // idle reports whether the segment has no activity in p: the admin portal
 // is not used on weekends, which gives daily reports gaps per dimension.
 func (g *gen) idle(p period, s segment) bool {
-	return g.daily && p.weekend() && s.app == len(g.t.apps)-1
+	return g.daily && g.idleDay(p, s)
+}
+
+// idleDay is idle for a day, whatever the report's granularity.
+func (g *gen) idleDay(day period, s segment) bool {
+	return day.weekend() && s.app == len(g.t.apps)-1
 }
 
 // appName is the name the app had in p: the renamed app has its old name in
@@ -140,17 +157,33 @@ func (g *gen) appName(a app, p period) string {
 	return a.name
 }
 
+// Base daily counts of the model, per unit of tenant scale and app weight.
+// They keep 30 days of sign-in events of the largest tenant under about
+// 60 000 (see events.go).
+const (
+	baseActive     = 90  // daily active users
+	baseSignIns    = 190 // single-factor sign-in attempts
+	baseMFA        = 30  // MFA sign-in attempts
+	baseSignUps    = 6
+	perMonthActive = 12 // a month's active users per day's
+)
+
 // active is the active users of a segment, shared by activeUsers and summary.
 func (g *gen) active(p period, s segment) int64 {
-	return amount(p, g.size(400, 12)*g.t.weight(s), s.key.str("active"))
+	return amount(p, g.size(baseActive, perMonthActive)*g.t.weight(s), s.key.str("active"))
+}
+
+// activeRate is the daily active users of a segment at the end of day,
+// before the share of the day elapsed is applied: the events' bound.
+func (g *gen) activeRate(day period, s segment) float64 {
+	return rate(day, baseActive*g.t.scale*g.t.weight(s), s.key.str("active"))
 }
 
 // signIns is the authentication attempts and successes of a segment, shared
-// by authentications and summary.
+// by authentications and summary: a day's, or the sum of the month's days.
 func (g *gen) signIns(p period, s segment) (attempts, successes int64) {
-	attempts = amount(p, g.size(900, 30)*g.t.weight(s), s.key.str("auth"))
-	rate := 0.86 + 0.1*s.key.str("rate").unit()
-	return attempts, int64(float64(attempts) * rate)
+	c := g.authCounts(p, s)
+	return c.attempts, c.successes
 }
 
 // users is the number of users in the tenant at the end of p, or at now
@@ -158,5 +191,5 @@ func (g *gen) signIns(p period, s segment) (attempts, successes int64) {
 func (g *gen) users(p period) float64 {
 	at := p.start.Add(time.Duration(p.fill * float64(p.end.Sub(p.start))))
 	days := at.Sub(time.Date(2024, time.January, 1, 0, 0, 0, 0, time.UTC)).Hours() / 24
-	return g.t.scale * (8000 + 40*max(days, 0))
+	return g.t.scale * (1600 + 8*max(days, 0))
 }

@@ -1,12 +1,16 @@
 // Package graphsim is a faithful stand-in for the Microsoft Graph beta
-// userInsights reports and the Entra token service, for tests, the
-// exporter's demo mode and benchmarks.
+// userInsights reports, the activity logs that replace them, and the Entra
+// token service, for tests, the exporter's demo mode and benchmarks.
 //
 // One [Server] (an http.Handler) answers both hosts' paths:
 //
 //   - /beta/reports/userInsights/{daily|monthly}/{report}, with paging by
 //     absolute @odata.nextLink, $filter on factDate (and eq on string
 //     properties), $top, $count, /$count, /{id} and the documented quirks;
+//   - /beta/auditLogs/signIns (also /v1.0), /beta/auditLogs/signUps,
+//     /beta/users/$count and
+//     /beta/reports/authenticationMethods/userRegistrationDetails (see
+//     "Activity logs" below);
 //   - /{tenant}/v2.0/.well-known/openid-configuration,
 //     /{tenant}/oauth2/v2.0/token and /common/discovery/instance, which is
 //     what azidentity (MSAL) needs for the client-credentials flow with a
@@ -47,6 +51,86 @@
 //
 // A paging run reads one snapshot: the $skiptoken carries the data clock of
 // the first page, so the pages fit together even across midnight.
+//
+// The population is scaled so that 30 days of sign-ins stay under about
+// 60 000 events per tenant (about 700–1 700 a day, by the tenant's size;
+// DefaultTenantID ≈ 1 100 at the end of 2026). Monthly event counts (authentications,
+// mfaCompletions, signUps, summary's requests) are the sums of their days.
+//
+// # Activity logs
+//
+// The events derive from the same model as the reports, so both sources
+// agree where their definitions match. [SignIns], [SignUps], [Users] and
+// [UserCount] return the ground truth; [Server.SignInEvents] and
+// [Server.SignUpEvents] what the server serves at its clock:
+//
+//   - the sign-ins created on a UTC day with an authentications row's
+//     appId, os, country and browser number its attemptsCount, successCount
+//     of them have status.errorCode 0, and their error codes map to its
+//     failures' reasonCodes by [ErrorCodeReasons]: userError = 50126
+//     (invalid credentials), 50053 (locked) or 50057 (disabled);
+//     incomplete = 500121 (strong authentication failed: every failed MFA
+//     sign-in) or 50140 (keep-me-signed-in interrupt); denied = 53003
+//     (Conditional Access); configError = 50011 (redirect URI);
+//     systemFailure = 90033; badRequest = 90014; other = 50089 (flow token
+//     expired). Today's events are those
+//     created up to the clock, which today's partial row counts;
+//   - the distinct userIds with a successful sign-in on a day for an (app,
+//     os) never exceed that activeUsers row's count, at any clock, and come
+//     close to it (over 95 % in total; a null count has no bound); segments
+//     draw from overlapping runs of the tenant's first users, so some users
+//     use two apps;
+//   - the sign-ins of each daily mfaCompletions row (app, mfaMethod; its os,
+//     country and identityProvider are those of one authentications
+//     segment) carry authenticationRequirement multiFactorAuthentication
+//     and a last authenticationDetails entry with authenticationMethod =
+//     the row's mfaMethod ("PhoneAppNotification", "Sms", …) and succeeded
+//     as counted; a failed one is errorCode 500121. The MFA sign-ins are a
+//     part of their segment's authentications (the report's attempts are
+//     single-factor plus MFA ones), spike day included. Other sign-ins are
+//     singleFactorAuthentication with one Password entry;
+//   - successful auditLogs/signUps (errorCode 0, signUpStage userCreation)
+//     per day and app equal the signUps rows; signUpIdentityProvider is
+//     "Google" for google.com, "Facebook" for facebook.com, and "Email OTP"
+//     or "Email Password" (per segment) for local. About 15 % more failed
+//     ones (graphsim's own codes 1003031–1003034, 65004; userId null) are
+//     not in the report;
+//   - users/$count (header ConsistencyLevel: eventual, else 400
+//     Request_BadRequest) is the sum of the newest userCount rows; with
+//     $filter=signInActivity/lastSuccessfulSignInDateTime le|lt|ge|gt
+//     <instant> it counts the users of [Users] whose last successful
+//     sign-in (their newest success in the 30 days up to now, else a date
+//     31–366 days back, or never for a quarter of them) matches; 403
+//     Authentication_RequestFromNonPremiumTenantOrB2CTenant with
+//     Options.SignInActivityUnlicensed. The inactiveUsers report is not
+//     derived from these dates;
+//   - userRegistrationDetails lists every user; in the current month,
+//     mfaRegisteredUsers counts the users per registered type, mapped to
+//     methodsRegistered by [MFATypeMethods] (past months are drawn).
+//
+// The logs take $filter on createdDateTime (ge, gt, le, lt, eq; unquoted
+// RFC 3339 instants, fractional seconds and offsets allowed; joined by
+// and; anything else 400 BadRequest), $select of top-level properties,
+// $top 1–1000 (the page size, capped by Options.LogPageSize), $orderby
+// createdDateTime [asc|desc] (default newest first, ties by id) and
+// $skiptoken in absolute nextLinks that keep the other options. An event
+// is served from its VisibleAt (createdDateTime + a latency per event,
+// Options.LogLatencyMin/Max, LateLogShare) while it is inside
+// Options.LogRetention (7 days by default, at most 30).
+//
+// Wire quirks of the sign-ins: os spelled as the authentications report
+// does ("MacOs", "Ios", ""); country "" or "UK"; an empty operatingSystem
+// or browser is null in half the events; an empty country is a null,
+// absent or empty location; a fifth of the events carry an unknown
+// "newProperty"; failureReason and additionalDetails are null on success;
+// userRegistrationDetails' lastUpdatedDateTime has seven fractional digits.
+//
+// Options.Retirement and [Server.SetRetirement] retire the userInsights
+// reports (empty, 400, 404 or 410) while the logs keep working;
+// Options.EvolvableEnums sends unknownFutureValue for reasonCode userError
+// and configError unless the request has Prefer:
+// include-unknown-enum-members; Options.FactDateTime sends factDate as a
+// date-time.
 //
 // The package imports neither the Graph SDK nor package graph.
 package graphsim

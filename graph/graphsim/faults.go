@@ -5,8 +5,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/entra-insights/entra_insights_exporter/graph/insights"
 )
 
 // FaultKind selects what a Fault breaks.
@@ -43,7 +41,7 @@ const (
 	// FaultNextLinkForeign points the nextLink at ForeignURL, another host
 	// or port [https://graph.invalid]. See Sim.NewForeignServer.
 	FaultNextLinkForeign
-	// FaultEmpty answers "value":[].
+	// FaultEmpty answers "value":[] (users/$count: 0).
 	FaultEmpty
 	// FaultDateBackwards withholds the newest day (daily) or month
 	// (monthly), so the newest factDate moves back.
@@ -72,7 +70,10 @@ func (k FaultKind) String() string {
 type Fault struct {
 	Kind FaultKind
 	// Report limits a Graph fault to one report: a path segment
-	// ("activeUsers", either granularity) or "daily/activeUsers"; matched
+	// ("activeUsers", either granularity) or "daily/activeUsers"; or to one
+	// activity-log resource: "signIns" or "auditLogs/signIns", "signUps",
+	// "users" or "users/$count", "userRegistrationDetails" or
+	// "reports/authenticationMethods/userRegistrationDetails". Matched
 	// case-insensitively. "" = every Graph request.
 	Report string
 	// Times is how many matching requests fail; 0 = until cleared.
@@ -115,13 +116,14 @@ func (fs *faultSwitch) set(f Fault) {
 	fs.fault, fs.left = f, f.Times
 }
 
-// take returns the current fault if it hits a request of scope for report
-// (nil: not a report), and uses one of its Times.
-func (fs *faultSwitch) take(scope faultScope, report *insights.Report) (Fault, bool) {
+// take returns the current fault if it hits a request of scope for the
+// resource named full and seg (see target.faultNames; "" for a container
+// or the token service), and uses one of its Times.
+func (fs *faultSwitch) take(scope faultScope, full, seg string) (Fault, bool) {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	f := fs.fault
-	if f.Kind == FaultNone || !f.hits(scope, report) {
+	if f.Kind == FaultNone || !f.hits(scope, full, seg) {
 		return Fault{}, false
 	}
 	if f.Times > 0 {
@@ -133,7 +135,7 @@ func (fs *faultSwitch) take(scope faultScope, report *insights.Report) (Fault, b
 	return f, true
 }
 
-func (f Fault) hits(scope faultScope, report *insights.Report) bool {
+func (f Fault) hits(scope faultScope, full, seg string) bool {
 	switch f.Kind {
 	case FaultTokenError:
 		return scope == scopeToken
@@ -146,10 +148,10 @@ func (f Fault) hits(scope faultScope, report *insights.Report) bool {
 	switch {
 	case f.Report == "":
 		return true
-	case report == nil:
+	case full == "":
 		return false
 	case strings.Contains(f.Report, "/"):
-		return strings.EqualFold(f.Report, report.String())
+		return strings.EqualFold(f.Report, full)
 	}
-	return strings.EqualFold(f.Report, report.Name)
+	return strings.EqualFold(f.Report, seg)
 }

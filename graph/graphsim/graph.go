@@ -17,7 +17,24 @@ const (
 	collectionTarget                   // a report
 	countTarget                        // a report's /$count
 	itemTarget                         // a report's /{id}
+	logTarget                          // an activity log, users/$count or userRegistrationDetails
 )
+
+// logResource is a resource of the activity-log source.
+type logResource int
+
+const (
+	signInsResource logResource = iota
+	signUpsResource
+	userCountResource
+	registrationsResource
+)
+
+// name is the resource's path below the version, as faults match it.
+func (l logResource) name() string {
+	return [...]string{"auditLogs/signIns", "auditLogs/signUps", "users/$count",
+		"reports/authenticationMethods/userRegistrationDetails"}[l]
+}
 
 // target is a parsed Graph path.
 type target struct {
@@ -25,6 +42,7 @@ type target struct {
 	report    *insights.Report // nil for containers
 	container string           // the container's id
 	id        string           // the item id
+	log       logResource      // for logTarget
 	canonical string           // path below the version, in Graph's spelling
 }
 
@@ -35,11 +53,30 @@ func parseGraphPath(version string, segs []string) (target, string) {
 	if len(segs) == 0 || segs[0] == "" {
 		return target{}, ""
 	}
-	if !strings.EqualFold(segs[0], "reports") {
-		return target{}, segs[0]
+	beta := strings.EqualFold(version, "beta")
+	logAt := func(l logResource) (target, string) {
+		return target{kind: logTarget, log: l, canonical: "/" + l.name()}, ""
 	}
-	if len(segs) == 1 {
+	switch {
+	case strings.EqualFold(segs[0], "auditLogs") && len(segs) == 2:
+		switch {
+		case strings.EqualFold(segs[1], "signIns"):
+			return logAt(signInsResource)
+		case strings.EqualFold(segs[1], "signUps") && beta: // beta only
+			return logAt(signUpsResource)
+		}
+		return target{}, segs[1]
+	case strings.EqualFold(segs[0], "users") && len(segs) == 2 && segs[1] == "$count":
+		return logAt(userCountResource)
+	case !strings.EqualFold(segs[0], "reports"):
+		return target{}, segs[0]
+	case len(segs) == 1:
 		return target{kind: containerTarget, container: "reports", canonical: "/reports"}, ""
+	case strings.EqualFold(segs[1], "authenticationMethods"):
+		if len(segs) == 3 && strings.EqualFold(segs[2], "userRegistrationDetails") {
+			return logAt(registrationsResource)
+		}
+		return target{}, segs[len(segs)-1]
 	}
 	// Only beta has userInsights.
 	if !strings.EqualFold(segs[1], "userInsights") || !strings.EqualFold(version, "beta") {
@@ -121,7 +158,8 @@ func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	f, faulty := s.faults.take(scopeGraph, t.report)
+	full, seg := t.faultNames()
+	f, faulty := s.faults.take(scopeGraph, full, seg)
 	if faulty {
 		s.stats.faulted()
 		if f.Kind != FaultStall && !s.wait(r.Context(), f.Delay) {
@@ -135,12 +173,54 @@ func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request) {
 		s.graphError(c, http.StatusBadRequest, "BadRequest", "Resource not found for the segment '"+bad+"'.", "")
 		return
 	}
+	if t.report != nil || t.container == "userInsights" || t.container == string(insights.Daily) ||
+		t.container == string(insights.Monthly) {
+		if s.retiredAnswer(c, t) {
+			return
+		}
+	}
 	switch t.kind {
 	case containerTarget:
 		s.serveContainer(c, t, f)
+	case logTarget:
+		s.serveLog(c, t, segs[0], tenant, f)
 	default:
 		s.serveReport(c, t, tenant, f)
 	}
+}
+
+// faultNames returns the names a Fault.Report matches for t: the full
+// name ("daily/activeUsers", "auditLogs/signIns") and the last segment
+// ("activeUsers", "signIns"; "users" for users/$count).
+func (t target) faultNames() (full, seg string) {
+	switch {
+	case t.report != nil:
+		return t.report.String(), t.report.Name
+	case t.kind == logTarget:
+		full = t.log.name()
+		if t.log == userCountResource {
+			return full, "users"
+		}
+		return full, full[strings.LastIndexByte(full, '/')+1:]
+	}
+	return "", ""
+}
+
+// retiredAnswer answers a userInsights request as the retirement mode
+// says, and reports whether it did; RetiredEmpty is left to serveReport.
+func (s *Server) retiredAnswer(c call, t target) bool {
+	const msg = "Resource not found for the segment 'userInsights'."
+	switch s.Retirement() {
+	case RetiredBadRequest:
+		s.graphError(c, http.StatusBadRequest, "BadRequest", msg, "")
+	case RetiredNotFound:
+		s.graphError(c, http.StatusNotFound, "BadRequest", msg, "")
+	case RetiredGone:
+		s.graphError(c, http.StatusGone, "BadRequest", msg, "")
+	default:
+		return false
+	}
+	return true
 }
 
 // call is one Graph request being answered.

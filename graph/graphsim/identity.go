@@ -41,7 +41,7 @@ func (s *Server) serveIdentity(w http.ResponseWriter, r *http.Request) {
 		_ = r.ParseForm() // an unreadable form fails the checks below
 		s.stats.token(path, r.PostForm.Get("scope"))
 	}
-	if f, ok := s.faults.take(scope, nil); ok {
+	if f, ok := s.faults.take(scope, "", ""); ok {
 		if !s.wait(r.Context(), f.Delay) {
 			return
 		}

@@ -134,8 +134,21 @@ func (p period) weekend() bool {
 // period, and the share of the period elapsed. It never falls below 1, so a
 // row that exists at 00:00 still shows.
 func amount(p period, base float64, h hash) int64 {
+	return countAt(rate(p, base, h), p.fill)
+}
+
+// rate is the count amount reaches at the end of p: base scaled and
+// jittered, before the elapsed share.
+func rate(p period, base float64, h hash) float64 {
 	jitter := 0.75 + 0.5*h.num(p.index).unit()
-	return max(1, int64(math.Round(base*p.scale*jitter*p.fill)))
+	return base * p.scale * jitter
+}
+
+// countAt is the count of a rate c after the share fill of its period.
+// The events of a stream are placed so that exactly countAt(c, f) of them
+// are created by the share f of the day (see streamTimes).
+func countAt(c, fill float64) int64 {
+	return max(1, int64(math.Round(c*fill)))
 }
 
 // level is one gauge of one row (inactive or registered users): base with a

@@ -18,6 +18,40 @@ const (
 	DefaultTokenLifetime = 3599 * time.Second
 )
 
+// Defaults of the activity logs (auditLogs/signIns, auditLogs/signUps,
+// userRegistrationDetails).
+const (
+	// DefaultLogPageSize is Graph's default and maximum page size of the logs.
+	DefaultLogPageSize = 1000
+	// DefaultLogRetention is an External ID tenant's log retention.
+	DefaultLogRetention = 7 * 24 * time.Hour
+	// MaxLogRetention is the longest retention Graph has (P1/P2).
+	MaxLogRetention   = 30 * 24 * time.Hour
+	DefaultLatencyMin = time.Minute
+	DefaultLatencyMax = 5 * time.Minute
+	DefaultLateMin    = 2 * time.Hour
+	DefaultLateMax    = 5 * time.Hour
+)
+
+// Retirement is how the userInsights reports answer after Microsoft
+// retired them; the activity logs keep working.
+type Retirement int32
+
+// The retirement modes.
+const (
+	NotRetired Retirement = iota
+	// RetiredEmpty answers every userInsights report 200 with "value":[]
+	// (and /$count 0).
+	RetiredEmpty
+	// RetiredBadRequest answers 400 BadRequest "Resource not found for the
+	// segment 'userInsights'.", as Graph does for an unknown segment.
+	RetiredBadRequest
+	// RetiredNotFound answers 404 with the same message.
+	RetiredNotFound
+	// RetiredGone answers 410 with the same message.
+	RetiredGone
+)
+
 // Options configures a simulator. Zero values mean the defaults in brackets.
 type Options struct {
 	// Now is the data clock [time.Now]: all report data derives from it.
@@ -52,6 +86,39 @@ type Options struct {
 	Throttle bool
 	// Logger receives a debug line per request [discard].
 	Logger *slog.Logger
+
+	// Retirement is the initial userInsights retirement mode
+	// [NotRetired]; Server.SetRetirement changes it at run time.
+	Retirement Retirement
+	// EvolvableEnums makes the reports send "unknownFutureValue" for the
+	// enum members Graph added after it (authentication failure reasonCode
+	// userError and configError) unless the request has the header
+	// "Prefer: include-unknown-enum-members", as Graph does. Off by default
+	// so clients that do not send the header see the members.
+	EvolvableEnums bool
+	// FactDateTime sends factDate as a date-time ("2026-12-01T00:00:00Z"),
+	// as some tenants do, instead of a date.
+	FactDateTime bool
+
+	// LogPageSize is the largest page of the activity logs
+	// [DefaultLogPageSize]; a page is min($top, LogPageSize).
+	LogPageSize int
+	// LogRetention is how far back the logs serve events
+	// [DefaultLogRetention], at most MaxLogRetention.
+	LogRetention time.Duration
+	// LogLatencyMin and LogLatencyMax bound the ingestion latency of an
+	// event: it is served from createdDateTime + latency, drawn per event
+	// [DefaultLatencyMin, DefaultLatencyMax when both are zero]. A negative
+	// LogLatencyMax means no latency.
+	LogLatencyMin, LogLatencyMax time.Duration
+	// LateLogShare is the share of events that arrive hours late, between
+	// LateLogMin and LateLogMax [DefaultLateMin, DefaultLateMax] [0].
+	LateLogShare           float64
+	LateLogMin, LateLogMax time.Duration
+	// SignInActivityUnlicensed makes users/$count with a signInActivity
+	// filter answer 403 Authentication_RequestFromNonPremiumTenantOrB2CTenant,
+	// as for a tenant without a premium licence.
+	SignInActivityUnlicensed bool
 }
 
 // withDefaults returns o with every zero value replaced by its default.
@@ -80,5 +147,29 @@ func (o Options) withDefaults() Options {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	if o.LogPageSize <= 0 {
+		o.LogPageSize = DefaultLogPageSize
+	}
+	if o.LogRetention <= 0 {
+		o.LogRetention = DefaultLogRetention
+	}
+	o.LogRetention = min(o.LogRetention, MaxLogRetention)
+	switch {
+	case o.LogLatencyMax < 0:
+		o.LogLatencyMin, o.LogLatencyMax = 0, 0
+	case o.LogLatencyMin == 0 && o.LogLatencyMax == 0:
+		o.LogLatencyMin, o.LogLatencyMax = DefaultLatencyMin, DefaultLatencyMax
+	}
+	o.LogLatencyMax = max(o.LogLatencyMax, o.LogLatencyMin)
+	if o.LateLogMin == 0 && o.LateLogMax == 0 {
+		o.LateLogMin, o.LateLogMax = DefaultLateMin, DefaultLateMax
+	}
+	o.LateLogMax = max(o.LateLogMax, o.LateLogMin)
 	return o
+}
+
+// latency returns the ingestion latency model of o (with defaults).
+func (o Options) latency() latency {
+	return latency{min: o.LogLatencyMin, max: o.LogLatencyMax, lateShare: o.LateLogShare,
+		lateMin: o.LateLogMin, lateMax: o.LateLogMax}
 }

@@ -1,7 +1,6 @@
 package graphsim
 
 import (
-	"math"
 	"time"
 
 	"github.com/entra-insights/entra_insights_exporter/graph/insights"
@@ -35,12 +34,12 @@ func (g *gen) authentications(p period) {
 			continue
 		}
 		a := g.t.apps[s.app]
-		attempts, successes := g.signIns(p, s)
+		c := g.authCounts(p, s)
 		f := fact{extra: s.app == 2, row: insights.Row{
 			AppID: a.id, OS: s.os.spell(insights.Authentications), Country: s.country.code,
 			Language: s.country.language, Browser: s.os.browser(), AuthFlow: "authorizationCode",
-			IdentityProvider: s.idp, Attempts: attempts, Successes: successes,
-			Failures: failures(attempts-successes, authFailureReasons()),
+			IdentityProvider: s.idp, Attempts: c.attempts, Successes: c.successes,
+			Failures: reasonList(c.reasons, authFailureReasons()),
 		}}
 		if a.native {
 			f.row.Browser, f.row.AuthFlow = "", "nativeAuth"
@@ -97,29 +96,44 @@ func (g *gen) inactiveUsersByApplication(p period) {
 	}
 }
 
+// mfaCompletions sums mfaPlan's rows of the period's days per app and
+// method; the failures' reasons are split per day.
 func (g *gen) mfaCompletions(p period) {
-	spike := g.daily && p.start.Equal(g.today.AddDate(0, 0, -SpikeDaysAgo))
-	for ai, a := range g.t.apps {
-		for mi, method := range a.mfa {
-			key := g.t.seed.str(a.name).str(method)
-			s := segment{app: ai, os: a.oses[key.str("os").pick(len(a.oses))], key: key,
-				country: countries()[(ai*3+mi+g.t.shift)%len(countries())], idp: identityProvider(key)}
-			if g.idle(p, s) {
-				continue
+	type acc struct {
+		m                   mfaRow
+		attempts, successes int64
+		reasons             []int64
+	}
+	type rowKey struct {
+		seg    int
+		method string
+	}
+	var order []rowKey
+	sums := map[rowKey]*acc{}
+	for _, day := range g.days(p) {
+		for _, m := range g.mfaPlan(day) {
+			k := rowKey{m.seg, m.method}
+			a := sums[k]
+			if a == nil {
+				a = &acc{m: m, reasons: make([]int64, len(mfaFailureReasons()))}
+				sums[k] = a
+				order = append(order, k)
 			}
-			attempts := amount(p, g.size(120, 30)*a.weight/float64(len(a.mfa)), key)
-			successes := int64(float64(attempts) * (0.8 + 0.15*key.str("rate").unit()))
-			failed := attempts - successes
-			if spike {
-				failed *= SpikeFactor
-				attempts = successes + failed
+			a.attempts += m.attempts
+			a.successes += m.successes
+			for i, n := range apportion(m.failed, reasonShares(mfaFailureReasons()), m.key.str("reasons").num(day.index)) {
+				a.reasons[i] += n
 			}
-			g.add(p, fact{row: insights.Row{
-				AppID: a.id, MFAMethod: method, OS: s.os.spell(insights.MFACompletions),
-				Country: s.country.code, Language: s.country.language, IdentityProvider: s.idp,
-				Attempts: attempts, Successes: successes, Failures: failures(failed, mfaFailureReasons()),
-			}})
 		}
+	}
+	for _, k := range order {
+		a := sums[k]
+		s := g.segs[a.m.seg]
+		g.add(p, fact{row: insights.Row{
+			AppID: g.t.apps[s.app].id, MFAMethod: a.m.method, OS: s.os.spell(insights.MFACompletions),
+			Country: s.country.code, Language: s.country.language, IdentityProvider: s.idp,
+			Attempts: a.attempts, Successes: a.successes, Failures: reasonList(a.reasons, mfaFailureReasons()),
+		}})
 	}
 }
 
@@ -132,13 +146,13 @@ const (
 
 func (g *gen) mfaTelecomFraud(p period) {
 	key := g.t.seed.str("telecom")
-	shown := amount(p, g.size(40, 30), key.str("shown"))
-	challenges := amount(p, g.size(55, 30), key.str("challenges"))
+	shown := amount(p, g.size(10, 30), key.str("shown"))
+	challenges := amount(p, g.size(14, 30), key.str("challenges"))
 	passed := int64(float64(challenges) * 0.8)
 	f := fact{row: insights.Row{
 		CaptchaShownUsers: shown, CaptchaSuccesses: passed, CaptchaFailures: challenges - passed,
-		CaptchaNotTriggeredUsers: amount(p, g.size(600, 30), key.str("clear")),
-		TelecomBlockedUsers:      amount(p, g.size(3, 30), key.str("blocked")),
+		CaptchaNotTriggeredUsers: amount(p, g.size(150, 30), key.str("clear")),
+		TelecomBlockedUsers:      amount(p, g.size(1, 30), key.str("blocked")),
 	}}
 	if p.start.Weekday() == time.Sunday { // Graph sends null, not 0
 		f.row.TelecomBlockedUsers, f.nulls = 0, []string{"telecomBlockedUserCount"}
@@ -146,11 +160,20 @@ func (g *gen) mfaTelecomFraud(p period) {
 	g.add(p, f)
 }
 
+// mfaRegisteredUsers counts the directory's registrations in the current
+// month (as userRegistrationDetails has them), and draws past months.
 func (g *gen) mfaRegisteredUsers(p period) {
 	users := g.users(p)
+	var now map[string]int64
+	if p.fill < 1 {
+		now = g.mfaTypeCounts()
+	}
 	for _, m := range mfaTypes() {
-		g.add(p, fact{row: insights.Row{MFAType: m.code,
-			Count: level(p, 0.7*users*m.weight, g.t.seed.str("mfaType").str(m.code))}})
+		n := level(p, registeredShare*users*m.weight, g.t.seed.str("mfaType").str(m.code))
+		if now != nil {
+			n = now[m.code]
+		}
+		g.add(p, fact{row: insights.Row{MFAType: m.code, Count: n}})
 	}
 }
 
@@ -162,7 +185,7 @@ func (g *gen) requests(p period) {
 			key := g.t.seed.str(a.id).str(c.code).str("requests")
 			row := insights.Row{AppID: a.id, Country: c.code, Language: c.language,
 				IdentityProvider: identityProvider(key), Browser: browsers[key.pick(len(browsers))],
-				Count: amount(p, g.size(2500, 30)*a.weight/3, key)}
+				Count: amount(p, g.size(600, 30)*a.weight/3, key)}
 			if a.native {
 				row.Browser = ""
 			}
@@ -180,7 +203,7 @@ func (g *gen) signUps(p period) {
 		f := fact{row: insights.Row{
 			AppID: a.id, OS: s.os.spell(insights.SignUps), Browser: s.os.browser(),
 			Country: s.country.code, Language: s.country.language, IdentityProvider: s.idp,
-			Count: amount(p, g.size(25, 30)*g.t.weight(s), s.key.str("signUp")),
+			Count: g.signUpCount(p, s),
 		}}
 		if a.native {
 			f.nulls = []string{"browser"}
@@ -197,30 +220,41 @@ func (g *gen) summary(p period) {
 		}
 		a := g.t.apps[s.app]
 		requests, completions := g.signIns(p, s)
-		text := amount(p, g.size(30, 30)*g.t.weight(s), s.key.str("sms"))
+		text := amount(p, g.size(10, 30)*g.t.weight(s), s.key.str("sms"))
 		row := insights.Row{
 			AppID: a.id, OS: s.os.spell(insights.Summary), ActiveUsers: g.active(p, s),
 			AuthenticationRequests: requests, AuthenticationCompletions: completions,
-			SecurityTextRequests: text, SecurityTextCompletions: int64(float64(text) * 0.9),
+			SecurityTextRequests: text, SecurityTextCompletions: successesOf(text, 0.9, s.key.str("smsPhase").unit()),
 		}
 		f := fact{row: row}
 		if a.native { // no voice calls in the mobile app: Graph sends nulls
 			f.nulls = []string{"securityVoiceRequests", "securityVoiceCompletions"}
 		} else {
-			voice := amount(p, g.size(6, 30)*g.t.weight(s), s.key.str("voice"))
-			f.row.SecurityVoiceRequests, f.row.SecurityVoiceCompletions = voice, int64(float64(voice)*0.8)
+			voice := amount(p, g.size(5, 30)*g.t.weight(s), s.key.str("voice"))
+			f.row.SecurityVoiceRequests = voice
+			f.row.SecurityVoiceCompletions = successesOf(voice, 0.8, s.key.str("voicePhase").unit())
 		}
 		g.add(p, f)
 	}
 }
 
 func (g *gen) userCount(p period) {
-	languages := []struct {
-		code  string
-		share float64
-	}{{"en-us", 0.45}, {"de-de", 0.15}, {"pt-br", 0.13}, {"en-gb", 0.1}, {"fr-fr", 0.1}, {"he-il", 0.07}}
-	users := g.users(p)
-	for _, l := range languages {
-		g.add(p, fact{row: insights.Row{Language: l.code, Count: int64(math.Round(users * l.share))}})
+	counts := g.languageCounts(p)
+	for i, l := range userLanguages() {
+		g.add(p, fact{row: insights.Row{Language: l.code, Count: counts[i]}})
 	}
+}
+
+// signUpRate is a segment's daily rate of successful sign-ups.
+func (g *gen) signUpRate(day period, s segment) float64 {
+	return rate(day, baseSignUps*g.t.scale*g.t.weight(s), s.key.str("signUp"))
+}
+
+// signUpCount is a segment's successful sign-ups in p: the sum of its days.
+func (g *gen) signUpCount(p period, s segment) int64 {
+	var n int64
+	for _, day := range g.days(p) {
+		n += countAt(g.signUpRate(day, s), day.fill)
+	}
+	return n
 }

@@ -3,7 +3,10 @@ package graphsim
 import (
 	"bytes"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/entra-insights/entra_insights_exporter/graph/insights"
@@ -20,11 +23,11 @@ func (s *Server) serveReport(c call, t target, tenant string, f Fault) {
 		s.graphError(c, http.StatusBadRequest, "BadRequest", err.Error(), "")
 		return
 	}
-	facts := generate(tenant, rep, q.asOf, s.opts.Lag)
-	switch f.Kind {
-	case FaultEmpty:
+	facts := slices.Clone(s.reportFacts.get(tenant, rep, q.asOf, s.opts.Lag)) // filtered in place below
+	switch {
+	case f.Kind == FaultEmpty, s.Retirement() == RetiredEmpty:
 		facts = nil
-	case FaultDateBackwards:
+	case f.Kind == FaultDateBackwards:
 		facts = dropNewestPeriod(facts, rep.Granularity)
 	}
 	if len(q.filter) > 0 {
@@ -37,6 +40,8 @@ func (s *Server) serveReport(c call, t target, tenant string, f Fault) {
 		facts = kept
 	}
 	enc := newEncoder(rep, f.Kind == FaultWrongTypes)
+	enc.hideNewEnums = s.opts.EvolvableEnums && !preferUnknownEnums(c.r)
+	enc.dateTime = s.opts.FactDateTime
 	base := baseURL(c.r)
 	switch t.kind {
 	case countTarget:
@@ -236,4 +241,53 @@ func (s *Server) writeOversized(c call, size int64) {
 		units -= n
 	}
 	_, _ = c.w.Write(append(bytes.Repeat([]byte(" "), int(pad)), suffix...))
+}
+
+// preferUnknownEnums reports whether the request asks for the enum members
+// Graph added after unknownFutureValue.
+func preferUnknownEnums(r *http.Request) bool {
+	for _, v := range r.Header.Values("Prefer") {
+		for p := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(p), "include-unknown-enum-members") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// factCache keeps the facts of recent (tenant, report, clock) triples: a
+// paging run and every refresh under a pinned clock read the same ones,
+// and a monthly report sums a year of days.
+type factCache struct {
+	mu    sync.Mutex
+	facts map[factKey][]fact
+}
+
+type factKey struct {
+	tenant string
+	report insights.Report
+	asOf   int64
+	lag    bool
+}
+
+// maxCachedReports bounds the cache: every report of 16 tenants.
+const maxCachedReports = 18 * 16
+
+func (c *factCache) get(tenant string, r insights.Report, asOf time.Time, lag bool) []fact {
+	k := factKey{tenant, r, asOf.UnixNano(), lag}
+	c.mu.Lock()
+	f, ok := c.facts[k]
+	c.mu.Unlock()
+	if ok {
+		return f
+	}
+	f = generate(tenant, r, asOf, lag)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.facts == nil || len(c.facts) >= maxCachedReports {
+		c.facts = map[factKey][]fact{}
+	}
+	c.facts[k] = f
+	return f
 }

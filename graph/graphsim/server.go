@@ -23,6 +23,10 @@ type Server struct {
 	stats    *recorder
 	throttle *throttle
 	secret   atomic.Pointer[string] // the client secret the token service accepts
+	retired  atomic.Int32           // the Retirement mode
+	logs     *logCache
+	// reportFacts caches generated report rows; read only.
+	reportFacts *factCache
 
 	done      chan struct{} // closed by Close: releases stalled requests
 	closeOnce sync.Once
@@ -34,15 +38,18 @@ var _ http.Handler = (*Server)(nil)
 func New(opts Options) *Server {
 	opts = opts.withDefaults()
 	s := &Server{
-		opts:     opts,
-		log:      opts.Logger,
-		tenants:  map[string]string{},
-		tokens:   newTokenStore(),
-		faults:   &faultSwitch{},
-		stats:    newRecorder(),
-		throttle: newThrottle(throttleLimit, throttleWindow),
-		done:     make(chan struct{}),
+		opts:        opts,
+		log:         opts.Logger,
+		tenants:     map[string]string{},
+		tokens:      newTokenStore(),
+		faults:      &faultSwitch{},
+		stats:       newRecorder(),
+		throttle:    newThrottle(throttleLimit, throttleWindow),
+		done:        make(chan struct{}),
+		logs:        &logCache{},
+		reportFacts: &factCache{},
 	}
+	s.retired.Store(int32(opts.Retirement))
 	for _, id := range append([]string{opts.TenantID}, opts.Tenants...) {
 		s.tenants[strings.ToLower(id)] = id
 	}
@@ -76,6 +83,13 @@ func (s *Server) Close() {
 
 // SetFault replaces the current fault; Fault{} clears it.
 func (s *Server) SetFault(f Fault) { s.faults.set(f) }
+
+// SetRetirement switches how the userInsights reports answer (see
+// Retirement); the activity logs are not affected.
+func (s *Server) SetRetirement(r Retirement) { s.retired.Store(int32(r)) }
+
+// Retirement returns the current retirement mode.
+func (s *Server) Retirement() Retirement { return Retirement(s.retired.Load()) }
 
 // SetClientSecret makes the token service accept secret, and no longer
 // the one before, as after a rotation in the app registration. Tokens

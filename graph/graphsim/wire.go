@@ -133,7 +133,17 @@ type encoder struct {
 	report     insights.Report
 	fields     []wireField
 	wrongTypes bool
+	// hideNewEnums sends unknownFutureValue for evolvable enum members.
+	hideNewEnums bool
+	// dateTime sends factDate as a date-time at 00:00 UTC.
+	dateTime bool
 }
+
+// evolvableReasonCodes are the members of authenticationFailureReasonCode
+// after unknownFutureValue, which Graph sends as unknownFutureValue unless
+// asked with Prefer: include-unknown-enum-members. (mfaFailureReasonCode
+// and mfaType have none.)
+func evolvableReasonCode(code string) bool { return code == "userError" || code == "configError" }
 
 func newEncoder(r insights.Report, wrongTypes bool) *encoder {
 	return &encoder{report: r, fields: schema(r), wrongTypes: wrongTypes}
@@ -156,7 +166,11 @@ func (e *encoder) appendFact(b []byte, f *fact, context string) []byte {
 	b = append(b, `"id":`...)
 	b = appendString(b, f.id)
 	b = append(b, `,"factDate":"`...)
-	b = f.row.FactDate.AppendFormat(b, "2006-01-02")
+	if e.dateTime {
+		b = f.row.FactDate.AppendFormat(b, "2006-01-02T15:04:05Z")
+	} else {
+		b = f.row.FactDate.AppendFormat(b, "2006-01-02")
+	}
 	b = append(b, '"')
 	for _, fl := range e.fields {
 		b = append(b, ',')
@@ -197,7 +211,11 @@ func (e *encoder) appendFailures(b []byte, fs []insights.Failure) []byte {
 		b = append(b, `,"reason":`...)
 		b = appendString(b, f.Reason)
 		b = append(b, `,"reasonCode":`...)
-		b = appendString(b, f.ReasonCode)
+		code := f.ReasonCode
+		if e.hideNewEnums && e.report.Name == insights.Authentications && evolvableReasonCode(code) {
+			code = "unknownFutureValue"
+		}
+		b = appendString(b, code)
 		b = append(b, '}')
 	}
 	return append(b, ']')
