@@ -392,7 +392,17 @@ func simArgs(t *testing.T, sim *graphsim.Sim, graphURL string) []string {
 		"--azure.authority-host=" + sim.AuthorityHost,
 		"--graph.url=" + graphURL,
 		"--graph.ca-file=" + caFile,
+		// The tests written for the reports read them; logsArgs switches to
+		// the logs source.
+		"--insights.source=userinsights",
+		"--storage.path=" + filepath.Join(dir, "state.db"),
 	}
+}
+
+// logsArgs is simArgs for the logs source.
+func logsArgs(t *testing.T, sim *graphsim.Sim) []string {
+	t.Helper()
+	return setFlag(simArgs(t, sim, ""), "insights.source", "logs")
 }
 
 // reportsConfig writes a config file that reads only reports.

@@ -37,7 +37,8 @@ func (s *Source) Collect(ch chan<- prometheus.Metric) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	label := s.opts.Label
-	for name, f := range map[string]*feed{feedSignIns: &s.signIns, feedSignUps: &s.signUps} {
+	st := s.stats
+	for name, f := range map[string]*feed{feedSignIns: &st.signIns, feedSignUps: &st.signUps} {
 		if f.Watermark.IsZero() {
 			continue
 		}
@@ -46,11 +47,5 @@ func (s *Source) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(eventsDesc, prometheus.CounterValue, float64(f.Events), label, name)
 		ch <- prometheus.MustNewConstMetric(duplicatesDesc, prometheus.CounterValue, float64(f.Duplicates), label, name)
 	}
-	var open int64
-	for _, p := range s.periods {
-		if p.open() {
-			open += p.users.len()
-		}
-	}
-	ch <- prometheus.MustNewConstMetric(openUsersDesc, prometheus.GaugeValue, float64(open), label)
+	ch <- prometheus.MustNewConstMetric(openUsersDesc, prometheus.GaugeValue, float64(st.openUsers), label)
 }

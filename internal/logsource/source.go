@@ -79,15 +79,28 @@ type Source struct {
 	opts  Options
 	claim uint64
 
-	mu            sync.RWMutex
+	// syncing serializes Sync and guards the state below it; mu guards
+	// what Sync publishes (rows, errs, stats), so Fetch and the metrics
+	// never wait for a Sync that reads Graph.
+	syncing sync.Mutex
+	mu      sync.RWMutex
+	errs    map[string]error // feed → error of the last Sync
+	rows    map[insights.Report][]insights.Row
+	stats   stats
+
 	signIns       feed
 	signUps       feed
 	seen          map[string]map[string]time.Time // feed → id → createdDateTime
 	periods       map[periodKey]*period
 	users         *sample
 	registrations *registrations
-	errs          map[string]error // feed → error of the last Sync
-	rows          map[insights.Report][]insights.Row
+	syncErrs      map[string]error
+}
+
+// stats are the figures of the source's own metrics.
+type stats struct {
+	signIns, signUps feed
+	openUsers        int64
 }
 
 type periodKey struct {
@@ -130,8 +143,23 @@ func New(opts Options) (*Source, error) {
 		}
 		s.claim = claim
 	}
-	s.rows = s.buildRows()
+	s.publish()
 	return s, nil
+}
+
+// publish makes the state's rows, errors and figures what Fetch and
+// Collect see. The caller holds syncing (or is New).
+func (s *Source) publish() {
+	rows := s.buildRows()
+	st := stats{signIns: s.signIns, signUps: s.signUps}
+	for _, p := range s.periods {
+		if p.open() {
+			st.openUsers += p.users.len()
+		}
+	}
+	s.mu.Lock()
+	s.rows, s.errs, s.stats = rows, s.syncErrs, st
+	s.mu.Unlock()
 }
 
 func (o Options) withDefaults() Options {
@@ -162,7 +190,7 @@ func (s *Source) reset() {
 	s.seen = map[string]map[string]time.Time{feedSignIns: {}, feedSignUps: {}}
 	s.periods = map[periodKey]*period{}
 	s.users, s.registrations = nil, nil
-	s.errs = map[string]error{}
+	s.syncErrs = map[string]error{}
 }
 
 // Reports lists the reports the logs source produces; the others of the
@@ -188,19 +216,19 @@ func (s *Source) Fetch(_ context.Context, r insights.Report) ([]insights.Row, er
 // Sync reads what is new in every feed and commits it. A feed's failure is
 // returned by Fetch for the reports built from it; the others go on.
 func (s *Source) Sync(ctx context.Context) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.syncing.Lock()
+	defer s.syncing.Unlock()
 	now := s.opts.Now().UTC()
-	s.errs = map[string]error{}
+	s.syncErrs = map[string]error{}
 	// The small reads first: their values go into the commit of the first
 	// window (or one of their own when no window is due).
 	pending := s.readUsers(ctx, now)
 	if s.registrations == nil || now.Sub(s.registrations.At) >= s.opts.RegistrationsEvery {
 		pending = s.readRegistrations(ctx, now) || pending
 	}
-	s.errs[feedSignIns], s.errs[feedSignUps] = s.syncEvents(ctx, now, pending)
-	s.rows = s.buildRows()
-	return errors.Join(s.errs[feedSignIns], s.errs[feedSignUps], s.errs[feedUsers], s.errs[feedRegistrations])
+	s.syncErrs[feedSignIns], s.syncErrs[feedSignUps] = s.syncEvents(ctx, now, pending)
+	s.publish()
+	return errors.Join(s.syncErrs[feedSignIns], s.syncErrs[feedSignUps], s.syncErrs[feedUsers], s.syncErrs[feedRegistrations])
 }
 
 func (s *Source) feed(name string) *feed {
@@ -458,7 +486,7 @@ func (s *Source) age(now time.Time, c *change) {
 func (s *Source) readUsers(ctx context.Context, now time.Time) bool {
 	n, err := s.opts.Reader.UserCount(ctx)
 	if err != nil {
-		s.errs[feedUsers] = fmt.Errorf("users/$count: %w", err)
+		s.syncErrs[feedUsers] = fmt.Errorf("users/$count: %w", err)
 		return false
 	}
 	s.users = &sample{At: now, Count: n}
@@ -478,7 +506,7 @@ func (s *Source) readRegistrations(ctx context.Context, now time.Time) bool {
 		return nil
 	})
 	if err != nil {
-		s.errs[feedRegistrations] = fmt.Errorf("userRegistrationDetails: %w", err)
+		s.syncErrs[feedRegistrations] = fmt.Errorf("userRegistrationDetails: %w", err)
 		return false
 	}
 	s.registrations = &registrations{At: now, ByMethod: byMethod}

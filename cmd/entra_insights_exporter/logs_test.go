@@ -1,0 +1,252 @@
+package main
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/entra-insights/entra_insights_exporter/collector"
+	"github.com/entra-insights/entra_insights_exporter/graph/graphsim"
+	"github.com/entra-insights/entra_insights_exporter/graph/insights"
+)
+
+// logsSimNow pins the simulator's data clock a little in the past, so its
+// events are settled while the exporter reads with the real clock.
+func logsSimNow() time.Time { return time.Now().UTC().Add(-20 * time.Minute).Truncate(time.Minute) }
+
+// logsTestArgs are logsArgs for a test: no request budget (the simulator
+// does not throttle) and a lookback just over the simulator's retention.
+func logsTestArgs(t *testing.T, sim *graphsim.Sim, storage string) []string {
+	t.Helper()
+	args := setFlag(logsArgs(t, sim), "graph.rate-limit", "0")
+	args = setFlag(args, "logs.lookback", "8d")
+	return setFlag(args, "storage.path", storage)
+}
+
+// logsWant is what the exporter must export for the simulator's events,
+// counted here by brute force from the simulator's ground truth.
+type logsWant map[string]float64
+
+func logsExpected(sim *graphsim.Sim, opts graphsim.Options, now time.Time) logsWant {
+	want := logsWant{}
+	users := map[string]map[string]bool{}
+	period := map[string]time.Time{
+		"daily":   collector.PeriodStart(insights.Daily, now),
+		"monthly": collector.PeriodStart(insights.Monthly, now),
+	}
+	for _, e := range graphsim.SignIns(sim.TenantID, now, opts) {
+		if e.VisibleAt.After(now) || !e.IsInteractive {
+			continue
+		}
+		for g, start := range period {
+			if collector.PeriodStart(insightsGranularity(g), e.CreatedDateTime) != start {
+				continue
+			}
+			result := "success"
+			if e.Status.ErrorCode != 0 {
+				result = "failure"
+			}
+			want[g+"_authentications "+result]++
+			if e.AuthenticationRequirement == "multiFactorAuthentication" && len(e.AuthenticationDetails) > 0 {
+				mfa := "failure"
+				if e.AuthenticationDetails[len(e.AuthenticationDetails)-1].Succeeded {
+					mfa = "success"
+				}
+				want[g+"_mfa_attempts "+mfa]++
+			}
+			if result == "success" {
+				if users[g] == nil {
+					users[g] = map[string]bool{}
+				}
+				users[g][e.UserID] = true
+			}
+		}
+	}
+	for g, u := range users {
+		want[g+"_tenant_active_users"] = float64(len(u))
+	}
+	for _, e := range graphsim.SignUps(sim.TenantID, now, opts) {
+		if e.VisibleAt.After(now) {
+			continue
+		}
+		for g, start := range period {
+			if collector.PeriodStart(insightsGranularity(g), e.CreatedDateTime) == start && e.Status.ErrorCode == 0 {
+				want[g+"_sign_ups"]++
+			}
+		}
+	}
+	return want
+}
+
+func insightsGranularity(g string) insights.Granularity { return insights.Granularity(g) }
+
+// logsGot reads the same figures from a scrape.
+func logsGot(families map[string]*dto.MetricFamily, tenant string) logsWant {
+	got := logsWant{}
+	for _, g := range []string{"daily", "monthly"} {
+		for _, result := range []string{"success", "failure"} {
+			got[g+"_authentications "+result] = sumWhere(families, "entra_insights_"+g+"_authentications", map[string]string{"tenant": tenant, "result": result})
+			got[g+"_mfa_attempts "+result] = sumWhere(families, "entra_insights_"+g+"_mfa_attempts", map[string]string{"tenant": tenant, "result": result})
+		}
+		got[g+"_tenant_active_users"] = sumWhere(families, "entra_insights_"+g+"_tenant_active_users", map[string]string{"tenant": tenant})
+		got[g+"_sign_ups"] = sumWhere(families, "entra_insights_"+g+"_sign_ups", map[string]string{"tenant": tenant})
+	}
+	return got
+}
+
+func (w logsWant) diff(got logsWant) string {
+	var out []string
+	for k, v := range w {
+		if got[k] != v {
+			out = append(out, fmt.Sprintf("%s: got %g, want %g", k, got[k], v))
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+// caughtUp reports whether the exporter has read the logs up to its first
+// refresh and published them.
+func caughtUp(families map[string]*dto.MetricFamily) bool {
+	return sumWhere(families, "entra_insights_source_up", map[string]string{"tenant": "contoso", "source": "logs"}) == 1 &&
+		sumWhere(families, "entra_insights_report_up", map[string]string{"tenant": "contoso", "report": "signUps", "granularity": "daily"}) == 1
+}
+
+// TestLogsSourceExportsTheLogsExactly: an exporter on the logs source
+// exports exactly the simulator's distinct daily and monthly users,
+// authentications and MFA attempts by result, and sign-ups, through the
+// real path (client secret over TLS, SDK decode, paging, the state file).
+func TestLogsSourceExportsTheLogsExactly(t *testing.T) {
+	now := logsSimNow()
+	opts := graphsim.Options{Now: func() time.Time { return now }, LogPageSize: 200}
+	sim := graphsim.Start(t, opts)
+	in := launch(t, "logs-exact", logsTestArgs(t, sim, filepath.Join(t.TempDir(), "state.db"))...)
+	families := in.waitScrape(t, time.Minute, "the logs read", caughtUp)
+	want := logsExpected(sim, opts, now)
+	if d := want.diff(logsGot(families, "contoso")); d != "" {
+		t.Fatalf("exported figures differ from the simulator's logs:\n%s", d)
+	}
+	t.Logf("exact: %v", want)
+}
+
+// TestLogsSourceAgreesWithUserInsights: the same population read through
+// both sources gives the same event counts for today, and distinct users no
+// higher than userInsights' per-row upper bound.
+func TestLogsSourceAgreesWithUserInsights(t *testing.T) {
+	now := logsSimNow()
+	opts := graphsim.Options{Now: func() time.Time { return now }, LogLatencyMax: -1}
+	sim := graphsim.Start(t, opts)
+	logs := launch(t, "agree-logs", logsTestArgs(t, sim, filepath.Join(t.TempDir(), "state.db"))...)
+	ui := launch(t, "agree-ui", setFlag(simArgs(t, sim, ""), "graph.rate-limit", "0")...)
+	lf := logs.waitScrape(t, time.Minute, "the logs read", caughtUp)
+	uf := ui.waitScrape(t, time.Minute, "the reports read", func(f map[string]*dto.MetricFamily) bool {
+		return sumWhere(f, "entra_insights_tenant_up", map[string]string{"tenant": "contoso"}) == 1
+	})
+	for _, m := range []string{"daily_authentications", "daily_mfa_attempts"} {
+		for _, result := range []string{"success", "failure"} {
+			l := sumWhere(lf, "entra_insights_"+m, map[string]string{"result": result})
+			u := sumWhere(uf, "entra_insights_"+m, map[string]string{"result": result})
+			if l != u || l == 0 {
+				t.Errorf("%s{result=%s}: logs %g, userinsights %g: want equal and non-zero", m, result, l, u)
+			}
+		}
+	}
+	if l, u := sumWhere(lf, "entra_insights_daily_sign_ups", nil), sumWhere(uf, "entra_insights_daily_sign_ups", nil); l != u || l == 0 {
+		t.Errorf("daily sign-ups: logs %g, userinsights %g: want equal and non-zero", l, u)
+	}
+	for _, m := range []string{"daily_tenant_active_users", "daily_active_users"} {
+		l, u := sumWhere(lf, "entra_insights_"+m, nil), sumWhere(uf, "entra_insights_"+m, nil)
+		if l > u || l == 0 {
+			t.Errorf("%s: logs %g (exact), userinsights %g (upper bound): want 0 < logs <= userinsights", m, l, u)
+		}
+	}
+}
+
+// TestLogsSourceRestartsLoseNothing kills the exporter process (SIGKILL,
+// no shutdown) again and again at random moments while it reads the logs
+// — between pages, between a page and its commit, inside a commit — then
+// lets one run finish: every figure must equal the logs, and one more
+// restart must not change a number.
+func TestLogsSourceRestartsLoseNothing(t *testing.T) {
+	now := logsSimNow()
+	opts := graphsim.Options{Now: func() time.Time { return now }, LogPageSize: 50}
+	sim := graphsim.Start(t, opts)
+	storage := filepath.Join(t.TempDir(), "state.db")
+	args := logsTestArgs(t, sim, storage)
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
+	kills := 0
+	for range 6 {
+		addr := freeAddr(t)
+		cmd := exec.Command(os.Args[0], append([]string{"serve", "--web.listen-address=" + addr}, args...)...)
+		cmd.Env = append(os.Environ(), runMainEnv+"=1")
+		var stderr syncBuffer
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Duration(300+rng.IntN(1500)) * time.Millisecond)
+		if err := cmd.Process.Signal(syscall.SIGKILL); err == nil {
+			kills++
+		}
+		_ = cmd.Wait()
+		if strings.Contains(stderr.String(), "--storage.path") {
+			t.Fatalf("a killed run left a state the next one refuses:\n%s", stderr.String())
+		}
+	}
+	in := launch(t, "logs-after-kills", args...)
+	families := in.waitScrape(t, time.Minute, "the logs read", caughtUp)
+	want := logsExpected(sim, opts, now)
+	got := logsGot(families, "contoso")
+	if d := want.diff(got); d != "" {
+		t.Fatalf("after %d kills, figures differ from the logs:\n%s", kills, d)
+	}
+	if code := in.stop(t); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	again := launch(t, "logs-restarted", args...)
+	if d := want.diff(logsGot(again.waitScrape(t, time.Minute, "the state loaded", caughtUp), "contoso")); d != "" {
+		t.Fatalf("a restart changed the figures:\n%s", d)
+	}
+	t.Logf("%d kills during the read, then exact: %v", kills, want)
+}
+
+// TestUserInsightsRetirementSignalled: a tenant whose userInsights reports
+// answer empty (or not found) raises the retirement signal within one
+// refresh; one that retires after data was once there, at the next.
+func TestUserInsightsRetirementSignalled(t *testing.T) {
+	for name, mode := range map[string]graphsim.Retirement{"empty": graphsim.RetiredEmpty, "bad request": graphsim.RetiredBadRequest, "not found": graphsim.RetiredNotFound} {
+		t.Run(name, func(t *testing.T) {
+			sim := graphsim.Start(t, graphsim.Options{Retirement: mode})
+			in := launch(t, "retired", setFlag(simArgs(t, sim, ""), "graph.rate-limit", "0")...)
+			f := in.waitScrape(t, time.Minute, "a refresh", func(f map[string]*dto.MetricFamily) bool {
+				return sumWhere(f, "entra_insights_refresh_errors_total", map[string]string{"reason": "retired"}) > 0 &&
+					f["entra_insights_source_up"] != nil
+			})
+			if up := sumWhere(f, "entra_insights_source_up", map[string]string{"source": "userinsights"}); up != 0 {
+				t.Errorf("source_up %g, want 0", up)
+			}
+			if lines := logLines(in.stderr.String(), "retired User Insights on 31 August 2026"); len(lines) != 1 {
+				t.Errorf("%d retirement log lines after one refresh, want 1:\n%s", len(lines), in.stderr.String())
+			}
+		})
+	}
+	t.Run("after data", func(t *testing.T) {
+		sim := graphsim.Start(t, graphsim.Options{})
+		in := launch(t, "retiring", setFlag(setFlag(simArgs(t, sim, ""), "graph.rate-limit", "0"), "insights.refresh-interval", "2s")...)
+		in.waitScrape(t, time.Minute, "data", func(f map[string]*dto.MetricFamily) bool {
+			return sumWhere(f, "entra_insights_source_up", map[string]string{"source": "userinsights"}) == 1
+		})
+		sim.SetRetirement(graphsim.RetiredEmpty)
+		in.waitScrape(t, 30*time.Second, "the retirement signal", func(f map[string]*dto.MetricFamily) bool {
+			return sumWhere(f, "entra_insights_source_up", map[string]string{"source": "userinsights"}) == 0 &&
+				sumWhere(f, "entra_insights_refresh_errors_total", map[string]string{"reason": "retired"}) > 0
+		})
+	})
+}
