@@ -145,7 +145,11 @@ type dataMetric struct {
 
 func compileMetric(spec metricSpec, g insights.Granularity, dims []string) *dataMetric {
 	help := spec.help + cachedHelp
-	if spec.users {
+	report := insights.Report{Granularity: g, Name: spec.report}
+	switch {
+	case spec.users && slices.Contains(insights.LogsReports(), report):
+		help = spec.help + exactUsersHelp + upperBoundHelp + cachedHelp
+	case spec.users:
 		help = spec.help + upperBoundHelp + cachedHelp
 	}
 	tuple := append(append([]string{"tenant"}, dims...), spec.structural...)

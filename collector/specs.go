@@ -10,9 +10,12 @@ const namespace = "entra_insights"
 const (
 	cachedHelp = " Graph's value for the current as-of period (see entra_insights_period_start_timestamp_seconds);" +
 		" cached, refreshed in the background."
-	upperBoundHelp = " logs source: exact distinct users per label set (a user of two apps counts once in each; the tenant-wide" +
+	upperBoundHelp = " Graph counts a user once per row, so a sum over dimensions is an upper bound."
+	// exactUsersHelp goes with upperBoundHelp on the user counts the logs
+	// source also produces.
+	exactUsersHelp = " logs source: exact distinct users per label set (a user of two apps counts once in each; the tenant-wide" +
 		" figure is entra_insights_G_tenant_active_users), this month's from the retained logs until a whole month has been read;" +
-		" userinsights source: Graph counts a user once per row, so a sum over dimensions is an upper bound."
+		" userinsights source:"
 )
 
 // emitFunc receives one value of a row with the values of the metric's
@@ -149,8 +152,9 @@ func metricSpecs() []metricSpec {
 			},
 		},
 		{
-			name: "users", report: insights.UserCount, only: insights.Daily, users: true,
-			help:   "Users in the tenant.",
+			name: "users", report: insights.UserCount, only: insights.Daily,
+			help: "Users in the tenant (logs source: users/$count, exact; userinsights source: the userCount rows, whose" +
+				" sum over languages is an upper bound).",
 			points: count,
 		},
 		{

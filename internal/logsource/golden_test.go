@@ -1,0 +1,106 @@
+package logsource_test
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/expfmt"
+
+	"github.com/entra-insights/entra_insights_exporter/collector"
+	"github.com/entra-insights/entra_insights_exporter/graph"
+	"github.com/entra-insights/entra_insights_exporter/graph/graphsim"
+	"github.com/entra-insights/entra_insights_exporter/internal/azconf"
+	"github.com/entra-insights/entra_insights_exporter/internal/logsource"
+	"github.com/entra-insights/entra_insights_exporter/internal/store"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/logs.prom")
+
+// goldenNow pins the simulator's data clock and the source's clock.
+var goldenNow = time.Date(2026, 12, 2, 15, 30, 0, 0, time.UTC)
+
+// TestGoldenLogsExposition reads pinned simulator data through the real
+// Graph client (SDK decode, paging, TLS token) into the logs source and a
+// collector, and compares the data metrics with testdata/logs.prom.
+func TestGoldenLogsExposition(t *testing.T) {
+	now := func() time.Time { return goldenNow }
+	sim := graphsim.Start(t, graphsim.Options{Now: now, LogPageSize: 300})
+	client, err := graph.NewClient(graph.Config{
+		TenantName: "golden", TenantID: sim.TenantID, ClientID: sim.ClientID,
+		AuthMode: azconf.AuthClientSecret, ClientSecret: sim.ClientSecret, Cloud: azconf.DefaultCloud,
+		AuthorityHost: sim.AuthorityHost, GraphURL: sim.GraphURL, RootCAs: sim.CertPool, DisableBudget: true,
+	}, graph.Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	catalog, err := collector.NewCatalog(collector.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(filepath.Join(t.TempDir(), "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	src, err := logsource.New(logsource.Options{Tenant: "golden", Label: "golden", Reader: client, Store: st, Now: now,
+		ActiveUserDims: catalog.ActiveUserDimensions()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewPedanticRegistry()
+	e, err := collector.New([]collector.Tenant{{Name: "golden", TenantID: sim.TenantID, Cloud: "public", Source: src,
+		SourceName: collector.SourceLogs}}, collector.Config{}, nil, reg, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg.MustRegister(e)
+	e.RefreshAll(context.Background())
+
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	enc := expfmt.NewEncoder(&buf, expfmt.NewFormat(expfmt.TypeTextPlain))
+	kept := 0
+	for _, f := range families {
+		name := f.GetName()
+		// The data and info metrics: what the dashboards read. Health
+		// metrics carry wall-clock times and durations.
+		if strings.HasPrefix(name, "entra_insights_daily_") || strings.HasPrefix(name, "entra_insights_monthly_") ||
+			name == "entra_insights_app_info" || name == "entra_insights_tenant_info" ||
+			name == "entra_insights_period_start_timestamp_seconds" || name == "entra_insights_source_up" {
+			if err := enc.Encode(f); err != nil {
+				t.Fatal(err)
+			}
+			kept++
+		}
+	}
+	if kept < 10 {
+		t.Fatalf("only %d data families exposed", kept)
+	}
+	path := filepath.Join("testdata", "logs.prom")
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./internal/logsource -run TestGolden -update)", err)
+	}
+	if !bytes.Equal(want, buf.Bytes()) {
+		t.Errorf("the logs source's exposition differs from %s; run go test ./internal/logsource -run TestGolden -update and review the diff", path)
+	}
+}
