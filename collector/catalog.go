@@ -56,9 +56,10 @@ func NewCatalog(cfg Config) (*Catalog, error) {
 	return c, nil
 }
 
-// Reports returns the configured reports, with the derived ones
-// (tenantActiveUsers of each granularity whose activeUsers is read).
-func (c *Catalog) Reports() []insights.Report { return slices.Clone(c.reports) }
+// Reports returns the configured reports (not the derived ones).
+func (c *Catalog) Reports() []insights.Report {
+	return slices.DeleteFunc(slices.Clone(c.reports), func(r insights.Report) bool { return r.Name == insights.TenantActiveUsers })
+}
 
 // ActiveUserDimensions returns the dimensions the active_users metric of
 // each granularity keeps: the logs source counts distinct users by them.
@@ -87,11 +88,11 @@ func withDerived(reports []insights.Report) []insights.Report {
 	return out
 }
 
-// tenantReports returns the catalog's reports that source produces, in
+// ReportsOf returns the catalog's reports that source produces, in
 // catalog order. A source that does not list its reports (the userinsights
 // source) produces every Graph report but no derived one: the collector
 // derives those (see mirrorDerived).
-func (c *Catalog) tenantReports(source Source) []insights.Report {
+func (c *Catalog) ReportsOf(source Source) []insights.Report {
 	var out []insights.Report
 	lister, lists := source.(Lister)
 	for _, r := range c.reports {

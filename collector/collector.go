@@ -158,7 +158,7 @@ func newTenants(configured []Tenant, catalog *Catalog) ([]*tenant, error) {
 		}
 		seen[c.Name] = true
 		t := &tenant{Tenant: c, refreshing: make(chan struct{}, 1), reports: map[insights.Report]*reportState{}}
-		t.order = catalog.tenantReports(c.Source)
+		t.order = catalog.ReportsOf(c.Source)
 		for _, r := range t.order {
 			t.reports[r] = &reportState{}
 		}

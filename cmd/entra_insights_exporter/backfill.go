@@ -212,12 +212,7 @@ func fetchTenant(ctx context.Context, sh *shared, cfg graph.Config, source strin
 			return backfill.Tenant{}, fmt.Errorf("tenant %s: %w (%s)", cfg.TenantName, err, insights.HintOf(err))
 		}
 	}
-	reports := catalog.Reports()
-	if l, ok := tenant.Source.(collector.Lister); ok {
-		reports = slices.DeleteFunc(reports, func(r insights.Report) bool { return !slices.Contains(l.Reports(), r) })
-	} else {
-		reports = slices.DeleteFunc(reports, func(r insights.Report) bool { return r.Name == insights.TenantActiveUsers })
-	}
+	reports := catalog.ReportsOf(tenant.Source)
 	rows := map[insights.Report][]insights.Row{}
 	for i, r := range reports {
 		rs, err := tenant.Source.Fetch(ctx, r)

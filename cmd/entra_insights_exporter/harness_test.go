@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/pprof"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -89,6 +90,14 @@ func spawn(t *testing.T, label string, args []string) *instance {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.WithoutCancel(t.Context()))
 	in := &instance{addr: freeAddr(t), label: label, stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan int, 1), cancel: cancel, hup: make(chan os.Signal, 1)}
+	if !slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "--storage.path=") }) {
+		// Never the default state file in the package's directory.
+		args = append(args, "--storage.path="+filepath.Join(t.TempDir(), "state.db"))
+	}
+	if !slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "--insights.source=") || a == "--demo" }) {
+		// The tests written for the reports read them; the logs tests say so.
+		args = append(args, "--insights.source=userinsights")
+	}
 	args = append([]string{"serve", "--web.listen-address=" + in.addr}, args...)
 	pprof.Do(ctx, pprof.Labels(goroutineLabel, label), func(ctx context.Context) {
 		go func() { in.done <- run(ctx, args, in.stdout, in.stderr, in.hup) }()
