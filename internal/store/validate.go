@@ -49,6 +49,12 @@ func newValidator(data []byte) (*validator, error) {
 	if err != nil {
 		return nil, err
 	}
+	for i := range uint64(2) { // bbolt writes them whole; its Tx.Check asserts them
+		h := data[i*pageSize:]
+		if id, flags := ne.Uint64(h), ne.Uint16(h[8:]); id != i || flags != metaFlag {
+			return nil, fmt.Errorf("meta page %d: its header says page %d, flags %#x", i, id, flags)
+		}
+	}
 	switch {
 	case m.pageSize != pageSize:
 		return nil, fmt.Errorf("meta page %d: page size %d, but bbolt reads the file with %d", which, m.pageSize, pageSize)
@@ -90,6 +96,7 @@ const (
 
 	branchFlag   = 0x01
 	leafFlag     = 0x02
+	metaFlag     = 0x04
 	freelistFlag = 0x10
 	bucketFlag   = 0x01 // leaf element flag: the value is a bucket
 
