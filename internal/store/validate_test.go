@@ -410,3 +410,66 @@ func FuzzValidate(f *testing.F) {
 		}
 	})
 }
+
+// benchFile writes a ~50 MB bbolt file: 1 M keys of 16 bytes with small
+// values in four buckets.
+func benchFile(b *testing.B) string {
+	path := filepath.Join(b.TempDir(), "bench.db")
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	const keys, perTx = 1 << 20, 1 << 16
+	for start := 0; start < keys; start += perTx {
+		if err := db.Update(func(tx *bolt.Tx) error {
+			for i := start; i < start+perTx; i++ {
+				bk, err := tx.CreateBucketIfNotExists(fmt.Appendf(nil, "bucket%d", i%4))
+				if err != nil {
+					return err
+				}
+				bk.FillPercent = 0.8
+				k := make([]byte, 16)
+				binary.BigEndian.PutUint64(k[8:], uint64(i))
+				if err := bk.Put(k, []byte("value!!!")); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := db.Close(); err != nil {
+		b.Fatal(err)
+	}
+	return path
+}
+
+// BenchmarkValidate: the check runs at every start, so it has to be fast.
+func BenchmarkValidate(b *testing.B) {
+	path := benchFile(b)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("in memory", func(b *testing.B) {
+		b.SetBytes(int64(len(data)))
+		for b.Loop() {
+			if err := validate(data); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("with ReadFile", func(b *testing.B) {
+		b.SetBytes(int64(len(data)))
+		for b.Loop() {
+			data, err := os.ReadFile(path)
+			if err == nil {
+				err = validate(data)
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
