@@ -169,10 +169,21 @@ func check(db *bolt.DB, existed bool) (err error) {
 	defer recoverDamage(&err)
 	// Read every page in this goroutine (bbolt's own Tx.Check panics in a
 	// goroutine of its own on some damage, which nothing can recover).
+	ready := false
 	if err := db.View(func(tx *bolt.Tx) error {
-		return tx.ForEach(func(_ []byte, b *bolt.Bucket) error { return walk(b) })
+		if err := tx.ForEach(func(_ []byte, b *bolt.Bucket) error { return walk(b) }); err != nil {
+			return err
+		}
+		meta := tx.Bucket(metaBucket)
+		ready = meta != nil && bytes.Equal(meta.Get(schemaKey), []byte(schema)) && tx.Bucket(tenantsBucket) != nil
+		return nil
 	}); err != nil {
 		return fmt.Errorf("damaged: %w", err)
+	}
+	if ready {
+		// No write: every commit rewrites a meta page, and a file the
+		// caller then refuses (its documents damaged) is to stay as it is.
+		return nil
 	}
 	return db.Update(func(tx *bolt.Tx) error {
 		meta := tx.Bucket(metaBucket)
