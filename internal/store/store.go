@@ -78,10 +78,10 @@ func Open(path string) (s *Store, err error) {
 
 // openBolt opens the file. bbolt trusts its file and dies on some damage
 // (see validate), so nothing of the file reaches bbolt unchecked: before
-// bbolt opens it, its length and meta pages (all bbolt reads at open,
-// unless the file has no freelist); once bbolt holds the file lock, so
-// that no other process writes it while it is read, all of it. Panics of
-// bbolt on damage it finds itself are errors.
+// bbolt opens it, what bbolt reads at open (its meta pages and freelist,
+// or all of it when it has no freelist); once bbolt holds the file lock,
+// so that no other process writes it while it is read, all of it. Panics
+// of bbolt on damage it finds itself are errors.
 func openBolt(path string) (db *bolt.DB, err error) {
 	data, err := os.ReadFile(path)
 	if err == nil && len(data) > 0 { // a missing file is created; other errors are bbolt's to report
@@ -89,8 +89,12 @@ func openBolt(path string) (db *bolt.DB, err error) {
 			return nil, err
 		}
 		v, err := newValidator(data)
-		if err == nil && v.freelistID == noFreelist {
-			err = v.run() // bbolt would walk the tree at open to rebuild the freelist
+		if err == nil {
+			if v.freelistID == noFreelist {
+				err = v.run() // bbolt walks the tree at open to rebuild the freelist
+			} else {
+				err = v.checkFreelist()
+			}
 		}
 		if err != nil {
 			return nil, fmt.Errorf("damaged: %w", err)

@@ -70,17 +70,24 @@ func newValidator(data []byte) (*validator, error) {
 
 // run checks the freelist and the tree.
 func (v *validator) run() error {
+	if err := v.checkFreelist(); err != nil {
+		return err
+	}
+	_, err := v.page(v.rootID, nil, nil, true)
+	return err
+}
+
+// checkFreelist checks the freelist page, if the file has one: what bbolt
+// reads of the file at open besides the meta pages.
+func (v *validator) checkFreelist() error {
 	words := (v.hwm + 63) / 64
 	v.used = make([]uint64, words)
 	v.free = make([]uint64, words)
 	v.used[0] |= 3 // the meta pages
-	if v.freelistID != noFreelist {
-		if err := v.freelist(v.freelistID); err != nil {
-			return err
-		}
+	if v.freelistID == noFreelist {
+		return nil
 	}
-	_, err := v.page(v.rootID, nil, nil, true)
-	return err
+	return v.freelist(v.freelistID)
 }
 
 // The bbolt on-disk layout (native byte order, as bbolt writes it).

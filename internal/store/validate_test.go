@@ -175,6 +175,11 @@ func TestValidate(t *testing.T) {
 			put64(b, fl+pageHeaderSize, 1<<62)
 			return b
 		}, "freelist ids do not fit"},
+		{"freelist overflow count past the file", func(b []byte) []byte {
+			put16(b, fl+10, 0xFFFF)
+			put64(b, fl+pageHeaderSize, 1<<24) // bbolt would read 128 MiB of ids
+			return b
+		}, "freelist ids do not fit"},
 		{"freelist holds page 0", func(b []byte) []byte {
 			put16(b, fl+10, 1)
 			put64(b, fl+pageHeaderSize, 0)
