@@ -76,14 +76,44 @@ func Open(path string) (s *Store, err error) {
 	return &Store{db: db, path: path, owners: map[string]uint64{}}, nil
 }
 
-// openBolt opens the file; bbolt panics on some damaged files (a
-// truncated freelist), which is an error here.
+// openBolt opens the file. bbolt trusts its file and dies on some damage
+// (see validate), so nothing of the file reaches bbolt unchecked: before
+// bbolt opens it, what bbolt reads at open (its meta pages and freelist,
+// or all of it when it has no freelist); once bbolt holds the file lock,
+// so that no other process writes it while it is read, all of it. Panics
+// of bbolt on damage it finds itself are errors.
 func openBolt(path string) (db *bolt.DB, err error) {
-	if err := checkLength(path); err != nil {
-		return nil, err
+	data, err := os.ReadFile(path)
+	if err == nil && len(data) > 0 { // a missing file is created; other errors are bbolt's to report
+		if err := checkLength(data); err != nil {
+			return nil, err
+		}
+		v, err := newValidator(data)
+		if err == nil {
+			if v.freelistID == noFreelist {
+				err = v.run() // bbolt walks the tree at open to rebuild the freelist
+			} else {
+				err = v.checkFreelist()
+			}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("damaged: %w", err)
+		}
 	}
 	defer recoverDamage(&err)
-	return bolt.Open(path, 0o600, &bolt.Options{Timeout: lockTimeout})
+	db, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: lockTimeout})
+	if err != nil {
+		return nil, err
+	}
+	data, err = os.ReadFile(path)
+	if err == nil {
+		err = validate(data)
+	}
+	if err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("damaged: %w", err)
+	}
+	return db, nil
 }
 
 // boltMagic marks a bbolt meta page.
@@ -91,13 +121,8 @@ const boltMagic = 0xED0CDAED
 
 // checkLength refuses a file shorter than its meta pages say: bbolt would
 // map the missing pages and the process would die of SIGBUS reading them,
-// which no recover can catch. A file too short for meta pages is left to
-// bbolt (new, or its own error).
-func checkLength(path string) error {
-	data, err := os.ReadFile(path)
-	if err != nil || len(data) == 0 {
-		return nil // a missing file is created; other errors are bbolt's to report
-	}
+// which no recover can catch.
+func checkLength(data []byte) error {
 	// The first meta page is at 0; the second one page further. Layout: a
 	// 16-byte page header, then magic, version, pageSize, flags (uint32),
 	// root bucket (16 bytes), freelist, pgid (uint64).
@@ -148,10 +173,21 @@ func check(db *bolt.DB, existed bool) (err error) {
 	defer recoverDamage(&err)
 	// Read every page in this goroutine (bbolt's own Tx.Check panics in a
 	// goroutine of its own on some damage, which nothing can recover).
+	ready := false
 	if err := db.View(func(tx *bolt.Tx) error {
-		return tx.ForEach(func(_ []byte, b *bolt.Bucket) error { return walk(b) })
+		if err := tx.ForEach(func(_ []byte, b *bolt.Bucket) error { return walk(b) }); err != nil {
+			return err
+		}
+		meta := tx.Bucket(metaBucket)
+		ready = meta != nil && bytes.Equal(meta.Get(schemaKey), []byte(schema)) && tx.Bucket(tenantsBucket) != nil
+		return nil
 	}); err != nil {
 		return fmt.Errorf("damaged: %w", err)
+	}
+	if ready {
+		// No write: every commit rewrites a meta page, and a file the
+		// caller then refuses (its documents damaged) is to stay as it is.
+		return nil
 	}
 	return db.Update(func(tx *bolt.Tx) error {
 		meta := tx.Bucket(metaBucket)
