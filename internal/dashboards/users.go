@@ -11,8 +11,13 @@ func users() *dashboard.DashboardBuilder {
 		monthActive  = "entra_insights_monthly_active_users"
 		dailySignUps = "entra_insights_daily_sign_ups"
 		monthSignUps = "entra_insights_monthly_sign_ups"
+		dailyTenant  = "entra_insights_daily_tenant_active_users"
+		monthTenant  = "entra_insights_monthly_tenant_active_users"
 	)
-	upperBound := " Graph counts a user once per application and platform, so sums over them are an upper bound of distinct users."
+	upperBound := " A user of several applications or platforms counts once in each, so sums over them exceed the distinct users" +
+		" (with the userinsights source even each figure is Graph's upper bound)."
+	tenantWide := " Distinct users of the whole tenant (logs source: exact; userinsights source: the sum over applications, an upper bound);" +
+		" the application filter does not apply."
 	return newDashboard("entra-insights-users", "Entra insights / Users",
 		"Active, inactive, new and total users of Microsoft Entra External ID applications (the portal's Application user activity → Users).",
 		"now-30d", "15m").
@@ -28,19 +33,19 @@ func users() *dashboard.DashboardBuilder {
 			"Users in the tenant (Graph's user count report), as of the daily data's day.",
 			unitCount, instantQuery(sum("", sel("entra_insights_daily_users")), "Users"))).
 		WithPanel(statPanel("Active users today",
-			"Users with at least one authentication request on the daily data's day, so far."+upperBound,
-			unitCount, instantQuery(sum("", sel(dailyActive, appMatcher)), "Active users"))).
+			"Users with a successful sign-in on the daily data's day, so far."+tenantWide,
+			unitCount, instantQuery(sum("", sel(dailyTenant)), "Active users"))).
 		WithPanel(statPanel("Active users this month",
-			"Users with at least one authentication request in the monthly data's month, so far."+upperBound,
-			unitCount, instantQuery(sum("", sel(monthActive, appMatcher)), "Active users"))).
+			"Users with a successful sign-in in the monthly data's month, so far."+tenantWide,
+			unitCount, instantQuery(sum("", sel(monthTenant)), "Active users"))).
 		WithPanel(statPanel("New users this month",
 			"Users who signed up in the monthly data's month, so far.",
 			unitCount, instantQuery(sum("", sel(monthSignUps, appMatcher)), "Sign-ups"))).
 		WithRow(row("Daily, last 30 days")).
 		WithPanel(dailyBars("Daily active and inactive users",
-			"Per day: users with at least one authentication request, and users inactive for a day (inactive users ignore the application filter)."+upperBound,
+			"Per day: users with a successful sign-in, and users inactive for a day (the userinsights source only)."+tenantWide,
 			unitCount, false,
-			rangeQuery(sum("", day(sel(dailyActive, appMatcher))), "Active"),
+			rangeQuery(sum("", day(sel(dailyTenant))), "Active"),
 			rangeQuery(sum("", day(sel("entra_insights_daily_inactive_users", `window="1d"`))), "Inactive for 1 day"))).
 		WithPanel(dailyLines("Total users",
 			"Users in the tenant at the end of each day.",
@@ -56,9 +61,9 @@ func users() *dashboard.DashboardBuilder {
 			rangeQuery(sum("os", day(sel(dailySignUps, appMatcher))), "{{os}}"))).
 		WithRow(row("Monthly, last 12 months")).
 		WithPanel(monthlyBars("Monthly active users",
-			"Per month: users with at least one authentication request. Each bar ends on the month's last day; the last bar is the current month so far."+upperBound,
+			"Per month: users with a successful sign-in. Each bar ends on the month's last day; the last bar is the current month so far."+tenantWide,
 			unitCount, false,
-			rangeQuery(monthEnds(sum("", day(sel(monthActive, appMatcher)))), "Active users")).
+			rangeQuery(monthEnds(sum("", day(sel(monthTenant)))), "Active users")).
 			TimeFrom(yearRange)).
 		WithPanel(monthlyBars("Monthly active users by application",
 			"Per month and application: users with at least one authentication request. The last bar is the current month so far."+upperBound,
