@@ -115,7 +115,7 @@ func (c *cli) plan(sim *graphsim.Sim) (*plan, error) {
 		return p, nil
 	case c.Demo:
 		p.tenants = []graph.Config{demoConfig(base, sim)}
-		p.sources["demo"] = insights.SourceLogs
+		p.sources["demo"] = c.Insights.Source // logs unless asked otherwise
 		p.collector.RefreshInterval = min(p.collector.RefreshInterval, demoRefreshInterval)
 		p.collector.RefreshTimeout = min(p.collector.RefreshTimeout, p.collector.RefreshInterval)
 	case len(file.Tenants) > 0:

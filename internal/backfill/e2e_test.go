@@ -26,11 +26,14 @@ var wrote = regexp.MustCompile(`backfill: wrote (\d+) series, (\d+) samples`)
 func TestBackfillIntoRealPrometheus(t *testing.T) {
 	promtest.Require(t)
 	bin := promtest.BuildExporter(t)
-	addr := promtest.StartExporter(t, bin, "serve", "--demo")
+	// The reports' 30 days and 12 months: the demo on the userinsights
+	// source (the logs source's backfill is what the dashboards' end-to-end
+	// test loads).
+	addr := promtest.StartExporter(t, bin, "serve", "--demo", "--insights.source=userinsights")
 
 	dir := t.TempDir()
 	file := filepath.Join(dir, "history.om")
-	cmd := exec.CommandContext(t.Context(), bin, "backfill", "--demo", "--backfill.output="+file,
+	cmd := exec.CommandContext(t.Context(), bin, "backfill", "--demo", "--insights.source=userinsights", "--backfill.output="+file,
 		"--backfill.label=job="+promtest.JobName, "--backfill.label=instance="+addr)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
