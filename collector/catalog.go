@@ -148,7 +148,7 @@ func compileMetric(spec metricSpec, g insights.Granularity, dims []string) *data
 	help := spec.help + cachedHelp
 	report := insights.Report{Granularity: g, Name: spec.report}
 	switch {
-	case spec.users && slices.Contains(insights.LogsReports(), report):
+	case spec.users && report.Name == insights.ActiveUsers:
 		help = spec.help + exactUsersHelp + upperBoundHelp + cachedHelp
 	case spec.users:
 		help = spec.help + upperBoundHelp + cachedHelp

@@ -125,7 +125,9 @@ func metricSpecs() []metricSpec {
 		},
 		{
 			name: "inactive_users", report: insights.InactiveUsers, users: true,
-			help:       "Users inactive for the window (1d or calendar_month, 30d, 60d, 90d).",
+			help: "Users inactive for the window (1d or calendar_month, 30d, 60d, 90d). logs source: users whose last" +
+				" successful sign-in (signInActivity, needs Entra ID P1/P2) is older than the window, never-signed-in users not counted;" +
+				" userinsights source: Graph's report.",
 			structural: []string{"window"},
 			points:     inactive,
 		},

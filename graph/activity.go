@@ -213,6 +213,34 @@ func (c *Client) UserCount(ctx context.Context) (int64, error) {
 	return int64(*n), nil
 }
 
+// InactiveUsers counts the users whose last successful sign-in
+// (signInActivity/lastSuccessfulSignInDateTime) is at or before before.
+// Users who never signed in successfully have no such date and are not
+// counted, as Graph's filter does. A tenant whose licence lacks
+// signInActivity gets an error wrapping insights.ErrUnlicensed.
+func (c *Client) InactiveUsers(ctx context.Context, before time.Time) (int64, error) {
+	headers := abs.NewRequestHeaders()
+	headers.Add("ConsistencyLevel", "eventual")
+	filter := "signInActivity/lastSuccessfulSignInDateTime le " + before.UTC().Format(time.RFC3339)
+	var n *int32
+	err := c.do(ctx, func(ctx context.Context) (err error) {
+		n, err = c.activity.userCount.Get(ctx, &users.CountRequestBuilderGetRequestConfiguration{
+			Headers: headers, QueryParameters: &users.CountRequestBuilderGetQueryParameters{Filter: &filter},
+		})
+		return err
+	})
+	if err != nil {
+		if ie := (*insights.Error)(nil); errors.As(err, &ie) && ie.Status == 403 && strings.Contains(strings.ToLower(err.Error()), "premium license") {
+			return 0, fmt.Errorf("users/$count (signInActivity): %w: %w", insights.ErrUnlicensed, err)
+		}
+		return 0, fmt.Errorf("users/$count (signInActivity): %w", err)
+	}
+	if n == nil || *n < 0 {
+		return 0, fmt.Errorf("users/$count (signInActivity): %w", transport.BadResponse(errors.New("no count in the answer")))
+	}
+	return int64(*n), nil
+}
+
 // Registrations reads every user's MFA registration.
 func (c *Client) Registrations(ctx context.Context, page func([]insights.Registration) error) error {
 	first := &reports.AuthenticationMethodsUserRegistrationDetailsRequestBuilderGetRequestConfiguration{

@@ -1,6 +1,9 @@
 package insights
 
-import "time"
+import (
+	"errors"
+	"time"
+)
 
 // The sources a tenant can read: the activity logs (the default since
 // Microsoft retired User Insights on 31 August 2026) or the userInsights
@@ -53,6 +56,11 @@ type SignUp struct {
 	ErrorCode        int64  // status.errorCode; 0 = the user signed up
 }
 
+// ErrUnlicensed marks a read the tenant's licence does not allow (Graph's
+// signInActivity needs Entra ID P1 or P2): the metrics built from it are
+// absent, not failing.
+var ErrUnlicensed = errors.New("the tenant's licence does not include this data")
+
 // Registration is one user of reports/authenticationMethods/userRegistrationDetails.
 type Registration struct {
 	UserID            string
@@ -61,9 +69,10 @@ type Registration struct {
 }
 
 // LogsReports are the reports the logs source rebuilds from the activity
-// logs; the catalog's others (summary, requests, inactive users, telecom
-// fraud, captcha) have no live replacement yet and are absent for its
-// tenants.
+// logs and the directory; the catalog's others (summary, requests,
+// inactive users by application, telecom fraud, captcha) have no live
+// replacement and are absent for its tenants. Inactive users come from users' signInActivity, where the
+// licence allows.
 func LogsReports() []Report {
 	var out []Report
 	for _, g := range []Granularity{Daily, Monthly} {
@@ -71,5 +80,6 @@ func LogsReports() []Report {
 			out = append(out, Report{Granularity: g, Name: name})
 		}
 	}
-	return append(out, Report{Granularity: Daily, Name: UserCount}, Report{Granularity: Monthly, Name: MFARegisteredUsers})
+	return append(out, Report{Granularity: Daily, Name: UserCount}, Report{Granularity: Monthly, Name: MFARegisteredUsers},
+		Report{Granularity: Daily, Name: InactiveUsers}, Report{Granularity: Monthly, Name: InactiveUsers})
 }

@@ -28,6 +28,25 @@ type doc struct {
 	SignUps       feed           `json:"signUps"`
 	Users         *sample        `json:"users,omitempty"`
 	Registrations *registrations `json:"registrations,omitempty"`
+	Inactive      *inactive      `json:"inactive,omitempty"`
+}
+
+// inactive is the last read of the inactive users per window.
+type inactive struct {
+	At         time.Time        `json:"at"`
+	ByWindow   map[string]int64 `json:"byWindow,omitempty"`
+	Unlicensed bool             `json:"unlicensed,omitempty"` // the licence has no signInActivity
+}
+
+// due reports whether the inactive users are to be read again.
+func (i *inactive) due(now time.Time) bool {
+	switch {
+	case i == nil:
+		return true
+	case i.Unlicensed:
+		return now.Sub(i.At) >= unlicensedRetry
+	}
+	return now.Sub(i.At) >= inactiveEvery
 }
 
 // feed is the read position of one activity log.
@@ -199,6 +218,13 @@ func decodeDoc(data []byte) (*doc, error) {
 	}
 	if d.Users != nil && d.Users.Count < 0 {
 		return nil, fmt.Errorf("users: negative count %d", d.Users.Count)
+	}
+	if d.Inactive != nil {
+		for w, n := range d.Inactive.ByWindow {
+			if n < 0 {
+				return nil, fmt.Errorf("inactive: %q: negative count", w)
+			}
+		}
 	}
 	if d.Registrations != nil {
 		for m, n := range d.Registrations.ByMethod {

@@ -23,8 +23,9 @@ type fakeReader struct {
 	pageSize  int
 	retention time.Duration
 	// failAfter makes the SignIns read fail after that many pages (0 = never).
-	failAfter int
-	requests  int
+	failAfter  int
+	requests   int
+	unlicensed bool
 }
 
 type fakeSignIn struct {
@@ -85,6 +86,29 @@ func (f *fakeReader) pages(n, failAfter int, page func(i, j int) error) error {
 }
 
 func (f *fakeReader) UserCount(context.Context) (int64, error) { return f.users, nil }
+
+// InactiveUsers counts the users without a successful sign-in after
+// before; unlicensed makes it fail as a tenant without P1/P2.
+func (f *fakeReader) InactiveUsers(_ context.Context, before time.Time) (int64, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.unlicensed {
+		return 0, fmt.Errorf("users/$count: %w", insights.ErrUnlicensed)
+	}
+	last := map[string]time.Time{}
+	for _, e := range f.signIns {
+		if e.ErrorCode == 0 && e.Created.After(last[e.UserID]) {
+			last[e.UserID] = e.Created
+		}
+	}
+	var n int64
+	for _, t := range last {
+		if !t.After(before) {
+			n++
+		}
+	}
+	return n, nil
+}
 
 func (f *fakeReader) Registrations(_ context.Context, page func([]insights.Registration) error) error {
 	return page(f.regs)

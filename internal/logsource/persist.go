@@ -63,7 +63,8 @@ func (s *Source) write(tx *store.Tx, c *change) error {
 			return err
 		}
 	}
-	data, err := json.Marshal(doc{Schema: docSchema, SignIns: s.signIns, SignUps: s.signUps, Users: s.users, Registrations: s.registrations})
+	data, err := json.Marshal(doc{Schema: docSchema, SignIns: s.signIns, SignUps: s.signUps, Users: s.users,
+		Registrations: s.registrations, Inactive: s.inactive})
 	if err != nil {
 		return err
 	}
@@ -81,7 +82,7 @@ func (s *Source) load(tx *store.Tx) error {
 	if err != nil {
 		return err
 	}
-	s.signIns, s.signUps, s.users, s.registrations = d.SignIns, d.SignUps, d.Users, d.Registrations
+	s.signIns, s.signUps, s.users, s.registrations, s.inactive = d.SignIns, d.SignUps, d.Users, d.Registrations, d.Inactive
 	if err := tx.ForEach(periodsSet, func(key, v []byte) error {
 		p, err := decodePeriod(v, s.opts.ActiveUserDims)
 		if err != nil {

@@ -32,6 +32,10 @@ type Reader interface {
 	SignUps(ctx context.Context, from, to time.Time, page func([]insights.SignUp) error) error
 	UserCount(ctx context.Context) (int64, error)
 	Registrations(ctx context.Context, page func([]insights.Registration) error) error
+	// InactiveUsers counts the users whose last successful sign-in is at
+	// or before before; an error wrapping insights.ErrUnlicensed means the
+	// tenant's licence has no signInActivity.
+	InactiveUsers(ctx context.Context, before time.Time) (int64, error)
 }
 
 // Defaults of Options.
@@ -40,6 +44,11 @@ const (
 	DefaultOverlap            = 3 * time.Hour
 	DefaultChunk              = 24 * time.Hour
 	DefaultRegistrationsEvery = 6 * time.Hour
+	// inactiveEvery spaces the reads of inactive users (five requests, of
+	// signInActivity's 10 per minute); unlicensedRetry is how long a tenant
+	// without the licence waits before the next try.
+	inactiveEvery   = time.Hour
+	unlicensedRetry = 24 * time.Hour
 	// keepDays and keepMonths bound the past periods kept: beyond them
 	// Prometheus holds the history.
 	keepDays   = 35
@@ -94,6 +103,7 @@ type Source struct {
 	periods       map[periodKey]*period
 	users         *sample
 	registrations *registrations
+	inactive      *inactive
 	syncErrs      map[string]error
 }
 
@@ -114,17 +124,24 @@ const (
 	feedSignUps       = "signUps"
 	feedUsers         = "users"
 	feedRegistrations = "registrations"
+	feedInactive      = "inactive"
 )
 
-// reportFeeds says which feed each report is built from.
-var reportFeeds = map[string]string{
-	insights.ActiveUsers:        feedSignIns,
-	insights.TenantActiveUsers:  feedSignIns,
-	insights.Authentications:    feedSignIns,
-	insights.MFACompletions:     feedSignIns,
-	insights.SignUps:            feedSignUps,
-	insights.UserCount:          feedUsers,
-	insights.MFARegisteredUsers: feedRegistrations,
+// feedOf says which feed a report is built from.
+func feedOf(report string) (string, bool) {
+	switch report {
+	case insights.ActiveUsers, insights.TenantActiveUsers, insights.Authentications, insights.MFACompletions:
+		return feedSignIns, true
+	case insights.SignUps:
+		return feedSignUps, true
+	case insights.UserCount:
+		return feedUsers, true
+	case insights.MFARegisteredUsers:
+		return feedRegistrations, true
+	case insights.InactiveUsers:
+		return feedInactive, true
+	}
+	return "", false
 }
 
 // New loads the tenant's state from the store (claiming it, see
@@ -189,19 +206,19 @@ func (s *Source) reset() {
 	s.signIns, s.signUps = feed{}, feed{}
 	s.seen = map[string]map[string]time.Time{feedSignIns: {}, feedSignUps: {}}
 	s.periods = map[periodKey]*period{}
-	s.users, s.registrations = nil, nil
+	s.users, s.registrations, s.inactive = nil, nil, nil
 	s.syncErrs = map[string]error{}
 }
 
 // Reports lists the reports the logs source produces; the others of the
-// catalog (summary, requests, inactive users, telecom fraud) are absent
-// for its tenants.
+// catalog (summary, requests, inactive users by application, telecom
+// fraud) are absent for its tenants.
 func (s *Source) Reports() []insights.Report { return insights.LogsReports() }
 
 // Fetch returns the rows of report r as of the last Sync, or the error of
 // the feed it is built from.
 func (s *Source) Fetch(_ context.Context, r insights.Report) ([]insights.Row, error) {
-	feed, ok := reportFeeds[r.Name]
+	feed, ok := feedOf(r.Name)
 	if !ok {
 		return nil, fmt.Errorf("the logs source has no report %s", r)
 	}
@@ -226,9 +243,13 @@ func (s *Source) Sync(ctx context.Context) error {
 	if s.registrations == nil || now.Sub(s.registrations.At) >= s.opts.RegistrationsEvery {
 		pending = s.readRegistrations(ctx, now) || pending
 	}
+	if s.inactive.due(now) {
+		pending = s.readInactive(ctx, now) || pending
+	}
 	s.syncErrs[feedSignIns], s.syncErrs[feedSignUps] = s.syncEvents(ctx, now, pending)
 	s.publish()
-	return errors.Join(s.syncErrs[feedSignIns], s.syncErrs[feedSignUps], s.syncErrs[feedUsers], s.syncErrs[feedRegistrations])
+	return errors.Join(s.syncErrs[feedSignIns], s.syncErrs[feedSignUps], s.syncErrs[feedUsers], s.syncErrs[feedRegistrations],
+		s.syncErrs[feedInactive])
 }
 
 func (s *Source) feed(name string) *feed {
@@ -513,6 +534,41 @@ func (s *Source) readRegistrations(ctx context.Context, now time.Time) bool {
 	return true
 }
 
+// inactiveWindows are the inactivity windows read: a day, and 30, 60 and
+// 90 days; the calendar month's is read from the month's start.
+func inactiveWindows() map[string]time.Duration {
+	return map[string]time.Duration{"1d": 24 * time.Hour, "30d": 30 * 24 * time.Hour, "60d": 60 * 24 * time.Hour, "90d": 90 * 24 * time.Hour}
+}
+
+// readInactive counts the inactive users of every window; it reports
+// whether the state changed. Without the licence the metrics are absent,
+// and one log line says why.
+func (s *Source) readInactive(ctx context.Context, now time.Time) bool {
+	byWindow := map[string]int64{}
+	befores := map[string]time.Time{"calendar_month": collector.PeriodStart(insights.Monthly, now)}
+	for w, d := range inactiveWindows() {
+		befores[w] = now.Add(-d)
+	}
+	for _, w := range slices.Sorted(maps.Keys(befores)) {
+		n, err := s.opts.Reader.InactiveUsers(ctx, befores[w])
+		if errors.Is(err, insights.ErrUnlicensed) {
+			if s.inactive == nil || !s.inactive.Unlicensed {
+				s.opts.Logger.Warn("inactive users are not exported: they need users' signInActivity, which needs an"+
+					" Entra ID P1 or P2 licence in this tenant; trying again in a day", "err", err)
+			}
+			s.inactive = &inactive{At: now, Unlicensed: true}
+			return true
+		}
+		if err != nil {
+			s.syncErrs[feedInactive] = fmt.Errorf("inactive users: %w", err)
+			return false
+		}
+		byWindow[w] = n
+	}
+	s.inactive = &inactive{At: now, ByWindow: byWindow}
+	return true
+}
+
 // buildRows renders every report from the state.
 func (s *Source) buildRows() map[insights.Report][]insights.Row {
 	rows := map[insights.Report][]insights.Row{}
@@ -528,6 +584,15 @@ func (s *Source) buildRows() map[insights.Report][]insights.Row {
 	if s.users != nil {
 		r := insights.Report{Granularity: insights.Daily, Name: insights.UserCount}
 		rows[r] = []insights.Row{{FactDate: collector.PeriodStart(insights.Daily, s.users.At), Count: s.users.Count}}
+	}
+	if s.inactive != nil && !s.inactive.Unlicensed {
+		w := s.inactive.ByWindow
+		daily := insights.Row{FactDate: collector.PeriodStart(insights.Daily, s.inactive.At),
+			Inactive1Day: w["1d"], Inactive30Day: w["30d"], Inactive60Day: w["60d"], Inactive90Day: w["90d"]}
+		monthly := daily
+		monthly.FactDate, monthly.Inactive1Day, monthly.InactiveCalendarMonth = collector.PeriodStart(insights.Monthly, s.inactive.At), 0, w["calendar_month"]
+		rows[insights.Report{Granularity: insights.Daily, Name: insights.InactiveUsers}] = []insights.Row{daily}
+		rows[insights.Report{Granularity: insights.Monthly, Name: insights.InactiveUsers}] = []insights.Row{monthly}
 	}
 	if s.registrations != nil {
 		r := insights.Report{Granularity: insights.Monthly, Name: insights.MFARegisteredUsers}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"math/rand/v2"
 	"path/filepath"
@@ -434,4 +435,46 @@ func FuzzDecodeState(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestInactiveUsers: with the licence, inactive users per window from the
+// users' last successful sign-in; without it, absent (no rows, no error)
+// and said once in the log.
+func TestInactiveUsers(t *testing.T) {
+	events, signUps := population(8, 40, 0)
+	c := &clock{t: testEnd}
+	r := &fakeReader{now: c.now, signIns: events, signUps: signUps, users: 300}
+	s := newTestSource(t, r, nil, c)
+	if err := s.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	daily := insights.Report{Granularity: insights.Daily, Name: insights.InactiveUsers}
+	rows, err := s.Fetch(context.Background(), daily)
+	if err != nil || len(rows) != 1 {
+		t.Fatalf("inactive users: %v, %d rows; want one row", err, len(rows))
+	}
+	want30, _ := r.InactiveUsers(context.Background(), testEnd.Add(-30*24*time.Hour))
+	if rows[0].Inactive30Day != want30 || rows[0].Inactive1Day < rows[0].Inactive30Day {
+		t.Errorf("inactive: %+v, want 30d = %d and 1d >= 30d", rows[0], want30)
+	}
+
+	var logs strings.Builder
+	unlicensed := &fakeReader{now: c.now, signIns: events, users: 300, unlicensed: true}
+	s, err = New(Options{Tenant: "t2", Reader: unlicensed, Now: c.now, ActiveUserDims: testDims,
+		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if err := s.Sync(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		c.add(time.Hour)
+	}
+	if rows, err := s.Fetch(context.Background(), daily); err != nil || len(rows) != 0 {
+		t.Errorf("unlicensed inactive users: %v, %d rows; want none and no error", err, len(rows))
+	}
+	if n := strings.Count(logs.String(), "P1 or P2"); n != 1 {
+		t.Errorf("%d log lines about the licence, want 1:\n%s", n, logs.String())
+	}
 }
