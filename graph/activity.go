@@ -86,13 +86,11 @@ func (c *Client) SignIns(ctx context.Context, from, to time.Time, page func([]in
 	}, func(items []models.SignInable) error {
 		events := make([]insights.SignIn, 0, len(items))
 		for _, item := range items {
-			e, ok := signIn(item)
-			if !ok {
-				skipped++
-				continue
-			}
-			if e.ID != "" {
+			switch e, kind := signIn(item); kind {
+			case interactiveSignIn:
 				events = append(events, e)
+			case unusableSignIn:
+				skipped++
 			}
 		}
 		return page(events)
@@ -103,14 +101,22 @@ func (c *Client) SignIns(ctx context.Context, from, to time.Time, page func([]in
 	return err
 }
 
-// signIn maps one SDK sign-in; ok is false for one that cannot be placed
-// (no id or time), and an empty ID marks a non-interactive one to skip.
-func signIn(item models.SignInable) (insights.SignIn, bool) {
+// signInKind sorts the entries of a sign-ins page.
+type signInKind int
+
+const (
+	interactiveSignIn    signInKind = iota // counted
+	nonInteractiveSignIn                   // not counted, as in the portal
+	unusableSignIn                         // no id or time: cannot be placed or deduplicated
+)
+
+// signIn maps one SDK sign-in.
+func signIn(item models.SignInable) (insights.SignIn, signInKind) {
 	if item == nil || item.GetId() == nil || item.GetCreatedDateTime() == nil {
-		return insights.SignIn{}, false
+		return insights.SignIn{}, unusableSignIn
 	}
 	if !interactive(item) {
-		return insights.SignIn{}, true
+		return insights.SignIn{}, nonInteractiveSignIn
 	}
 	e := insights.SignIn{
 		ID: *item.GetId(), Created: item.GetCreatedDateTime().UTC(),
@@ -133,7 +139,7 @@ func signIn(item models.SignInable) (insights.SignIn, bool) {
 			e.MFASucceeded = last.GetSucceeded() != nil && *last.GetSucceeded()
 		}
 	}
-	return e, true
+	return e, interactiveSignIn
 }
 
 // interactive tells interactive user sign-ins apart: the list returns them
