@@ -206,7 +206,7 @@ func (c *Client) UserCount(ctx context.Context) (int64, error) {
 	headers := abs.NewRequestHeaders()
 	headers.Add("ConsistencyLevel", "eventual")
 	var n *int32
-	err := c.do(ctx, func(ctx context.Context) (err error) {
+	err := c.do(ctx, activityRequest, func(ctx context.Context) (err error) {
 		n, err = c.activity.userCount.Get(ctx, &users.CountRequestBuilderGetRequestConfiguration{Headers: headers})
 		return err
 	})
@@ -229,7 +229,7 @@ func (c *Client) InactiveUsers(ctx context.Context, before time.Time) (int64, er
 	headers.Add("ConsistencyLevel", "eventual")
 	filter := "signInActivity/lastSuccessfulSignInDateTime le " + before.UTC().Format(time.RFC3339)
 	var n *int32
-	err := c.do(ctx, func(ctx context.Context) (err error) {
+	err := c.do(ctx, activityRequest, func(ctx context.Context) (err error) {
 		n, err = c.activity.userCount.Get(ctx, &users.CountRequestBuilderGetRequestConfiguration{
 			Headers: headers, QueryParameters: &users.CountRequestBuilderGetQueryParameters{Filter: &filter},
 		})
@@ -295,7 +295,7 @@ func readAll[T any](ctx context.Context, c *Client, what string,
 	for n := 1; ; n++ {
 		var items []T
 		var link string
-		err := c.do(ctx, func(ctx context.Context) (err error) {
+		err := c.do(ctx, activityRequest, func(ctx context.Context) (err error) {
 			items, link, err = get(ctx, next)
 			return err
 		})

@@ -252,7 +252,7 @@ func (c *Client) Fetch(ctx context.Context, r insights.Report) ([]insights.Row, 
 // page reads one page of a report.
 func (c *Client) page(ctx context.Context, get pageFunc, nextLink string) (page, error) {
 	var p page
-	err := c.do(ctx, func(ctx context.Context) (err error) {
+	err := c.do(ctx, userInsightsRequest, func(ctx context.Context) (err error) {
 		p, err = get(ctx, nextLink)
 		return err
 	})
@@ -262,7 +262,7 @@ func (c *Client) page(ctx context.Context, get pageFunc, nextLink string) (page,
 // do makes one Graph call. If Graph rejects the token, it drops the token
 // and calls once more with a new one, unless that would not help (see
 // tokenSource.refused). Errors are classified *insights.Error values.
-func (c *Client) do(ctx context.Context, call func(context.Context) error) error {
+func (c *Client) do(ctx context.Context, kind requestKind, call func(context.Context) error) error {
 	var use tokenUse
 	err := call(withTokenUse(ctx, &use))
 	if err != nil && statusOf(err) == http.StatusUnauthorized && c.tokens.refused(use.serial) {
@@ -271,21 +271,21 @@ func (c *Client) do(ctx context.Context, call func(context.Context) error) error
 		err = call(withTokenUse(ctx, &use))
 	}
 	if err != nil {
-		return classify(ctx, err)
+		return classify(ctx, kind, err)
 	}
 	c.tokens.accepted(use.serial)
 	return nil
 }
 
 // classify turns an SDK or transport error into an *insights.Error.
-func classify(ctx context.Context, err error) error {
+func classify(ctx context.Context, kind requestKind, err error) error {
 	var ie *insights.Error
 	if errors.As(err, &ie) {
 		return err
 	}
 	if status := statusOf(err); status != 0 {
 		code, message, _ := graphError(err)
-		if retired(status, code, message) {
+		if kind == userInsightsRequest && retired(status, code, message) {
 			detail := graphDetail(err)
 			if detail == nil {
 				detail = errors.New(http.StatusText(status))
@@ -300,6 +300,16 @@ func classify(ctx context.Context, err error) error {
 	// What remains comes from decoding the body.
 	return transport.BadResponse(fmt.Errorf("decode response: %w", err))
 }
+
+// requestKind tells a userInsights report read, whose "not found" means
+// the retired API, from the activity-log reads, where it means a missing
+// endpoint or permission path.
+type requestKind int
+
+const (
+	userInsightsRequest requestKind = iota
+	activityRequest
+)
 
 // statusOf returns the HTTP status of an SDK error, 0 if it has none.
 func statusOf(err error) int {

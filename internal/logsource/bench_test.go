@@ -108,6 +108,6 @@ func TestSteadyStateRequests(t *testing.T) {
 	for range 2 {
 		full += (len(events)/1000 + 1)
 	}
-	t.Logf("event requests: first start %d (a window per day and feed), steady state %d, a full re-read of 7 days %d+ pages",
+	t.Logf("event requests: first start %d (30-day lookback, windows doubling over the empty days), steady state %d, a full re-read of 7 days %d+ pages",
 		first, r.requests, full)
 }

@@ -105,6 +105,11 @@ type Source struct {
 	registrations *registrations
 	inactive      *inactive
 	syncErrs      map[string]error
+	// emptyRun counts a feed's empty windows in a row during a catch-up:
+	// each doubles the next window, so the days before Graph's retention
+	// (23 of a 30-day lookback in an external tenant) cost a few requests,
+	// not one each.
+	emptyRun map[string]int
 }
 
 // stats are the figures of the source's own metrics.
@@ -208,6 +213,7 @@ func (s *Source) reset() {
 	s.periods = map[periodKey]*period{}
 	s.users, s.registrations, s.inactive = nil, nil, nil
 	s.syncErrs = map[string]error{}
+	s.emptyRun = map[string]int{}
 }
 
 // Reports lists the reports the logs source produces; the others of the
@@ -235,7 +241,9 @@ func (s *Source) Fetch(_ context.Context, r insights.Report) ([]insights.Row, er
 func (s *Source) Sync(ctx context.Context) error {
 	s.syncing.Lock()
 	defer s.syncing.Unlock()
-	now := s.opts.Now().UTC()
+	// Whole seconds: Graph's filter takes at most 7 fractional digits, and
+	// windows on whole seconds read more easily in logs.
+	now := s.opts.Now().UTC().Truncate(time.Second)
 	s.syncErrs = map[string]error{}
 	// The small reads first: their values go into the commit of the first
 	// window (or one of their own when no window is due).
@@ -262,7 +270,7 @@ func (s *Source) feed(name string) *feed {
 // window returns the next window of feed f to read, or false when f has
 // been read up to now. lost is set when the exporter was down for longer
 // than the lookback: the events in between can no longer be read.
-func (s *Source) window(f *feed, now time.Time) (w window, lost, ok bool) {
+func (s *Source) window(f *feed, now time.Time, emptyRun int) (w window, lost, ok bool) {
 	oldest := now.Add(-s.opts.Lookback)
 	if f.Watermark.IsZero() {
 		f.Since, f.Watermark, f.SeenSince = oldest, oldest, oldest
@@ -276,7 +284,7 @@ func (s *Source) window(f *feed, now time.Time) (w window, lost, ok bool) {
 	}
 	// Not before SeenSince: older ids are no longer in the seen set.
 	w.from = latest(f.Watermark.Add(-s.opts.Overlap), f.SeenSince, oldest)
-	w.to = base.Add(s.opts.Chunk)
+	w.to = base.Add(s.opts.Chunk << min(emptyRun, 6))
 	if w.to.After(now) {
 		w.to = now
 	}
@@ -331,10 +339,12 @@ func (s *Source) syncEvents(ctx context.Context, now time.Time, pending bool) (s
 		if inDue {
 			s.applySignIns(signIns, c)
 			s.advance(feedSignIns, inW, c)
+			s.countEmpty(feedSignIns, len(signIns))
 		}
 		if upDue {
 			s.applySignUps(signUps, c)
 			s.advance(feedSignUps, upW, c)
+			s.countEmpty(feedSignUps, len(signUps))
 		}
 		if err := s.commit(c); err != nil {
 			return errors.Join(signInsErr, err), errors.Join(signUpsErr, err)
@@ -349,12 +359,20 @@ func (s *Source) next(name string, now time.Time, failed error) (window, bool) {
 	if failed != nil {
 		return window{}, false
 	}
-	w, lost, ok := s.window(s.feed(name), now)
+	w, lost, ok := s.window(s.feed(name), now, s.emptyRun[name])
 	if lost {
 		s.opts.Logger.Warn("events were never read: the exporter was down for longer than --logs.lookback (or Graph's retention)",
 			"feed", name, "lost_until", w.from)
 	}
 	return w, ok
+}
+
+func (s *Source) countEmpty(name string, events int) {
+	if events == 0 {
+		s.emptyRun[name]++
+		return
+	}
+	s.emptyRun[name] = 0
 }
 
 // readError is the error of a failed read; after a committed round, a
