@@ -54,7 +54,7 @@ LABEL org.opencontainers.image.title="entra_insights_exporter" \
       org.opencontainers.image.created="${CREATED}"
 COPY LICENSE /LICENSE
 COPY --from=build /out/entra_insights_exporter /bin/entra_insights_exporter
-# The logs source's store (--storage.path, default state.db in here); the
+# The logs source's store (--storage.path, default entra_insights_exporter.db in here); the
 # runtime user owns it so a fresh volume is writable.
 COPY --from=build --chown=65532:65532 /out/state /var/lib/entra_insights_exporter
 USER 65532:65532
