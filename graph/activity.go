@@ -55,7 +55,7 @@ func newActivityBuilders(adapter abs.RequestAdapter) activityBuilders {
 // createdFilter is the OData filter of a createdDateTime window [from, to).
 func createdFilter(from, to time.Time) *string {
 	f := fmt.Sprintf("createdDateTime ge %s and createdDateTime lt %s",
-		from.UTC().Format(time.RFC3339Nano), to.UTC().Format(time.RFC3339Nano))
+		from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339)) // whole seconds: Graph takes at most 7 fractional digits
 	return &f
 }
 
@@ -70,31 +70,19 @@ func (c *Client) SignIns(ctx context.Context, from, to time.Time, page func([]in
 		},
 	}
 	skipped := 0
-	err := readAll(ctx, c, "auditLogs/signIns", func(ctx context.Context, nextLink string) ([]models.SignInable, string, error) {
-		req, cfg := c.activity.signIns, first
-		if nextLink != "" {
-			req, cfg = req.WithUrl(nextLink), nil
-		}
-		resp, err := req.Get(ctx, cfg)
-		if err != nil {
-			return nil, "", err
-		}
-		if resp == nil {
-			return nil, "", transport.BadResponse(errors.New("empty response body"))
-		}
-		return resp.GetValue(), str(resp.GetOdataNextLink()), nil
-	}, func(items []models.SignInable) error {
-		events := make([]insights.SignIn, 0, len(items))
-		for _, item := range items {
-			switch e, kind := signIn(item); kind {
-			case interactiveSignIn:
-				events = append(events, e)
-			case unusableSignIn:
-				skipped++
+	err := readAll(ctx, c, "auditLogs/signIns", collectionPages[*auditlogs.SignInsRequestBuilder, auditlogs.SignInsRequestBuilderGetRequestConfiguration, models.SignInable](c.activity.signIns, first),
+		func(items []models.SignInable) error {
+			events := make([]insights.SignIn, 0, len(items))
+			for _, item := range items {
+				switch e, kind := signIn(item); kind {
+				case interactiveSignIn:
+					events = append(events, e)
+				case unusableSignIn:
+					skipped++
+				}
 			}
-		}
-		return page(events)
-	})
+			return page(events)
+		})
 	if skipped > 0 {
 		c.logger.Warn("skipped sign-ins without an id or createdDateTime", "count", skipped)
 	}
@@ -167,37 +155,25 @@ func (c *Client) SignUps(ctx context.Context, from, to time.Time, page func([]in
 			Filter: createdFilter(from, to), Select: signUpFields, Top: ptr(logsPageSize),
 		},
 	}
-	return readAll(ctx, c, "auditLogs/signUps", func(ctx context.Context, nextLink string) ([]models.SelfServiceSignUpable, string, error) {
-		req, cfg := c.activity.signUps, first
-		if nextLink != "" {
-			req, cfg = req.WithUrl(nextLink), nil
-		}
-		resp, err := req.Get(ctx, cfg)
-		if err != nil {
-			return nil, "", err
-		}
-		if resp == nil {
-			return nil, "", transport.BadResponse(errors.New("empty response body"))
-		}
-		return resp.GetValue(), str(resp.GetOdataNextLink()), nil
-	}, func(items []models.SelfServiceSignUpable) error {
-		events := make([]insights.SignUp, 0, len(items))
-		for _, item := range items {
-			if item == nil || item.GetId() == nil || item.GetCreatedDateTime() == nil {
-				continue
+	return readAll(ctx, c, "auditLogs/signUps", collectionPages[*auditlogs.SignUpsRequestBuilder, auditlogs.SignUpsRequestBuilderGetRequestConfiguration, models.SelfServiceSignUpable](c.activity.signUps, first),
+		func(items []models.SelfServiceSignUpable) error {
+			events := make([]insights.SignUp, 0, len(items))
+			for _, item := range items {
+				if item == nil || item.GetId() == nil || item.GetCreatedDateTime() == nil {
+					continue
+				}
+				e := insights.SignUp{
+					ID: *item.GetId(), Created: item.GetCreatedDateTime().UTC(), UserID: str(item.GetUserId()),
+					AppID: str(item.GetAppId()), AppName: str(item.GetAppDisplayName()),
+					IdentityProvider: str(item.GetSignUpIdentityProvider()),
+				}
+				if st := item.GetStatus(); st != nil && st.GetErrorCode() != nil {
+					e.ErrorCode = int64(*st.GetErrorCode())
+				}
+				events = append(events, e)
 			}
-			e := insights.SignUp{
-				ID: *item.GetId(), Created: item.GetCreatedDateTime().UTC(), UserID: str(item.GetUserId()),
-				AppID: str(item.GetAppId()), AppName: str(item.GetAppDisplayName()),
-				IdentityProvider: str(item.GetSignUpIdentityProvider()),
-			}
-			if st := item.GetStatus(); st != nil && st.GetErrorCode() != nil {
-				e.ErrorCode = int64(*st.GetErrorCode())
-			}
-			events = append(events, e)
-		}
-		return page(events)
-	})
+			return page(events)
+		})
 }
 
 // UserCount reads users/$count (an advanced query: ConsistencyLevel
@@ -255,20 +231,9 @@ func (c *Client) Registrations(ctx context.Context, page func([]insights.Registr
 		},
 	}
 	return readAll(ctx, c, "reports/authenticationMethods/userRegistrationDetails",
-		func(ctx context.Context, nextLink string) ([]models.UserRegistrationDetailsable, string, error) {
-			req, cfg := c.activity.registrations, first
-			if nextLink != "" {
-				req, cfg = req.WithUrl(nextLink), nil
-			}
-			resp, err := req.Get(ctx, cfg)
-			if err != nil {
-				return nil, "", err
-			}
-			if resp == nil {
-				return nil, "", transport.BadResponse(errors.New("empty response body"))
-			}
-			return resp.GetValue(), str(resp.GetOdataNextLink()), nil
-		}, func(items []models.UserRegistrationDetailsable) error {
+		collectionPages[*reports.AuthenticationMethodsUserRegistrationDetailsRequestBuilder,
+			reports.AuthenticationMethodsUserRegistrationDetailsRequestBuilderGetRequestConfiguration, models.UserRegistrationDetailsable](c.activity.registrations, first),
+		func(items []models.UserRegistrationDetailsable) error {
 			regs := make([]insights.Registration, 0, len(items))
 			for _, item := range items {
 				if item == nil {
@@ -282,6 +247,26 @@ func (c *Client) Registrations(ctx context.Context, page func([]insights.Registr
 			}
 			return page(regs)
 		})
+}
+
+// collectionPages adapts a typed collection request builder to readAll's
+// get: the first page with the query of first, the others at their
+// nextLink.
+func collectionPages[B builder[B, Cfg, C], Cfg any, T any, C collection[T]](b B, first *Cfg) func(context.Context, string) ([]T, string, error) {
+	return func(ctx context.Context, nextLink string) ([]T, string, error) {
+		req, cfg := b, first
+		if nextLink != "" {
+			req, cfg = b.WithUrl(nextLink), nil
+		}
+		resp, err := req.Get(ctx, cfg)
+		if err != nil {
+			return nil, "", err
+		}
+		if any(resp) == nil {
+			return nil, "", transport.BadResponse(errors.New("empty response body"))
+		}
+		return resp.GetValue(), str(resp.GetOdataNextLink()), nil
+	}
 }
 
 // readAll reads every page of a collection: get reads the first page
