@@ -33,7 +33,7 @@ func (c *cli) check() (string, error) {
 		if _, err := graph.NewClient(t, graph.Deps{}); err != nil {
 			return "", fmt.Errorf("tenant %s: %w", t.TenantName, err)
 		}
-		tenants = append(tenants, t.TenantName+": "+p.credentials[t.TenantName].Mode)
+		tenants = append(tenants, t.TenantName+": "+p.credentials[t.TenantName].Mode+" ("+p.sources[t.TenantName]+")")
 	}
 	return fmt.Sprintf("%d tenant(s) (%s), %s", len(tenants), strings.Join(tenants, ", "), reports), nil
 }

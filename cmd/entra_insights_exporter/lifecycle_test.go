@@ -75,13 +75,13 @@ func TestConfigCheck(t *testing.T) {
 		code int
 		want string // in the one line
 	}{
-		{"secret file", append(single, "--azure.client-secret-file="+secret), nil, 0, "1 tenant(s) (contoso.onmicrosoft.com: client-secret)"},
+		{"secret file", append(single, "--azure.client-secret-file="+secret), nil, 0, "1 tenant(s) (contoso.onmicrosoft.com: client-secret (logs))"},
 		{"secret from the environment", single, map[string]string{azconf.EnvClientSecret: "s3cr3t"}, 0, "client-secret"},
 		// Before azconf, cmd refused auto with only a certificate, which graph accepted.
 		{"auto with only a certificate", append(single, "--azure.client-certificate-file="+cert), nil, 0, "client-certificate"},
 		{"auto with only the AKS webhook's environment", []string{"--config.check"},
 			map[string]string{azconf.EnvTenantID: testGUID, azconf.EnvClientID: testGUID, azconf.EnvFederatedTokenFile: token}, 0, "workload-identity"},
-		{"config file", append(single, "--config.file="+tenants, "--azure.federated-token-file="+token), nil, 0, "2 tenant(s) (contoso: client-secret, fabrikam: workload-identity)"},
+		{"config file", append(single, "--config.file="+tenants, "--azure.federated-token-file="+token), nil, 0, "2 tenant(s) (contoso: client-secret (logs), fabrikam: workload-identity (logs))"},
 		{"demo", []string{"--config.check", "--demo"}, nil, 0, "demo"},
 		{"default refresh timeout", append(single, "--azure.client-secret-file="+secret), nil, 0, "refresh every 5m0s (timeout 2m0s)"},
 		{"refresh timeout follows a short interval", append(single, "--azure.client-secret-file="+secret, "--insights.refresh-interval=30s"), nil, 0, "(timeout 30s)"},
