@@ -9,8 +9,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/entra-insights/entra_insights_exporter/graph/graphsim"
 	"github.com/entra-insights/entra_insights_exporter/graph/insights"
+	"github.com/entra-insights/entra_insights_exporter/internal/graphsim"
 )
 
 // syntheticExporter returns a refreshed exporter with about n data series:

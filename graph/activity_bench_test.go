@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/entra-insights/entra_insights_exporter/graph/graphsim"
 	"github.com/entra-insights/entra_insights_exporter/graph/insights"
+	"github.com/entra-insights/entra_insights_exporter/internal/graphsim"
 )
 
 // BenchmarkSignInsIngest reads a day of sign-ins (1000-event pages) from

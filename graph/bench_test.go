@@ -3,8 +3,8 @@ package graph_test
 import (
 	"testing"
 
-	"github.com/entra-insights/entra_insights_exporter/graph/graphsim"
 	"github.com/entra-insights/entra_insights_exporter/graph/insights"
+	"github.com/entra-insights/entra_insights_exporter/internal/graphsim"
 )
 
 // BenchmarkFetchTenant refreshes every report of a simulated tenant and

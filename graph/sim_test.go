@@ -12,9 +12,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/entra-insights/entra_insights_exporter/graph"
-	"github.com/entra-insights/entra_insights_exporter/graph/graphsim"
 	"github.com/entra-insights/entra_insights_exporter/graph/insights"
 	"github.com/entra-insights/entra_insights_exporter/graph/transport"
+	"github.com/entra-insights/entra_insights_exporter/internal/graphsim"
+	"github.com/entra-insights/entra_insights_exporter/internal/graphsim/graphsimtest"
 )
 
 const pageSize = 7
@@ -26,7 +27,7 @@ func fixedNow() time.Time { return time.Date(2026, 3, 10, 15, 30, 0, 0, time.UTC
 // budget is off so tests run at full speed.
 func simClient(t testing.TB, edit func(*graph.Config)) (*graphsim.Sim, *graph.Client, *prometheus.Registry) {
 	t.Helper()
-	sim := graphsim.Start(t, graphsim.Options{Now: fixedNow, PageSize: pageSize})
+	sim := graphsimtest.Start(t, graphsim.Options{Now: fixedNow, PageSize: pageSize})
 	cfg := graph.Config{
 		TenantName: "contoso", TenantID: sim.TenantID, ClientID: sim.ClientID, ClientSecret: sim.ClientSecret,
 		AuthorityHost: sim.AuthorityHost, GraphURL: sim.GraphURL, RootCAs: sim.CertPool,
@@ -172,7 +173,7 @@ func TestFetchFailuresFromSimulator(t *testing.T) {
 
 func TestFetchNeverSendsTheTokenToAForeignNextLink(t *testing.T) {
 	sim, c, _ := simClient(t, nil)
-	foreign := sim.NewForeignServer(t) // same CA, same host, other port
+	foreign := graphsimtest.NewForeignServer(t, sim) // same CA, same host, other port
 	sim.SetFault(foreign.Fault())
 	_, err := c.Fetch(t.Context(), insights.Report{Granularity: insights.Daily, Name: insights.ActiveUsers})
 	if insights.ReasonOf(err) != insights.ReasonBadResponse {

@@ -23,6 +23,7 @@ import (
 
 	"github.com/entra-insights/entra_insights_exporter/graph/insights"
 	"github.com/entra-insights/entra_insights_exporter/graph/transport"
+	"github.com/entra-insights/entra_insights_exporter/internal/azconf"
 )
 
 // refreshMargin: a cached token is replaced this long before it expires.
@@ -224,7 +225,7 @@ func tokenError(ctx context.Context, mode string, err error) error {
 				"(DNS, proxy, firewall) to the authority host (--azure.authority-host or the cloud's); the next refresh tries again"
 		}
 		return &insights.Error{Reason: insights.ReasonToken, Hint: hint,
-			Err: &conciseError{msg: "get token: " + oneLine(err.Error()), cause: err}}
+			Err: &conciseError{msg: "get token: " + azconf.OneLine(err.Error()), cause: err}}
 	}
 	var body struct {
 		Code        string `json:"error"`
@@ -251,9 +252,6 @@ func isNetworkError(err error) bool {
 	var netErr net.Error
 	return errors.As(err, &netErr) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
 }
-
-// oneLine folds a message onto one line: azidentity's span several.
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 // tokenHint says what to fix for the OAuth error code of the token service.
 func tokenHint(code, description string) string {

@@ -8,8 +8,9 @@ import (
 
 	dto "github.com/prometheus/client_model/go"
 
-	"github.com/entra-insights/entra_insights_exporter/graph/graphsim"
 	"github.com/entra-insights/entra_insights_exporter/graph/insights"
+	"github.com/entra-insights/entra_insights_exporter/internal/graphsim"
+	"github.com/entra-insights/entra_insights_exporter/internal/graphsim/graphsimtest"
 )
 
 // TestBudgetKeepsGraphFromThrottling runs two tenants with the default
@@ -19,7 +20,7 @@ import (
 // the tenants' budgets do not hold each other up.
 func TestBudgetKeepsGraphFromThrottling(t *testing.T) {
 	const second = "0a1b2c3d-0000-4000-8000-00000000b0d9"
-	sim := graphsim.Start(t, graphsim.Options{Now: func() time.Time { return simNow }, PageSize: 1000,
+	sim := graphsimtest.Start(t, graphsim.Options{Now: func() time.Time { return simNow }, PageSize: 1000,
 		Throttle: true, Tenants: []string{second}})
 	var reports []string
 	for _, r := range insights.AllReports()[:10] { // 10 reports: two 10 s windows per tenant

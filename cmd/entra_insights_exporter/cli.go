@@ -197,7 +197,3 @@ func validURL(flag, raw string) error {
 	}
 	return nil
 }
-
-// oneLine folds an error message onto one line: a bad setting must fail with
-// exactly one line.
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

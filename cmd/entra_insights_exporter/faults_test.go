@@ -11,9 +11,10 @@ import (
 
 	dto "github.com/prometheus/client_model/go"
 
-	"github.com/entra-insights/entra_insights_exporter/graph/graphsim"
 	"github.com/entra-insights/entra_insights_exporter/graph/insights"
 	"github.com/entra-insights/entra_insights_exporter/graph/transport"
+	"github.com/entra-insights/entra_insights_exporter/internal/graphsim"
+	"github.com/entra-insights/entra_insights_exporter/internal/graphsim/graphsimtest"
 )
 
 // Each fault test injects a fault into a running exporter through the
@@ -251,8 +252,8 @@ func runSideBySide(t *testing.T, n int, name func(int) string, run func(*testing
 // through a switchProxy, and waits for the first full refresh.
 func startFaultEnv(t *testing.T, label string, proxy bool) (*faultEnv, map[string]*dto.MetricFamily) {
 	t.Helper()
-	sim := graphsim.Start(t, graphsim.Options{Now: func() time.Time { return simNow }, PageSize: 1000})
-	env := &faultEnv{sim: sim, foreign: sim.NewForeignServer(t)}
+	sim := graphsimtest.Start(t, graphsim.Options{Now: func() time.Time { return simNow }, PageSize: 1000})
+	env := &faultEnv{sim: sim, foreign: graphsimtest.NewForeignServer(t, sim)}
 	graphURL := sim.GraphURL
 	if proxy {
 		env.proxy = newSwitchProxy(t, strings.TrimPrefix(sim.URL, "https://"))

@@ -24,8 +24,8 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/entra-insights/entra_insights_exporter/collector"
-	"github.com/entra-insights/entra_insights_exporter/graph/graphsim"
 	"github.com/entra-insights/entra_insights_exporter/graph/insights"
+	"github.com/entra-insights/entra_insights_exporter/internal/graphsim"
 )
 
 // The reliability tests (faults, load, security, shutdown) run the serve

@@ -21,8 +21,9 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/version"
 
-	"github.com/entra-insights/entra_insights_exporter/graph/graphsim"
 	"github.com/entra-insights/entra_insights_exporter/internal/azconf"
+	"github.com/entra-insights/entra_insights_exporter/internal/graphsim"
+	"github.com/entra-insights/entra_insights_exporter/internal/graphsim/graphsimtest"
 )
 
 const testGUID = "11111111-2222-3333-4444-555555555555"
@@ -138,7 +139,7 @@ func TestRefreshTimeoutDefault(t *testing.T) {
 // exporter picks workload identity, says so in one line, gets a token for
 // the federated token from the simulator's token service and reads data.
 func TestWorkloadIdentityFromTheAKSEnvironment(t *testing.T) {
-	sim := graphsim.Start(t, graphsim.Options{Now: func() time.Time { return simNow }, PageSize: 1000})
+	sim := graphsimtest.Start(t, graphsim.Options{Now: func() time.Time { return simNow }, PageSize: 1000})
 	dir := t.TempDir()
 	caFile, err := sim.WriteCAFile(dir)
 	if err != nil {
@@ -174,7 +175,7 @@ func TestWorkloadIdentityFromTheAKSEnvironment(t *testing.T) {
 // every series of a tenant it removed is gone, counters included.
 func TestReloadKeepsCountersAndDropsRemovedTenants(t *testing.T) {
 	extra := "22222222-0000-4000-8000-000000000002"
-	sim := graphsim.Start(t, graphsim.Options{Now: func() time.Time { return simNow }, PageSize: 1000, Tenants: []string{extra}})
+	sim := graphsimtest.Start(t, graphsim.Options{Now: func() time.Time { return simNow }, PageSize: 1000, Tenants: []string{extra}})
 	// The first refresh of each tenant fails one report once: forbidden.
 	sim.SetFault(graphsim.Fault{Kind: graphsim.FaultStatus, Status: 403, Report: "daily/userCount", Times: 2})
 	configFile := filepath.Join(t.TempDir(), "config.yml")
@@ -258,7 +259,7 @@ func simRequestsOf(sim *graphsim.Sim, tenant string) int {
 // running main) and sends it SIGHUP: the process lives and serves the new
 // configuration; after a broken file, it keeps the running one.
 func TestSIGHUPReloadsTheRunningProcess(t *testing.T) {
-	sim := graphsim.Start(t, graphsim.Options{Now: func() time.Time { return simNow }, PageSize: 1000})
+	sim := graphsimtest.Start(t, graphsim.Options{Now: func() time.Time { return simNow }, PageSize: 1000})
 	configFile := filepath.Join(t.TempDir(), "config.yml")
 	writeConfig := func(body string) {
 		t.Helper()

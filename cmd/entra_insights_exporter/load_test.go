@@ -13,8 +13,9 @@ import (
 
 	dto "github.com/prometheus/client_model/go"
 
-	"github.com/entra-insights/entra_insights_exporter/graph/graphsim"
 	"github.com/entra-insights/entra_insights_exporter/graph/insights"
+	"github.com/entra-insights/entra_insights_exporter/internal/graphsim"
+	"github.com/entra-insights/entra_insights_exporter/internal/graphsim/graphsimtest"
 )
 
 // TestScrapeLoad scrapes /metrics with loadClients concurrent clients
@@ -40,7 +41,7 @@ func TestScrapeLoad(t *testing.T) {
 	for i := 1; i < loadTenants; i++ {
 		extra = append(extra, fmt.Sprintf("%08x-0000-4000-8000-%012x", i, i))
 	}
-	sim := graphsim.Start(t, graphsim.Options{Now: func() time.Time { return simNow }, PageSize: 1000, Tenants: extra})
+	sim := graphsimtest.Start(t, graphsim.Options{Now: func() time.Time { return simNow }, PageSize: 1000, Tenants: extra})
 	config := loadConfig(t, append([]string{sim.TenantID}, extra...))
 	in := launch(t, "load", append(simArgs(t, sim, ""),
 		"--graph.rate-limit=0",

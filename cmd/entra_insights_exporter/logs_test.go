@@ -14,8 +14,9 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/entra-insights/entra_insights_exporter/collector"
-	"github.com/entra-insights/entra_insights_exporter/graph/graphsim"
 	"github.com/entra-insights/entra_insights_exporter/graph/insights"
+	"github.com/entra-insights/entra_insights_exporter/internal/graphsim"
+	"github.com/entra-insights/entra_insights_exporter/internal/graphsim/graphsimtest"
 )
 
 // logsSimNow pins the simulator's data clock a little in the past, so its
@@ -126,7 +127,7 @@ func caughtUp(families map[string]*dto.MetricFamily) bool {
 func TestLogsSourceExportsTheLogsExactly(t *testing.T) {
 	now := logsSimNow()
 	opts := graphsim.Options{Now: func() time.Time { return now }, LogPageSize: 200}
-	sim := graphsim.Start(t, opts)
+	sim := graphsimtest.Start(t, opts)
 	in := launch(t, "logs-exact", logsTestArgs(t, sim, filepath.Join(t.TempDir(), "state.db"))...)
 	families := in.waitScrape(t, time.Minute, "the logs read", caughtUp)
 	want := logsExpected(sim, opts, now)
@@ -142,7 +143,7 @@ func TestLogsSourceExportsTheLogsExactly(t *testing.T) {
 func TestLogsSourceAgreesWithUserInsights(t *testing.T) {
 	now := logsSimNow()
 	opts := graphsim.Options{Now: func() time.Time { return now }, LogLatencyMax: -1}
-	sim := graphsim.Start(t, opts)
+	sim := graphsimtest.Start(t, opts)
 	logs := launch(t, "agree-logs", logsTestArgs(t, sim, filepath.Join(t.TempDir(), "state.db"))...)
 	ui := launch(t, "agree-ui", setFlag(simArgs(t, sim, ""), "graph.rate-limit", "0")...)
 	lf := logs.waitScrape(t, time.Minute, "the logs read", caughtUp)
@@ -177,7 +178,7 @@ func TestLogsSourceAgreesWithUserInsights(t *testing.T) {
 func TestLogsSourceRestartsLoseNothing(t *testing.T) {
 	now := logsSimNow()
 	opts := graphsim.Options{Now: func() time.Time { return now }, LogPageSize: 50}
-	sim := graphsim.Start(t, opts)
+	sim := graphsimtest.Start(t, opts)
 	storage := filepath.Join(t.TempDir(), "state.db")
 	args := logsTestArgs(t, sim, storage)
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
@@ -223,7 +224,7 @@ func TestLogsSourceRestartsLoseNothing(t *testing.T) {
 func TestUserInsightsRetirementSignalled(t *testing.T) {
 	for name, mode := range map[string]graphsim.Retirement{"empty": graphsim.RetiredEmpty, "bad request": graphsim.RetiredBadRequest, "not found": graphsim.RetiredNotFound} {
 		t.Run(name, func(t *testing.T) {
-			sim := graphsim.Start(t, graphsim.Options{Retirement: mode})
+			sim := graphsimtest.Start(t, graphsim.Options{Retirement: mode})
 			in := launch(t, "retired", setFlag(simArgs(t, sim, ""), "graph.rate-limit", "0")...)
 			f := in.waitScrape(t, time.Minute, "a refresh", func(f map[string]*dto.MetricFamily) bool {
 				return sumWhere(f, "entra_insights_refresh_errors_total", map[string]string{"reason": "retired"}) > 0 &&
@@ -238,7 +239,7 @@ func TestUserInsightsRetirementSignalled(t *testing.T) {
 		})
 	}
 	t.Run("after data", func(t *testing.T) {
-		sim := graphsim.Start(t, graphsim.Options{})
+		sim := graphsimtest.Start(t, graphsim.Options{})
 		in := launch(t, "retiring", setFlag(setFlag(simArgs(t, sim, ""), "graph.rate-limit", "0"), "insights.refresh-interval", "2s")...)
 		in.waitScrape(t, time.Minute, "data", func(f map[string]*dto.MetricFamily) bool {
 			return sumWhere(f, "entra_insights_source_up", map[string]string{"source": "userinsights"}) == 1

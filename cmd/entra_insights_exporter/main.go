@@ -16,6 +16,7 @@ import (
 	"syscall"
 
 	"github.com/alecthomas/kong"
+	"github.com/entra-insights/entra_insights_exporter/internal/azconf"
 	"github.com/prometheus/common/version"
 )
 
@@ -56,7 +57,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, hup <-cha
 		return exit
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "%s: error: %s\n", exporterName, oneLine(err.Error()))
+		fmt.Fprintf(stderr, "%s: error: %s\n", exporterName, azconf.OneLine(err.Error()))
 		if c.ConfigCheck || checkRequested(args) {
 			return 1
 		}
@@ -67,7 +68,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, hup <-cha
 	if c.ConfigCheck {
 		summary, err := c.check()
 		if err != nil {
-			fmt.Fprintf(stderr, "%s: error: %s\n", exporterName, oneLine(err.Error()))
+			fmt.Fprintf(stderr, "%s: error: %s\n", exporterName, azconf.OneLine(err.Error()))
 			return 1
 		}
 		fmt.Fprintf(stdout, "%s: configuration OK: %s\n", exporterName, summary)
@@ -78,7 +79,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, hup <-cha
 	if err := kctx.Run(&c, logger, streams{out: stdout, err: stderr}, reloadSignals(hup)); err != nil {
 		var bad *settingError
 		if errors.As(err, &bad) {
-			fmt.Fprintf(stderr, "%s: error: %s\n", exporterName, oneLine(err.Error()))
+			fmt.Fprintf(stderr, "%s: error: %s\n", exporterName, azconf.OneLine(err.Error()))
 			return 2
 		}
 		logger.Error("exiting", "err", err)

@@ -9,8 +9,8 @@ import (
 
 	dto "github.com/prometheus/client_model/go"
 
-	"github.com/entra-insights/entra_insights_exporter/graph/graphsim"
 	"github.com/entra-insights/entra_insights_exporter/graph/transport"
+	"github.com/entra-insights/entra_insights_exporter/internal/graphsim"
 )
 
 // TestOversizedBodyMemoryBounded serves a 1 GiB page for one report of a

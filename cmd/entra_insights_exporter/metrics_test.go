@@ -23,26 +23,9 @@ import (
 
 	"github.com/entra-insights/entra_insights_exporter/collector"
 	"github.com/entra-insights/entra_insights_exporter/graph"
-	"github.com/entra-insights/entra_insights_exporter/graph/graphsim"
 	"github.com/entra-insights/entra_insights_exporter/graph/insights"
+	"github.com/entra-insights/entra_insights_exporter/internal/graphsim"
 )
-
-func get(t *testing.T, url string, header map[string]string) (*http.Response, string) {
-	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range header {
-		req.Header.Set(k, v)
-	}
-	resp, err := (&http.Transport{DisableCompression: true}).RoundTrip(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	return resp, decodeBody(t, resp.Header.Get("Content-Encoding"), resp.Body)
-}
 
 // decodeBody reads body in the content encoding the server chose.
 func decodeBody(t testing.TB, encoding string, body io.Reader) string {

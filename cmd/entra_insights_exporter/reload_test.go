@@ -9,7 +9,8 @@ import (
 
 	dto "github.com/prometheus/client_model/go"
 
-	"github.com/entra-insights/entra_insights_exporter/graph/graphsim"
+	"github.com/entra-insights/entra_insights_exporter/internal/graphsim"
+	"github.com/entra-insights/entra_insights_exporter/internal/graphsim/graphsimtest"
 )
 
 func post(t *testing.T, url string) int {
@@ -37,7 +38,7 @@ func labelNames(f *dto.MetricFamily) string {
 // TestReloadAppliesANewConfigAndKeepsTheOldOnError: POST /-/reload re-reads
 // --config.file; a broken file leaves the running configuration serving.
 func TestReloadAppliesANewConfigAndKeepsTheOldOnError(t *testing.T) {
-	sim := graphsim.Start(t, graphsim.Options{PageSize: 1000})
+	sim := graphsimtest.Start(t, graphsim.Options{PageSize: 1000})
 	caFile, err := sim.WriteCAFile(t.TempDir())
 	if err != nil {
 		t.Fatal(err)

@@ -21,9 +21,10 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/entra-insights/entra_insights_exporter/graph/graphsim"
 	"github.com/entra-insights/entra_insights_exporter/graph/insights"
 	"github.com/entra-insights/entra_insights_exporter/graph/transport"
+	"github.com/entra-insights/entra_insights_exporter/internal/graphsim"
+	"github.com/entra-insights/entra_insights_exporter/internal/graphsim/graphsimtest"
 )
 
 // canary is a client secret no output may ever contain.
@@ -39,7 +40,7 @@ var accessToken = regexp.MustCompile(`graphsim\.[A-Z2-7]{20,}`)
 // for access tokens: stdout, stderr, /metrics, the landing page, the health
 // endpoints and every error body.
 func TestSecretsNeverLeak(t *testing.T) {
-	sim := graphsim.Start(t, graphsim.Options{Now: func() time.Time { return simNow }, PageSize: 1000, ClientSecret: canary})
+	sim := graphsimtest.Start(t, graphsim.Options{Now: func() time.Time { return simNow }, PageSize: 1000, ClientSecret: canary})
 	caFile, err := sim.WriteCAFile(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -152,7 +153,7 @@ func excerpt(out, s string) string {
 // then in --azure.client-secret-file: the exporter shows the token
 // failure, then recovers from the new file without a restart.
 func TestSecretFileRotation(t *testing.T) {
-	sim := graphsim.Start(t, graphsim.Options{Now: func() time.Time { return simNow }, PageSize: 1000})
+	sim := graphsimtest.Start(t, graphsim.Options{Now: func() time.Time { return simNow }, PageSize: 1000})
 	args := simArgs(t, sim, "")
 	var secretFile string
 	for _, a := range args {
@@ -309,8 +310,8 @@ func selfSigned(t *testing.T) (certPEM, keyPEM []byte) {
 // clear reason and hint, and the untrusted Graph never receives a request
 // (so never a token).
 func TestGraphCertificatesAreVerified(t *testing.T) {
-	trusted := graphsim.Start(t, graphsim.Options{Now: func() time.Time { return simNow }, PageSize: 1000})
-	untrusted := graphsim.Start(t, graphsim.Options{Now: func() time.Time { return simNow }, PageSize: 1000})
+	trusted := graphsimtest.Start(t, graphsim.Options{Now: func() time.Time { return simNow }, PageSize: 1000})
+	untrusted := graphsimtest.Start(t, graphsim.Options{Now: func() time.Time { return simNow }, PageSize: 1000})
 	for _, tc := range []struct {
 		name            string
 		graph, identity *graphsim.Sim

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/entra-insights/entra_insights_exporter/internal/azconf"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
@@ -40,7 +41,7 @@ type reloadSignals <-chan os.Signal
 // Validate checks the serve flags; kong prints the error as one line.
 func (s *serveCmd) Validate() error {
 	if err := web.Validate(s.WebConfigFile); err != nil {
-		return fmt.Errorf("--web.config.file: %s", oneLine(err.Error()))
+		return fmt.Errorf("--web.config.file: %s", azconf.OneLine(err.Error()))
 	}
 	if !strings.HasPrefix(s.TelemetryPath, "/") || s.TelemetryPath == "/" || strings.HasPrefix(s.TelemetryPath, "/-/") {
 		return fmt.Errorf("--web.telemetry-path: %q must start with / and not be / or under /-/", s.TelemetryPath)
@@ -144,7 +145,7 @@ func (srv *server) reloadOnSignal(ctx context.Context, hup reloadSignals) {
 		case <-hup:
 			srv.logger.Info("SIGHUP: reloading the configuration")
 			if err := srv.reloadConfig(ctx); err != nil && ctx.Err() == nil {
-				srv.logger.Error("reload failed; keeping the running configuration", "trigger", "SIGHUP", "err", oneLine(err.Error()))
+				srv.logger.Error("reload failed; keeping the running configuration", "trigger", "SIGHUP", "err", azconf.OneLine(err.Error()))
 			}
 		}
 	}
@@ -200,7 +201,7 @@ func (srv *server) routes(s *serveCmd) (http.Handler, error) {
 			http.Error(w, "Use POST or PUT", http.StatusMethodNotAllowed)
 		default:
 			if err := srv.reloadConfig(r.Context()); err != nil {
-				srv.logger.Error("reload failed; keeping the running configuration", "trigger", "POST /-/reload", "err", oneLine(err.Error()))
+				srv.logger.Error("reload failed; keeping the running configuration", "trigger", "POST /-/reload", "err", azconf.OneLine(err.Error()))
 				http.Error(w, "reload failed: "+err.Error(), http.StatusInternalServerError)
 				return
 			}

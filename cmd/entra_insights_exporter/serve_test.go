@@ -17,8 +17,9 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
-	"github.com/entra-insights/entra_insights_exporter/graph/graphsim"
 	"github.com/entra-insights/entra_insights_exporter/graph/insights"
+	"github.com/entra-insights/entra_insights_exporter/internal/graphsim"
+	"github.com/entra-insights/entra_insights_exporter/internal/graphsim/graphsimtest"
 	"github.com/entra-insights/entra_insights_exporter/internal/promtest"
 )
 
@@ -302,7 +303,7 @@ func checkTotals(t *testing.T, families map[string]*dto.MetricFamily, tenant, te
 // a custom authority host and --graph.url, and checks every exported total
 // against the rows the simulator served.
 func TestServeAgainstSimulatorOverTLS(t *testing.T) {
-	sim := graphsim.Start(t, graphsim.Options{Now: func() time.Time { return simNow }, PageSize: 1000}) // one page per report: the 5-per-10s budget applies
+	sim := graphsimtest.Start(t, graphsim.Options{Now: func() time.Time { return simNow }, PageSize: 1000}) // one page per report: the 5-per-10s budget applies
 	caFile, err := sim.WriteCAFile(t.TempDir())
 	if err != nil {
 		t.Fatal(err)

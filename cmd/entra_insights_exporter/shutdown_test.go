@@ -15,7 +15,8 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
-	"github.com/entra-insights/entra_insights_exporter/graph/graphsim"
+	"github.com/entra-insights/entra_insights_exporter/internal/graphsim"
+	"github.com/entra-insights/entra_insights_exporter/internal/graphsim/graphsimtest"
 )
 
 // runMainEnv makes the test binary run main() instead of the tests, so a
@@ -38,7 +39,7 @@ const shutdownInterval = 3 * time.Second
 // exporter reading faultReports from it.
 func stalledExporterArgs(t *testing.T) (*graphsim.Sim, []string) {
 	t.Helper()
-	sim := graphsim.Start(t, graphsim.Options{Now: func() time.Time { return simNow }, PageSize: 1000})
+	sim := graphsimtest.Start(t, graphsim.Options{Now: func() time.Time { return simNow }, PageSize: 1000})
 	return sim, append(simArgs(t, sim, ""), "--graph.rate-limit=0",
 		"--insights.refresh-interval="+shutdownInterval.String(), "--insights.refresh-timeout="+shutdownInterval.String(),
 		"--insights.max-age=1h", "--config.file="+reportsConfig(t, faultReports))

@@ -15,11 +15,11 @@ import (
 
 	"github.com/entra-insights/entra_insights_exporter/collector"
 	"github.com/entra-insights/entra_insights_exporter/graph"
-	"github.com/entra-insights/entra_insights_exporter/graph/graphsim"
 	"github.com/entra-insights/entra_insights_exporter/graph/insights"
 	"github.com/entra-insights/entra_insights_exporter/graph/transport"
 	"github.com/entra-insights/entra_insights_exporter/internal/azconf"
 	"github.com/entra-insights/entra_insights_exporter/internal/config"
+	"github.com/entra-insights/entra_insights_exporter/internal/graphsim"
 	"github.com/entra-insights/entra_insights_exporter/internal/logsource"
 	"github.com/entra-insights/entra_insights_exporter/internal/store"
 )

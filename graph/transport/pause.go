@@ -41,6 +41,7 @@ func (p *pause) wait(ctx context.Context) *insights.Error {
 		return nil
 	}
 	if !fitsDeadline(ctx, d) {
+		//lint:ignore ST1005 the message starts with the proper noun Graph
 		return StatusError(status, fmt.Errorf("Graph asked to wait until %s (Retry-After), past the deadline",
 			until.UTC().Format(time.RFC3339)))
 	}

@@ -137,3 +137,7 @@ func ReadableFile(path string) error {
 	}
 	return nil
 }
+
+// OneLine folds a message onto one line: azidentity's and YAML's errors
+// span several, and every error the exporter prints or logs is one line.
+func OneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

@@ -100,7 +100,7 @@ func collect(catalog *collector.Catalog, tenants []Tenant, opts Options) ([]*fam
 		return nil, errors.New("now and end must be set")
 	}
 	for _, l := range opts.Labels {
-		if !model.LabelName(l.Name).IsValidLegacy() || strings.HasPrefix(l.Name, "__") {
+		if !model.LegacyValidation.IsValidLabelName(l.Name) || strings.HasPrefix(l.Name, "__") {
 			return nil, fmt.Errorf("label name %q is not valid", l.Name)
 		}
 	}

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/entra-insights/entra_insights_exporter/collector"
-	"github.com/entra-insights/entra_insights_exporter/graph/graphsim"
 	"github.com/entra-insights/entra_insights_exporter/graph/insights"
+	"github.com/entra-insights/entra_insights_exporter/internal/graphsim"
 )
 
 var now = time.Date(2026, 11, 27, 15, 4, 5, 0, time.UTC)

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/entra-insights/entra_insights_exporter/graph/graphsim"
 	"github.com/entra-insights/entra_insights_exporter/graph/insights"
+	"github.com/entra-insights/entra_insights_exporter/internal/graphsim"
 	"github.com/entra-insights/entra_insights_exporter/internal/promtest"
 )
 

@@ -65,7 +65,7 @@ func Parse(data []byte) (*File, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("parse: %s", oneLine(err.Error()))
+		return nil, fmt.Errorf("parse: %s", azconf.OneLine(err.Error()))
 	}
 	if err := f.validate(); err != nil {
 		return nil, err
@@ -179,8 +179,4 @@ func validLabelValue(s string) error {
 		return fmt.Errorf("%q must be non-empty, without surrounding spaces or control characters", s)
 	}
 	return nil
-}
-
-func oneLine(s string) string {
-	return strings.Join(strings.Fields(s), " ")
 }

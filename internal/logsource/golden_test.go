@@ -15,8 +15,9 @@ import (
 
 	"github.com/entra-insights/entra_insights_exporter/collector"
 	"github.com/entra-insights/entra_insights_exporter/graph"
-	"github.com/entra-insights/entra_insights_exporter/graph/graphsim"
 	"github.com/entra-insights/entra_insights_exporter/internal/azconf"
+	"github.com/entra-insights/entra_insights_exporter/internal/graphsim"
+	"github.com/entra-insights/entra_insights_exporter/internal/graphsim/graphsimtest"
 	"github.com/entra-insights/entra_insights_exporter/internal/logsource"
 	"github.com/entra-insights/entra_insights_exporter/internal/store"
 )
@@ -31,7 +32,7 @@ var goldenNow = time.Date(2026, 12, 2, 15, 30, 0, 0, time.UTC)
 // collector, and compares the data metrics with testdata/logs.prom.
 func TestGoldenLogsExposition(t *testing.T) {
 	now := func() time.Time { return goldenNow }
-	sim := graphsim.Start(t, graphsim.Options{Now: now, LogPageSize: 300})
+	sim := graphsimtest.Start(t, graphsim.Options{Now: now, LogPageSize: 300})
 	client, err := graph.NewClient(graph.Config{
 		TenantName: "golden", TenantID: sim.TenantID, ClientID: sim.ClientID,
 		AuthMode: azconf.AuthClientSecret, ClientSecret: sim.ClientSecret, Cloud: azconf.DefaultCloud,

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"testing"
 	"time"
 )
 
@@ -29,18 +28,6 @@ type Sim struct {
 	tls       *tlsServer
 	closeOnce sync.Once
 	closed    chan struct{}
-}
-
-// Start starts a simulator for a test on 127.0.0.1 and closes it when the
-// test ends.
-func Start(t testing.TB, opts Options) *Sim {
-	t.Helper()
-	s, err := Listen(t.Context(), "127.0.0.1:0", opts)
-	if err != nil {
-		t.Fatalf("start graphsim: %v", err)
-	}
-	t.Cleanup(s.Close)
-	return s
 }
 
 // Listen starts a simulator on addr (e.g. "127.0.0.1:0" for demo mode); it

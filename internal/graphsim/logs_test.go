@@ -301,7 +301,7 @@ func TestLatencyAndRetention(t *testing.T) {
 	var clock atomicTime
 	clock.Store(testNow())
 	opts := Options{Now: clock.Load, LateLogShare: 0.2}
-	s := Start(t, opts)
+	s := startSim(t, opts)
 	token := getToken(t, s, s.TenantID)
 	c := s.Client()
 	ids := func() map[string]bool {

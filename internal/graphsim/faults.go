@@ -39,7 +39,7 @@ const (
 	// FaultNextLinkLoop sets every page's nextLink to the page itself.
 	FaultNextLinkLoop
 	// FaultNextLinkForeign points the nextLink at ForeignURL, another host
-	// or port [https://graph.invalid]. See Sim.NewForeignServer.
+	// or port [https://graph.invalid]. See Sim.ListenForeign.
 	FaultNextLinkForeign
 	// FaultEmpty answers "value":[] (users/$count: 0).
 	FaultEmpty

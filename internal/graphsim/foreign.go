@@ -1,10 +1,10 @@
 package graphsim
 
 import (
+	"fmt"
 	"net/http"
 	"slices"
 	"sync"
-	"testing"
 )
 
 // ForeignServer is another TLS host:port, trusted through the same CA as
@@ -14,23 +14,26 @@ import (
 type ForeignServer struct {
 	URL string // https://127.0.0.1:PORT, a port other than the Sim's
 
+	tls   *tlsServer
 	mu    sync.Mutex
 	auths []string
 }
 
-// NewForeignServer starts a ForeignServer that lives until the test ends.
-// It answers every request with an empty page.
-func (s *Sim) NewForeignServer(t testing.TB) *ForeignServer {
-	t.Helper()
+// ListenForeign starts a ForeignServer on 127.0.0.1 that lives until its
+// Close. It answers every request with an empty page.
+func (s *Sim) ListenForeign() (*ForeignServer, error) {
 	f := &ForeignServer{}
 	ts, err := serveTLS("127.0.0.1:0", http.HandlerFunc(f.serve), s.authority, s.log)
 	if err != nil {
-		t.Fatalf("start foreign server: %v", err)
+		return nil, fmt.Errorf("start foreign server: %w", err)
 	}
-	t.Cleanup(ts.close)
+	f.tls = ts
 	f.URL = ts.url
-	return f
+	return f, nil
 }
+
+// Close closes the listener and every connection and waits for the handlers.
+func (f *ForeignServer) Close() { f.tls.close() }
 
 func (f *ForeignServer) serve(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()

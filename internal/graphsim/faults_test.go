@@ -218,7 +218,11 @@ func TestNextLinkFaults(t *testing.T) {
 		}
 	})
 	t.Run("Foreign", func(t *testing.T) {
-		foreign := s.NewForeignServer(t)
+		foreign, err := s.ListenForeign()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(foreign.Close)
 		s.SetFault(foreign.Fault())
 		next := nextOf(t, u)
 		want := foreign.URL + "/beta/reports/userInsights/daily/activeUsers?$filter="

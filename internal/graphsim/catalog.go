@@ -201,19 +201,3 @@ func mfaTypes() []reasonWeight {
 		{"twoWayVoiceMobile", "", 0.04}, {"fido", "", 0.05}, {"other", "", 0.01},
 	}
 }
-
-// failures turns a failure total into Graph's failure list; reasons without
-// a count are left out.
-func failures(total int64, reasons []reasonWeight) []insights.Failure {
-	weights := make([]float64, len(reasons))
-	for i, r := range reasons {
-		weights[i] = r.weight
-	}
-	var out []insights.Failure
-	for i, n := range split(total, weights) {
-		if n > 0 {
-			out = append(out, insights.Failure{ReasonCode: reasons[i].code, Reason: reasons[i].text, Count: n})
-		}
-	}
-	return out
-}

@@ -23,7 +23,19 @@ func startPinned(t *testing.T, opts Options) *Sim {
 	if opts.Now == nil {
 		opts.Now = testNow
 	}
-	return Start(t, opts)
+	return startSim(t, opts)
+}
+
+// startSim is graphsimtest.Start, which this package's tests cannot import
+// (it imports graphsim).
+func startSim(t testing.TB, opts Options) *Sim {
+	t.Helper()
+	s, err := Listen(t.Context(), "127.0.0.1:0", opts)
+	if err != nil {
+		t.Fatalf("start graphsim: %v", err)
+	}
+	t.Cleanup(s.Close)
+	return s
 }
 
 // getToken runs the client-credentials flow with the simulator's secret.

@@ -261,7 +261,7 @@ func TestLagWithholdsToday(t *testing.T) {
 func TestPagingKeepsSnapshot(t *testing.T) {
 	var clock atomicTime
 	clock.Store(startOfDay(testNow()).Add(24*time.Hour - time.Second))
-	s := Start(t, Options{Now: clock.Load, PageSize: 100})
+	s := startSim(t, Options{Now: clock.Load, PageSize: 100})
 	token := getToken(t, s, s.TenantID)
 	r := insights.Report{Granularity: insights.Daily, Name: insights.ActiveUsers}
 	first := get(t, s.Client(), reportURL(s, r), token)
