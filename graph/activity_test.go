@@ -8,9 +8,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/entra-insights/entra_insights_exporter/graph"
-	"github.com/entra-insights/entra_insights_exporter/graph/graphsim"
 	"github.com/entra-insights/entra_insights_exporter/graph/insights"
 	"github.com/entra-insights/entra_insights_exporter/graph/transport"
+	"github.com/entra-insights/entra_insights_exporter/internal/graphsim"
+	"github.com/entra-insights/entra_insights_exporter/internal/graphsim/graphsimtest"
 )
 
 // activityClient is a client of a simulator with small log pages, so every
@@ -18,7 +19,7 @@ import (
 func activityClient(t *testing.T, opts graphsim.Options) (*graphsim.Sim, *graph.Client) {
 	t.Helper()
 	opts.Now, opts.LogPageSize = fixedNow, 97
-	sim := graphsim.Start(t, opts)
+	sim := graphsimtest.Start(t, opts)
 	c, err := graph.NewClient(graph.Config{
 		TenantName: "contoso", TenantID: sim.TenantID, ClientID: sim.ClientID, ClientSecret: sim.ClientSecret,
 		AuthorityHost: sim.AuthorityHost, GraphURL: sim.GraphURL, RootCAs: sim.CertPool, DisableBudget: true,
