@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"path"
 	"strings"
 	"testing"
 
@@ -136,4 +137,21 @@ func FuzzTransportBody(f *testing.F) {
 			t.Fatal("response body left open")
 		}
 	})
+}
+
+// TestCountIsNotAPage: a /$count answer is a bare number, JSON or not; the
+// page check leaves it alone there, and still refuses it anywhere else.
+func TestCountIsNotAPage(t *testing.T) {
+	countURL := strings.TrimSuffix(reportURL, "/"+path.Base(reportURL)) + "/users/$count"
+	for url, wantOK := range map[string]bool{countURL: true, reportURL: false} {
+		base := newFakeBase(step{status: 200, body: "42", json: true})
+		tr := mustNew(t, base, Options{CheckBody: CheckPage, MaxRetries: -1})
+		resp, err := get(t, t.Context(), tr, url)
+		if err == nil {
+			_ = resp.Body.Close()
+		}
+		if (err == nil) != wantOK {
+			t.Errorf("GET %s answering 42: error %v, want ok %v", url, err, wantOK)
+		}
+	}
 }

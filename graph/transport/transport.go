@@ -14,6 +14,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/entra-insights/entra_insights_exporter/graph/insights"
@@ -171,7 +172,10 @@ func (t *Transport) attempt(ctx context.Context, req *http.Request, n int) (*htt
 	if failure != nil {
 		return nil, failure, retryable
 	}
-	if t.opts.CheckBody != nil && resp.StatusCode >= 200 && resp.StatusCode < 300 && isJSON(resp) {
+	// A /$count answers a bare number (text/plain, or JSON from some
+	// servers), not a collection page.
+	if t.opts.CheckBody != nil && resp.StatusCode >= 200 && resp.StatusCode < 300 && isJSON(resp) &&
+		!strings.HasSuffix(req.URL.Path, "/$count") {
 		if err := t.opts.CheckBody(body); err != nil {
 			return nil, BadResponse(err), false
 		}
