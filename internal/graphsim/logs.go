@@ -75,41 +75,27 @@ func newestFirst[E any](parts [][]E, key func(*E) (time.Time, string)) []E {
 // Of opts only the log settings matter. The server sends exactly these
 // events, with the wire quirks of the package documentation.
 func SignIns(tenantID string, now time.Time, opts Options) []SignInEvent {
-	opts = opts.withDefaults()
-	g := newGen(tenantID, now, true)
-	var days [][]SignInEvent
-	n := 0
-	for _, d := range logDays(now, opts.LogRetention) {
-		evs := g.eventsOfDay(signInLog, d, opts.latency()).signIns
-		days = append(days, evs)
-		n += len(evs)
-	}
-	out := make([]SignInEvent, 0, n)
-	for _, evs := range days {
-		for i := range evs {
-			if retained(evs[i].CreatedDateTime, now, opts.LogRetention) {
-				out = append(out, evs[i])
-			}
-		}
-	}
-	return out
+	return retainedEvents(tenantID, now, opts, func(d dayEvents) []SignInEvent { return d.signIns },
+		func(e *SignInEvent) time.Time { return e.CreatedDateTime }, signInLog)
 }
 
 // SignUps is SignIns for auditLogs/signUps.
 func SignUps(tenantID string, now time.Time, opts Options) []SignUpEvent {
+	return retainedEvents(tenantID, now, opts, func(d dayEvents) []SignUpEvent { return d.signUps },
+		func(e *SignUpEvent) time.Time { return e.CreatedDateTime }, signUpLog)
+}
+
+// retainedEvents is the events of kind of every retained day, newest day
+// first, without those already out of the retention window.
+func retainedEvents[E any](tenantID string, now time.Time, opts Options, of func(dayEvents) []E,
+	created func(*E) time.Time, kind logKind) []E {
 	opts = opts.withDefaults()
 	g := newGen(tenantID, now, true)
-	var days [][]SignUpEvent
-	n := 0
+	var out []E
 	for _, d := range logDays(now, opts.LogRetention) {
-		evs := g.eventsOfDay(signUpLog, d, opts.latency()).signUps
-		days = append(days, evs)
-		n += len(evs)
-	}
-	out := make([]SignUpEvent, 0, n)
-	for _, evs := range days {
+		evs := of(g.eventsOfDay(kind, d, opts.latency()))
 		for i := range evs {
-			if retained(evs[i].CreatedDateTime, now, opts.LogRetention) {
+			if retained(created(&evs[i]), now, opts.LogRetention) {
 				out = append(out, evs[i])
 			}
 		}

@@ -39,6 +39,12 @@ func (c *counts) add(succeeded bool, errorCode int64) {
 	c.Failures[strconv.FormatInt(errorCode, 10)]++
 }
 
+// row is base with c's attempts, successes and failures.
+func (c *counts) row(base insights.Row) insights.Row {
+	base.Attempts, base.Successes, base.Failures = c.Attempts, c.Successes, c.failures()
+	return base
+}
+
 // failures returns c's failures in a fixed order.
 func (c *counts) failures() []insights.Failure {
 	out := make([]insights.Failure, 0, len(c.Failures))
@@ -157,16 +163,14 @@ func (p *period) rows(name string, out []insights.Row) []insights.Row {
 	switch name {
 	case insights.Authentications:
 		for k, c := range p.auth {
-			r := base
+			r := c.row(base)
 			r.AppID, r.AppName, r.OS, r.Country, r.Browser = k.App, p.apps[k.App].Name, k.OS, k.Country, k.Browser
-			r.Attempts, r.Successes, r.Failures = c.Attempts, c.Successes, c.failures()
 			out = append(out, r)
 		}
 	case insights.MFACompletions:
 		for k, c := range p.mfa {
-			r := base
+			r := c.row(base)
 			r.AppID, r.AppName, r.MFAMethod, r.OS, r.Country = k.App, p.apps[k.App].Name, k.Method, k.OS, k.Country
-			r.Attempts, r.Successes, r.Failures = c.Attempts, c.Successes, c.failures()
 			out = append(out, r)
 		}
 	case insights.SignUps:
