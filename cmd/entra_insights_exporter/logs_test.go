@@ -251,3 +251,25 @@ func TestUserInsightsRetirementSignalled(t *testing.T) {
 		})
 	})
 }
+
+// TestDamagedStoreFailsAtStart: a state file that is not what the exporter
+// wrote stops serve at start with one line naming --storage.path and the
+// file, and the file is left exactly as it was.
+func TestDamagedStoreFailsAtStart(t *testing.T) {
+	sim := graphsimtest.Start(t, graphsim.Options{})
+	path := filepath.Join(t.TempDir(), "state.db")
+	damaged := []byte(strings.Repeat("not a state file\n", 1000))
+	if err := os.WriteFile(path, damaged, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := runCLI(t, t.Context(), append([]string{"serve", "--web.listen-address=127.0.0.1:0"},
+		logsTestArgs(t, sim, path)...)...)
+	lines := strings.Split(strings.TrimSpace(stderr), "\n")
+	last := lines[len(lines)-1]
+	if code == 0 || !strings.Contains(last, "--storage.path") || !strings.Contains(last, path) {
+		t.Fatalf("exit %d, last line %q: want a failure naming --storage.path and %s\n%s", code, last, path, stderr)
+	}
+	if after, _ := os.ReadFile(path); string(after) != string(damaged) {
+		t.Error("the damaged state file was changed")
+	}
+}
