@@ -2,9 +2,11 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -23,11 +25,36 @@ import (
 // test can start the real command in a child process and signal it.
 const runMainEnv = "ENTRA_INSIGHTS_TEST_RUN_MAIN"
 
+// defaultStateFile is where serve writes its state when no test says
+// where: the package directory, which a test run must leave as it found it.
+const defaultStateFile = "entra_insights_exporter.db"
+
 func TestMain(m *testing.M) {
 	if os.Getenv(runMainEnv) == "1" {
 		main() // exits
 	}
-	os.Exit(m.Run())
+	os.Exit(runTests(m))
+}
+
+// runTests runs the tests with the state file's default pointed at a
+// temporary directory (tests of bad settings reach serve without
+// --storage.path) and fails the run if a state file appears here anyway.
+func runTests(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "entra-insights-state-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "temporary state directory:", err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	if os.Getenv("ENTRA_INSIGHTS_STORAGE_PATH") == "" {
+		os.Setenv("ENTRA_INSIGHTS_STORAGE_PATH", filepath.Join(dir, defaultStateFile))
+	}
+	code := m.Run()
+	if _, err := os.Stat(defaultStateFile); err == nil {
+		fmt.Fprintf(os.Stderr, "FAIL: a test wrote %s in the package directory\n", defaultStateFile)
+		return 1
+	}
+	return code
 }
 
 // shutdownInterval is the refresh interval and timeout of the shutdown
