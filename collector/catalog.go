@@ -58,7 +58,7 @@ func NewCatalog(cfg Config) (*Catalog, error) {
 
 // Reports returns the configured reports (not the derived ones).
 func (c *Catalog) Reports() []insights.Report {
-	return slices.DeleteFunc(slices.Clone(c.reports), func(r insights.Report) bool { return r.Name == insights.TenantActiveUsers })
+	return slices.DeleteFunc(slices.Clone(c.reports), func(r insights.Report) bool { return derivedFrom(r) != nil })
 }
 
 // ActiveUserDimensions returns the dimensions the active_users metric of
@@ -75,17 +75,29 @@ func (c *Catalog) ActiveUserDimensions() map[insights.Granularity][]string {
 	return out
 }
 
-// withDerived adds to reports the derived report tenantActiveUsers of each
-// granularity whose activeUsers is configured.
+// withDerived adds to reports each derived report (e.g. tenantActiveUsers)
+// whose source report is configured at that granularity.
 func withDerived(reports []insights.Report) []insights.Report {
 	out := slices.Clone(reports)
-	for _, r := range reports {
-		derived := insights.Report{Granularity: r.Granularity, Name: insights.TenantActiveUsers}
-		if r.Name == insights.ActiveUsers && !slices.Contains(out, derived) {
-			out = append(out, derived)
+	for _, spec := range insights.Specs() {
+		for _, r := range reports {
+			derived := insights.Report{Granularity: r.Granularity, Name: spec.Name}
+			if spec.DerivedFrom != "" && r.Name == spec.DerivedFrom && !slices.Contains(out, derived) {
+				out = append(out, derived)
+			}
 		}
 	}
 	return out
+}
+
+// derivedFrom returns the report whose rows stand in for the derived
+// report r, or nil when r is not derived.
+func derivedFrom(r insights.Report) *insights.Report {
+	spec, _ := insights.SpecOf(r.Name)
+	if spec.DerivedFrom == "" {
+		return nil
+	}
+	return &insights.Report{Granularity: r.Granularity, Name: spec.DerivedFrom}
 }
 
 // ReportsOf returns the catalog's reports that source produces, in
@@ -99,7 +111,7 @@ func (c *Catalog) ReportsOf(source Source) []insights.Report {
 		switch {
 		case lists && slices.Contains(lister.Reports(), r):
 			out = append(out, r)
-		case !lists && r.Name != insights.TenantActiveUsers:
+		case !lists && derivedFrom(r) == nil:
 			out = append(out, r)
 		}
 	}
@@ -142,6 +154,9 @@ type dataMetric struct {
 	slot    []int
 	points  func(r *insights.Row, emit emitFunc)
 	sources []string // which sources produce it, for the README
+	// derivedFrom is the report whose rows stand in for a derived report
+	// where the source does not produce it; nil otherwise.
+	derivedFrom *insights.Report
 }
 
 func compileMetric(spec metricSpec, g insights.Granularity, dims []string) *dataMetric {
@@ -156,14 +171,15 @@ func compileMetric(spec metricSpec, g insights.Granularity, dims []string) *data
 	tuple := append(append([]string{"tenant"}, dims...), spec.structural...)
 	m := &dataMetric{
 		family: newFamily(fmt.Sprintf("%s_%s_%s", namespace, g, spec.name), help, tuple...),
-		report: insights.Report{Granularity: g, Name: spec.report},
+		report: report,
 		dims:   dims,
 		points: func(r *insights.Row, emit emitFunc) { spec.points(g, r, emit) },
 	}
 	if slices.Contains(insights.LogsReports(), m.report) {
 		m.sources = append(m.sources, SourceLogs)
 	}
-	if !spec.logsOnly && (slices.Contains(insights.AllReports(), m.report) || spec.report == insights.TenantActiveUsers) {
+	m.derivedFrom = derivedFrom(report)
+	if !spec.logsOnly && (slices.Contains(insights.AllReports(), m.report) || m.derivedFrom != nil) {
 		m.sources = append(m.sources, SourceUserInsights)
 	}
 	for _, l := range m.labels {

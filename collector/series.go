@@ -109,10 +109,10 @@ func (c *Catalog) seriesPoints(tenant string, g insights.Granularity, period tim
 	period = PeriodStart(g, period)
 	for _, m := range c.metrics[g] {
 		rs, ok := rows[m.report]
-		if !ok && m.report.Name == insights.TenantActiveUsers {
-			// A source without it (userinsights): the sum of activeUsers,
-			// an upper bound, as the HELP says.
-			rs = rows[insights.Report{Granularity: g, Name: insights.ActiveUsers}]
+		if !ok && m.derivedFrom != nil {
+			// A source without it (userinsights): the sum of the rows it
+			// is derived from, an upper bound, as the HELP says.
+			rs = rows[*m.derivedFrom]
 		}
 		out = m.aggregate(tenant, period, rs, out)
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -123,4 +124,30 @@ func TestUserInsightsTenantActiveUsersIsTheSum(t *testing.T) {
 	e.RefreshAll(context.Background())
 	checkValues(t, gatherValues(t, reg), map[string]float64{`entra_insights_daily_tenant_active_users{tenant="t"}`: 5},
 		`entra_insights_report_up{granularity="daily",report="tenantActiveUsers",tenant="t"}`)
+}
+
+// TestEveryReportFeedsAMetric checks the metric specs against the report
+// catalog: each report feeds a metric, each metric reads a declared report
+// at a granularity some source produces.
+func TestEveryReportFeedsAMetric(t *testing.T) {
+	fed := map[string]bool{}
+	for _, m := range metricSpecs() {
+		spec, ok := insights.SpecOf(m.report)
+		if !ok {
+			t.Errorf("%s reads %q, which the catalog does not declare", m.name, m.report)
+			continue
+		}
+		fed[m.report] = true
+		for _, g := range []insights.Granularity{insights.Daily, insights.Monthly} {
+			produced := slices.Contains(spec.Graph, g) || slices.Contains(spec.Logs, g)
+			if (m.only == "" || m.only == g) && !produced {
+				t.Errorf("%s_%s reads %s/%s, which no source produces", g, m.name, g, m.report)
+			}
+		}
+	}
+	for _, s := range insights.Specs() {
+		if !fed[s.Name] {
+			t.Errorf("report %s feeds no metric", s.Name)
+		}
+	}
 }

@@ -189,25 +189,8 @@ func metricSpecs() []metricSpec {
 // reportDimensions returns the dimension labels a report's rows carry, the
 // choices for Config.Dimensions.
 func reportDimensions(report string) []string {
-	switch report {
-	case insights.ActiveUsers:
-		return []string{"app_id", "os", "country", "language"}
-	case insights.Authentications:
-		return []string{"app_id", "os", "country", "browser", "auth_flow", "identity_provider", "language"}
-	case insights.MFACompletions:
-		return []string{"app_id", "mfa_method", "os", "country", "identity_provider", "language"}
-	case insights.SignUps:
-		return []string{"app_id", "os", "country", "browser", "identity_provider", "language"}
-	case insights.Summary:
-		return []string{"app_id", "os"}
-	case insights.InactiveUsersByApplication:
-		return []string{"app_id"}
-	case insights.Requests:
-		return []string{"app_id", "country", "browser", "identity_provider", "language"}
-	case insights.UserCount:
-		return []string{"language"}
-	}
-	return nil
+	spec, _ := insights.SpecOf(report)
+	return spec.Dimensions
 }
 
 func count(_ insights.Granularity, r *insights.Row, emit emitFunc) { emit(r.Count) }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 
-	"github.com/microsoftgraph/msgraph-beta-sdk-go/reports"
-
 	"github.com/entra-insights/entra_insights_exporter/graph/insights"
 	"github.com/entra-insights/entra_insights_exporter/graph/transport"
 )
@@ -51,30 +49,5 @@ func pages[B builder[B, Cfg, C], Cfg any, T dated, C collection[T]](b B, row fun
 		}
 		rows, skipped := toRows(resp.GetValue(), row)
 		return page{rows: rows, skipped: skipped, nextLink: str(resp.GetOdataNextLink())}, nil
-	}
-}
-
-// reportPages maps each of the 18 reports to its typed request builder.
-func reportPages(ui *reports.UserInsightsRequestBuilder) map[insights.Report]pageFunc {
-	d, m := ui.Daily(), ui.Monthly()
-	return map[insights.Report]pageFunc{
-		{Granularity: insights.Daily, Name: insights.ActiveUsers}:                  pages(d.ActiveUsers(), activeUsersRow),
-		{Granularity: insights.Daily, Name: insights.Authentications}:              pages(d.Authentications(), authenticationsRow),
-		{Granularity: insights.Daily, Name: insights.InactiveUsers}:                pages(d.InactiveUsers(), dailyInactiveUsersRow),
-		{Granularity: insights.Daily, Name: insights.InactiveUsersByApplication}:   pages(d.InactiveUsersByApplication(), dailyInactiveByAppRow),
-		{Granularity: insights.Daily, Name: insights.MFACompletions}:               pages(d.MfaCompletions(), mfaCompletionsRow),
-		{Granularity: insights.Daily, Name: insights.MFATelecomFraud}:              pages(d.MfaTelecomFraud(), mfaTelecomFraudRow),
-		{Granularity: insights.Daily, Name: insights.SignUps}:                      pages(d.SignUps(), signUpsRow),
-		{Granularity: insights.Daily, Name: insights.Summary}:                      pages(d.Summary(), summaryRow),
-		{Granularity: insights.Daily, Name: insights.UserCount}:                    pages(d.UserCount(), userCountRow),
-		{Granularity: insights.Monthly, Name: insights.ActiveUsers}:                pages(m.ActiveUsers(), activeUsersRow),
-		{Granularity: insights.Monthly, Name: insights.Authentications}:            pages(m.Authentications(), authenticationsRow),
-		{Granularity: insights.Monthly, Name: insights.InactiveUsers}:              pages(m.InactiveUsers(), monthlyInactiveUsersRow),
-		{Granularity: insights.Monthly, Name: insights.InactiveUsersByApplication}: pages(m.InactiveUsersByApplication(), monthlyInactiveByAppRow),
-		{Granularity: insights.Monthly, Name: insights.MFACompletions}:             pages(m.MfaCompletions(), mfaCompletionsRow),
-		{Granularity: insights.Monthly, Name: insights.MFARegisteredUsers}:         pages(m.MfaRegisteredUsers(), mfaRegisteredUsersRow),
-		{Granularity: insights.Monthly, Name: insights.Requests}:                   pages(m.Requests(), requestsRow),
-		{Granularity: insights.Monthly, Name: insights.SignUps}:                    pages(m.SignUps(), signUpsRow),
-		{Granularity: insights.Monthly, Name: insights.Summary}:                    pages(m.Summary(), summaryRow),
 	}
 }

@@ -16,15 +16,6 @@ const (
 // Sources lists the source names, the default first.
 func Sources() []string { return []string{SourceLogs, SourceUserInsights} }
 
-// Reports that no Graph segment of that name serves: the logs source
-// produces them from the activity logs, and for the userinsights source the
-// collector derives them (tenantActiveUsers = the sum of activeUsers).
-const (
-	// TenantActiveUsers holds one row per period: the distinct users of the
-	// whole tenant (logs source: exact).
-	TenantActiveUsers = "tenantActiveUsers"
-)
-
 // SignIn is one interactive user sign-in of auditLogs/signIns, reduced to
 // the fields the logs source aggregates. Strings are Graph's verbatim.
 type SignIn struct {
@@ -66,20 +57,4 @@ type Registration struct {
 	UserID            string
 	MFARegistered     bool
 	MethodsRegistered []string
-}
-
-// LogsReports are the reports the logs source rebuilds from the activity
-// logs and the directory; the catalog's others (summary, requests,
-// inactive users by application, telecom fraud, captcha) have no live
-// replacement and are absent for its tenants. Inactive users come from users' signInActivity, where the
-// licence allows.
-func LogsReports() []Report {
-	var out []Report
-	for _, g := range []Granularity{Daily, Monthly} {
-		for _, name := range []string{ActiveUsers, TenantActiveUsers, Authentications, MFACompletions, SignUps} {
-			out = append(out, Report{Granularity: g, Name: name})
-		}
-	}
-	return append(out, Report{Granularity: Daily, Name: UserCount}, Report{Granularity: Monthly, Name: MFARegisteredUsers},
-		Report{Granularity: Daily, Name: InactiveUsers}, Report{Granularity: Monthly, Name: InactiveUsers})
 }

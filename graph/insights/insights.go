@@ -1,5 +1,6 @@
 // Package insights holds the plain data model of the Graph userInsights
-// reports: the report catalog, one row type for every report and the error
+// reports and of the activity logs that replace them: the report catalog
+// (catalog.go), one row type for every report, the log events and the error
 // classification. It imports no SDK, so the collector, the simulator, the
 // fuzz targets and most tests build without compiling the Graph SDK.
 package insights
@@ -20,21 +21,6 @@ const (
 	Monthly Granularity = "monthly"
 )
 
-// Report segment names, exactly as Graph spells them in the URL path.
-const (
-	ActiveUsers                = "activeUsers"
-	Authentications            = "authentications"
-	InactiveUsers              = "inactiveUsers"
-	InactiveUsersByApplication = "inactiveUsersByApplication"
-	MFACompletions             = "mfaCompletions"
-	MFATelecomFraud            = "mfaTelecomFraud"
-	MFARegisteredUsers         = "mfaRegisteredUsers"
-	Requests                   = "requests"
-	SignUps                    = "signUps"
-	Summary                    = "summary"
-	UserCount                  = "userCount"
-)
-
 // Report names one Graph report, e.g. daily/activeUsers.
 type Report struct {
 	Granularity Granularity
@@ -46,39 +32,6 @@ func (r Report) String() string { return string(r.Granularity) + "/" + r.Name }
 
 // Path returns the report's path below the Graph version root.
 func (r Report) Path() string { return "/reports/userInsights/" + string(r.Granularity) + "/" + r.Name }
-
-// AllReports returns the 18 reports the exporter reads, daily first.
-func AllReports() []Report {
-	daily := []string{ActiveUsers, Authentications, InactiveUsers, InactiveUsersByApplication,
-		MFACompletions, MFATelecomFraud, SignUps, Summary, UserCount}
-	monthly := []string{ActiveUsers, Authentications, InactiveUsers, InactiveUsersByApplication,
-		MFACompletions, MFARegisteredUsers, Requests, SignUps, Summary}
-	reports := make([]Report, 0, len(daily)+len(monthly))
-	for _, name := range daily {
-		reports = append(reports, Report{Daily, name})
-	}
-	for _, name := range monthly {
-		reports = append(reports, Report{Monthly, name})
-	}
-	return reports
-}
-
-// DefaultReports returns the reports read when the configuration names
-// none: AllReports without daily and monthly inactiveUsersByApplication.
-// The SDK marks that report deprecated ("will stop returning data on
-// February 16, 2024. Please use the existing Inactive Users API"), and
-// inactiveUsers carries appId itself, so reading it costs two requests per
-// refresh for nothing. A config file can still list it.
-func DefaultReports() []Report {
-	all := AllReports()
-	reports := make([]Report, 0, len(all))
-	for _, r := range all {
-		if r.Name != InactiveUsersByApplication {
-			reports = append(reports, r)
-		}
-	}
-	return reports
-}
 
 // ParseReport parses "granularity/name" as written by Report.String.
 func ParseReport(s string) (Report, error) {

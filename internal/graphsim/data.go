@@ -93,31 +93,7 @@ func builder(r insights.Report) func(*gen, period) {
 	if !slices.Contains(insights.AllReports(), r) {
 		return nil
 	}
-	switch r.Name {
-	case insights.ActiveUsers:
-		return (*gen).activeUsers
-	case insights.Authentications:
-		return (*gen).authentications
-	case insights.InactiveUsers:
-		return (*gen).inactiveUsers
-	case insights.InactiveUsersByApplication:
-		return (*gen).inactiveUsersByApplication
-	case insights.MFACompletions:
-		return (*gen).mfaCompletions
-	case insights.MFATelecomFraud:
-		return (*gen).mfaTelecomFraud
-	case insights.MFARegisteredUsers:
-		return (*gen).mfaRegisteredUsers
-	case insights.Requests:
-		return (*gen).requests
-	case insights.SignUps:
-		return (*gen).signUps
-	case insights.Summary:
-		return (*gen).summary
-	case insights.UserCount:
-		return (*gen).userCount
-	}
-	return nil
+	return builders()[r.Name]
 }
 
 // add appends a fact dated at the start of p unless its row has a date.

@@ -367,3 +367,18 @@ func startOfDayOrMonth(g insights.Granularity, t time.Time) string {
 	}
 	return t.Format(time.DateOnly)
 }
+
+// TestEveryServedReportHasABuilder checks the simulator against the report
+// catalog: a builder for each report Graph serves, and none for others.
+func TestEveryServedReportHasABuilder(t *testing.T) {
+	b := builders()
+	for _, s := range insights.Specs() {
+		if _, ok := b[s.Name]; ok != (len(s.Graph) > 0) {
+			t.Errorf("%s: builder %v, served by Graph %v", s.Name, ok, len(s.Graph) > 0)
+		}
+		delete(b, s.Name)
+	}
+	for name := range b {
+		t.Errorf("builder for %q, which the catalog does not declare", name)
+	}
+}

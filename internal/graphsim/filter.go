@@ -123,8 +123,8 @@ func tokenize(s string) ([]string, error) {
 // matched case-insensitively, or nil.
 func stringProperty(r insights.Report, name string) func(*insights.Row) string {
 	for _, f := range schema(r) {
-		if f.str != nil && strings.EqualFold(f.name, name) {
-			return f.str
+		if f.Str != nil && strings.EqualFold(f.Name, name) {
+			return f.Str
 		}
 	}
 	return nil

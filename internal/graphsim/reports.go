@@ -8,6 +8,24 @@ import (
 
 // This file holds one builder per report: the rows of one period.
 
+// builders maps every report of insights.Specs that Graph serves to its
+// builder (a test checks that none is missing).
+func builders() map[string]func(*gen, period) {
+	return map[string]func(*gen, period){
+		insights.ActiveUsers:                (*gen).activeUsers,
+		insights.Authentications:            (*gen).authentications,
+		insights.InactiveUsers:              (*gen).inactiveUsers,
+		insights.InactiveUsersByApplication: (*gen).inactiveUsersByApplication,
+		insights.MFACompletions:             (*gen).mfaCompletions,
+		insights.MFATelecomFraud:            (*gen).mfaTelecomFraud,
+		insights.MFARegisteredUsers:         (*gen).mfaRegisteredUsers,
+		insights.Requests:                   (*gen).requests,
+		insights.SignUps:                    (*gen).signUps,
+		insights.Summary:                    (*gen).summary,
+		insights.UserCount:                  (*gen).userCount,
+	}
+}
+
 func (g *gen) activeUsers(p period) {
 	for _, s := range g.segs {
 		if g.idle(p, s) {

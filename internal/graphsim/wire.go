@@ -7,122 +7,18 @@ import (
 	"github.com/entra-insights/entra_insights_exporter/graph/insights"
 )
 
-// wireField is one JSON property of a report's rows, in Graph's order.
-type wireField struct {
-	name string
-	str  func(*insights.Row) string             // a string property, or
-	num  func(*insights.Row) int64              // an Int64 property, or
-	list func(*insights.Row) []insights.Failure // failures / mfaFailures
-}
-
-func strField(name string, get func(*insights.Row) string) wireField {
-	return wireField{name: name, str: get}
-}
-
-func numField(name string, get func(*insights.Row) int64) wireField {
-	return wireField{name: name, num: get}
-}
-
-// Row accessors shared by several reports.
-func appID(r *insights.Row) string                   { return r.AppID }
-func osName(r *insights.Row) string                  { return r.OS }
-func countryCode(r *insights.Row) string             { return r.Country }
-func language(r *insights.Row) string                { return r.Language }
-func browser(r *insights.Row) string                 { return r.Browser }
-func idp(r *insights.Row) string                     { return r.IdentityProvider }
-func count(r *insights.Row) int64                    { return r.Count }
-func attemptsCount(r *insights.Row) int64            { return r.Attempts }
-func successCount(r *insights.Row) int64             { return r.Successes }
-func failureList(r *insights.Row) []insights.Failure { return r.Failures }
-
-// schema returns the properties of report r's rows after id and factDate:
-// the names, kinds and order of the SDK models and the reference examples.
-func schema(r insights.Report) []wireField {
-	switch r.Name {
-	case insights.ActiveUsers:
-		return []wireField{numField("count", count), strField("appId", appID),
-			strField("appName", func(r *insights.Row) string { return r.AppName }),
-			strField("country", countryCode), strField("language", language), strField("os", osName)}
-	case insights.Authentications:
-		return []wireField{strField("os", osName), strField("country", countryCode),
-			numField("attemptsCount", attemptsCount), numField("successCount", successCount),
-			strField("appid", appID), // lower-case i, as Graph spells it here only
-			strField("authFlow", func(r *insights.Row) string { return r.AuthFlow }),
-			strField("browser", browser), strField("identityProvider", idp), strField("language", language),
-			{name: "failures", list: failureList}}
-	case insights.MFACompletions:
-		return []wireField{strField("mfaMethod", func(r *insights.Row) string { return r.MFAMethod }),
-			numField("successCount", successCount), numField("attemptsCount", attemptsCount),
-			strField("os", osName), strField("appId", appID), strField("country", countryCode),
-			strField("identityProvider", idp), strField("language", language),
-			{name: "mfaFailures", list: failureList}}
-	case insights.SignUps:
-		return []wireField{numField("count", count), strField("os", osName), strField("appId", appID),
-			strField("browser", browser), strField("country", countryCode), strField("identityProvider", idp),
-			strField("language", language)}
-	case insights.Summary:
-		return []wireField{
-			numField("activeUsers", func(r *insights.Row) int64 { return r.ActiveUsers }),
-			numField("authenticationRequests", func(r *insights.Row) int64 { return r.AuthenticationRequests }),
-			numField("authenticationCompletions", func(r *insights.Row) int64 { return r.AuthenticationCompletions }),
-			numField("securityTextRequests", func(r *insights.Row) int64 { return r.SecurityTextRequests }),
-			numField("securityTextCompletions", func(r *insights.Row) int64 { return r.SecurityTextCompletions }),
-			numField("securityVoiceRequests", func(r *insights.Row) int64 { return r.SecurityVoiceRequests }),
-			numField("securityVoiceCompletions", func(r *insights.Row) int64 { return r.SecurityVoiceCompletions }),
-			strField("os", osName), strField("appId", appID)}
-	case insights.UserCount:
-		return []wireField{numField("count", count), strField("language", language)}
-	case insights.Requests:
-		return []wireField{numField("requestCount", count), strField("appId", appID), strField("browser", browser),
-			strField("country", countryCode), strField("identityProvider", idp), strField("language", language)}
-	case insights.InactiveUsers, insights.InactiveUsersByApplication:
-		first := numField("inactive1DayCount", func(r *insights.Row) int64 { return r.Inactive1Day })
-		if r.Granularity == insights.Monthly {
-			first = numField("inactiveCalendarMonthCount", func(r *insights.Row) int64 { return r.InactiveCalendarMonth })
-		}
-		return []wireField{strField("appId", appID), first,
-			numField("inactive30DayCount", func(r *insights.Row) int64 { return r.Inactive30Day }),
-			numField("inactive60DayCount", func(r *insights.Row) int64 { return r.Inactive60Day }),
-			numField("inactive90DayCount", func(r *insights.Row) int64 { return r.Inactive90Day })}
-	case insights.MFATelecomFraud:
-		return []wireField{
-			numField("captchaShownUserCount", func(r *insights.Row) int64 { return r.CaptchaShownUsers }),
-			numField("captchaSuccessCount", func(r *insights.Row) int64 { return r.CaptchaSuccesses }),
-			numField("captchaFailureCount", func(r *insights.Row) int64 { return r.CaptchaFailures }),
-			numField("captchaNotTriggeredUserCount", func(r *insights.Row) int64 { return r.CaptchaNotTriggeredUsers }),
-			numField("telecomBlockedUserCount", func(r *insights.Row) int64 { return r.TelecomBlockedUsers })}
-	case insights.MFARegisteredUsers:
-		return []wireField{strField("mfaType", func(r *insights.Row) string { return r.MFAType }), numField("count", count)}
-	}
-	return nil
+// schema returns the properties of report r's rows after id and factDate,
+// as the report catalog declares them: the names, kinds and order of the
+// SDK models and the reference examples.
+func schema(r insights.Report) []insights.Field {
+	spec, _ := insights.SpecOf(r.Name)
+	return spec.FieldsAt(r.Granularity)
 }
 
 // entityType returns the OData type name of report r's rows.
 func entityType(r insights.Report) string {
-	prefix := string(r.Granularity) // "daily" or "monthly"
-	switch r.Name {
-	case insights.ActiveUsers:
-		return "activeUsersMetric"
-	case insights.Authentications:
-		return "authenticationsMetric"
-	case insights.InactiveUsers:
-		return prefix + "InactiveUsersMetric"
-	case insights.InactiveUsersByApplication:
-		return prefix + "InactiveUsersByApplicationMetric"
-	case insights.MFACompletions:
-		return "mfaCompletionMetric"
-	case insights.MFATelecomFraud:
-		return "mfaTelecomFraudMetric"
-	case insights.MFARegisteredUsers:
-		return "mfaUserCountMetric"
-	case insights.Requests:
-		return "userRequestsMetric"
-	case insights.SignUps:
-		return "userSignUpMetric"
-	case insights.Summary:
-		return "insightSummary"
-	case insights.UserCount:
-		return "userCountMetric"
+	if spec, ok := insights.SpecOf(r.Name); ok && spec.Entity != "" {
+		return spec.EntityType(r.Granularity)
 	}
 	return "entity"
 }
@@ -131,7 +27,7 @@ func entityType(r insights.Report) string {
 // string, for the FaultWrongTypes fault.
 type encoder struct {
 	report     insights.Report
-	fields     []wireField
+	fields     []insights.Field
 	wrongTypes bool
 	// hideNewEnums sends unknownFutureValue for evolvable enum members.
 	hideNewEnums bool
@@ -174,17 +70,17 @@ func (e *encoder) appendFact(b []byte, f *fact, context string) []byte {
 	b = append(b, '"')
 	for _, fl := range e.fields {
 		b = append(b, ',')
-		b = appendString(b, fl.name)
+		b = appendString(b, fl.Name)
 		b = append(b, ':')
 		switch {
-		case f.isNull(fl.name):
+		case f.isNull(fl.Name):
 			b = append(b, "null"...)
-		case fl.str != nil:
-			b = appendString(b, fl.str(&f.row))
-		case fl.num != nil:
-			b = e.appendNumber(b, fl.num(&f.row))
+		case fl.Str != nil:
+			b = appendString(b, fl.Str(&f.row))
+		case fl.Num != nil:
+			b = e.appendNumber(b, fl.Num(&f.row))
 		default:
-			b = e.appendFailures(b, fl.list(&f.row))
+			b = e.appendFailures(b, fl.Failures(&f.row))
 		}
 	}
 	if f.extra {
