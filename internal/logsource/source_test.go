@@ -478,3 +478,14 @@ func TestInactiveUsers(t *testing.T) {
 		t.Errorf("%d log lines about the licence, want 1:\n%s", n, logs.String())
 	}
 }
+
+// TestEveryLogsReportHasAFeed checks the source against the report
+// catalog: each report the catalog gives the logs source is built from a
+// feed, and no other report is.
+func TestEveryLogsReportHasAFeed(t *testing.T) {
+	for _, s := range insights.Specs() {
+		if _, ok := feedOf(s.Name); ok != (len(s.Logs) > 0) {
+			t.Errorf("%s: feed %v, catalog gives it to the logs source %v", s.Name, ok, len(s.Logs) > 0)
+		}
+	}
+}
