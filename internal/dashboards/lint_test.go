@@ -325,6 +325,26 @@ func TestDashboardQueriesPassPromtool(t *testing.T) {
 		}
 		fmt.Fprintf(&rules, "  # %s\n  - record: dashboard_query_%d\n    expr: %s\n", tg, i, expr)
 	}
+	files, err := All()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, f := range files {
+		for _, v := range f.Dashboard.Templating.List {
+			if v.Type != "query" {
+				continue
+			}
+			promql, err := variablePromQL(v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			expr, err := json.Marshal(expand(promql))
+			if err != nil {
+				t.Fatal(err)
+			}
+			fmt.Fprintf(&rules, "  # %s variable %s\n  - record: dashboard_%d_variable_%s\n    expr: %s\n", f.Name, v.Name, i, v.Name, expr)
+		}
+	}
 	path := filepath.Join(t.TempDir(), "dashboards.rules.yml")
 	if err := os.WriteFile(path, []byte(rules.String()), 0o644); err != nil {
 		t.Fatal(err)
