@@ -6,63 +6,63 @@ import "github.com/grafana/grafana-foundation-sdk/go/dashboard"
 // daily authentications by result and operating system, the success rate,
 // failure reasons, the month by country (map and table), and telecom fraud
 // and CAPTCHA activity.
-func authentications() *dashboard.DashboardBuilder {
+func (g gen) authentications() *dashboard.DashboardBuilder {
 	const (
 		auth     = "entra_insights_daily_authentications"
 		failures = "entra_insights_daily_authentication_failures"
 		monthly  = "entra_insights_monthly_authentications"
 	)
-	byCountry := sum("country", sel(monthly))
-	return newDashboard("entra-insights-authentications", "Entra insights / Authentications",
+	byCountry := sum("country", g.latest(monthly))
+	return g.newDashboard("entra-insights-authentications", "Entra insights / Authentications",
 		"Authentications of Microsoft Entra External ID applications: daily results, failure reasons, locations, and telecom fraud protection (the portal's Application user activity → Authentications).",
 		"now-30d", "15m").
-		WithVariable(appVariable()).
+		WithVariable(g.appVariable()).
 		WithRow(row("Now")).
 		WithPanel(statPanel("Daily data as of",
 			"The day the daily values belong to (the newest day Graph has data for). Today's values keep growing until the day ends.",
-			unitDay, instantQuery(asOf("daily"), "{{tenant}}"))).
+			unitDay, instantQuery(g.asOf("daily"), "{{tenant}}"))).
 		WithPanel(statPanel("Authentications today",
 			"Authentication requests on the daily data's day, so far.",
-			unitCount, instantQuery(sum("", sel(auth, appMatcher)), "Authentications"))).
+			unitCount, instantQuery(sum("", g.latest(auth, appMatcher)), "Authentications"))).
 		WithPanel(statPanel("Success rate today",
 			"Share of today's authentication requests that succeeded.",
-			unitRatio, instantQuery(ratio(auth, `result="success"`, appMatcher), "Success rate")).
+			unitRatio, instantQuery(g.ratio(auth, `result="success"`, appMatcher), "Success rate")).
 			Decimals(1)).
 		WithPanel(statPanel("Authentications this month",
 			"Authentication requests in the monthly data's month, so far (ignores the application filter).",
-			unitCount, instantQuery(sum("", sel(monthly)), "Authentications"))).
+			unitCount, instantQuery(sum("", g.latest(monthly)), "Authentications"))).
 		WithPanel(statPanel("Telecom-blocked users today",
 			"Users blocked by telecom fraud protection on the daily data's day, so far.",
-			unitCount, instantQuery(sum("", sel("entra_insights_daily_telecom_blocked_users")), "Blocked users"))).
+			unitCount, instantQuery(sum("", g.latest("entra_insights_daily_telecom_blocked_users")), "Blocked users"))).
 		WithPanel(statPanel("CAPTCHA challenges today",
 			"CAPTCHA challenges shown by telecom fraud protection on the daily data's day, so far.",
-			unitCount, instantQuery(sum("", sel("entra_insights_daily_captcha_challenges")), "Challenges"))).
+			unitCount, instantQuery(sum("", g.latest("entra_insights_daily_captcha_challenges")), "Challenges"))).
 		WithRow(row("Daily, last 30 days")).
 		WithPanel(dailyBars("Daily authentications by result",
 			"Per day: authentication requests that succeeded and failed (failure = attempts − successes).",
 			unitCount, true,
-			rangeQuery(sum("result", day(sel(auth, appMatcher))), "{{result}}"))).
+			rangeQuery(sum("result", g.day(g.sel(auth, appMatcher))), "{{result}}"))).
 		WithPanel(dailyBars("Daily authentications by operating system",
 			"Per day and operating system: authentication requests.",
 			unitCount, true,
-			rangeQuery(sum("os", day(sel(auth, appMatcher))), "{{os}}"))).
+			rangeQuery(sum("os", g.day(g.sel(auth, appMatcher))), "{{os}}"))).
 		WithPanel(dailyLines("Daily success rate",
 			"Per day: the share of authentication requests that succeeded.",
 			unitRatio,
-			rangeQuery(dayRatio(auth, `result="success"`, appMatcher), "Success rate")).
+			rangeQuery(g.dayRatio(auth, `result="success"`, appMatcher), "Success rate")).
 			Max(1)).
 		WithPanel(dailyBars("Daily authentications by application",
 			"Per day and application: authentication requests.",
 			unitCount, true,
-			rangeQuery(withAppName(sum("tenant, app_id", day(sel(auth, appMatcher))), true), "{{app_name}}"))).
+			rangeQuery(g.withAppName(sum("tenant, app_id", g.day(g.sel(auth, appMatcher))), true), "{{app_name}}"))).
 		WithPanel(dailyBars("Daily authentication failures by reason",
 			"Per day: failed authentication requests by Graph's failure reason code.",
 			unitCount, true,
-			rangeQuery(sum("reason_code", day(sel(failures, appMatcher))), "{{reason_code}}"))).
+			rangeQuery(sum("reason_code", g.day(g.sel(failures, appMatcher))), "{{reason_code}}"))).
 		WithPanel(pieChart("Failure reasons today",
 			"Today's failed authentication requests by failure reason code, so far.",
 			unitCount,
-			instantQuery(sum("reason_code", sel(failures, appMatcher)), "{{reason_code}}"))).
+			instantQuery(sum("reason_code", g.latest(failures, appMatcher)), "{{reason_code}}"))).
 		WithRow(row("This month by location")).
 		WithPanel(worldMap("Authentications by country, this month",
 			"Authentication requests in the monthly data's month, so far, by country (ignores the application filter). Graph's UK is placed as GB; codes the map does not know (e.g. unknown) are only in the table.",
@@ -72,29 +72,29 @@ func authentications() *dashboard.DashboardBuilder {
 			"This month's authentication requests and failures per country, as Graph reports the country code (unknown: none given).",
 			unitCount,
 			tableQuery(byCountry),
-			tableQuery(sum("country", sel(monthly, `result="failure"`)))),
+			tableQuery(sum("country", g.latest(monthly, `result="failure"`)))),
 			"Value #A", "Authentications", unitCount),
 			"Value #B", "Failures", unitCount)).
 		WithPanel(monthlyBars("Monthly authentications by country",
 			"Per month and country: authentication requests (ignores the application filter). Each bar ends on the month's last day; the last bar is the current month so far.",
 			unitCount, true,
-			rangeQuery(monthEnds(sum("country", day(sel(monthly)))), "{{country}}")).
+			rangeQuery(g.monthEnds(sum("country", g.day(g.sel(monthly)))), "{{country}}")).
 			TimeFrom(yearRange).
 			Span(24)).
 		WithRow(row("Telecom fraud and CAPTCHA, last 30 days")).
 		WithPanel(dailyBars("CAPTCHA challenges per day",
 			"Per day: CAPTCHA challenges shown by telecom fraud protection, by result.",
 			unitCount, true,
-			rangeQuery(sum("result", day(sel("entra_insights_daily_captcha_challenges"))), "{{result}}"))).
+			rangeQuery(sum("result", g.day(g.sel("entra_insights_daily_captcha_challenges"))), "{{result}}"))).
 		WithPanel(dailyLines("Telecom fraud protection per day",
 			"Per day: users shown a CAPTCHA, users not challenged, and users blocked by telecom fraud protection.",
 			unitCount,
-			rangeQuery(sum("", day(sel("entra_insights_daily_captcha_shown_users"))), "Shown a CAPTCHA"),
-			rangeQuery(sum("", day(sel("entra_insights_daily_captcha_not_triggered_users"))), "Not challenged"),
-			rangeQuery(sum("", day(sel("entra_insights_daily_telecom_blocked_users"))), "Blocked"))).
+			rangeQuery(sum("", g.day(g.sel("entra_insights_daily_captcha_shown_users"))), "Shown a CAPTCHA"),
+			rangeQuery(sum("", g.day(g.sel("entra_insights_daily_captcha_not_triggered_users"))), "Not challenged"),
+			rangeQuery(sum("", g.day(g.sel("entra_insights_daily_telecom_blocked_users"))), "Blocked"))).
 		WithPanel(dailyBars("SMS and voice MFA requests per day",
 			"Per day: MFA requests over SMS and voice calls, completed or not (the summary report; ignores the application filter). A jump in failures can be SMS pumping.",
 			unitCount, true,
-			rangeQuery(sum("channel, result", day(sel("entra_insights_daily_overview_mfa_requests"))), "{{channel}} {{result}}")).
+			rangeQuery(sum("channel, result", g.day(g.sel("entra_insights_daily_overview_mfa_requests"))), "{{channel}} {{result}}")).
 			Span(24))
 }

@@ -28,16 +28,26 @@ type File struct {
 	Dashboard dashboard.Dashboard
 }
 
-// All builds the four dashboards.
+// All builds the four dashboards with the default configuration, as
+// committed in grafana-dashboards/.
 func All() ([]File, error) {
+	return Generate(DefaultConfig())
+}
+
+// Generate builds the four dashboards with the given configuration.
+func Generate(c Config) ([]File, error) {
+	g, err := newGen(c)
+	if err != nil {
+		return nil, err
+	}
 	builders := []struct {
 		name  string
 		build func() *dashboard.DashboardBuilder
 	}{
-		{"users.json", users},
-		{"requests.json", requests},
-		{"authentications.json", authentications},
-		{"exporter-health.json", exporterHealth},
+		{"users.json", g.users},
+		{"requests.json", g.requests},
+		{"authentications.json", g.authentications},
+		{"exporter-health.json", g.exporterHealth},
 	}
 	files := make([]File, 0, len(builders))
 	for _, b := range builders {
@@ -67,9 +77,9 @@ func Marshal(d dashboard.Dashboard) ([]byte, error) {
 // newDashboard starts a dashboard with the conventions all four share:
 // stable uid, shared tag and links, read-only, UTC (Grafana aligns query
 // steps to the dashboard's time zone, and the data's days are UTC days),
-// and the datasource and tenant variables.
-func newDashboard(uid, title, description, from, refresh string) *dashboard.DashboardBuilder {
-	return dashboard.NewDashboardBuilder(title).
+// and the datasource, job (if the scope uses it) and tenant variables.
+func (g gen) newDashboard(uid, title, description, from, refresh string) *dashboard.DashboardBuilder {
+	b := dashboard.NewDashboardBuilder(title).
 		Uid(uid).
 		Description(description).
 		Tags([]string{Tag}).
@@ -85,8 +95,11 @@ func newDashboard(uid, title, description, from, refresh string) *dashboard.Dash
 			IncludeVars(true).
 			Icon("external link").
 			Tooltip("The other Entra insights dashboards")).
-		WithVariable(datasourceVariable()).
-		WithVariable(tenantVariable())
+		WithVariable(datasourceVariable())
+	if g.jobVariable {
+		b = b.WithVariable(jobVariable())
+	}
+	return b.WithVariable(g.tenantVariable())
 }
 
 func datasourceVariable() *dashboard.DatasourceVariableBuilder {
@@ -96,18 +109,29 @@ func datasourceVariable() *dashboard.DatasourceVariableBuilder {
 		Type("prometheus")
 }
 
-func tenantVariable() *dashboard.QueryVariableBuilder {
+// jobVariable offers the scrape jobs that expose the exporter's tenants.
+// "All" is ".*", not dashboard-linter's ".+": a backfill written without
+// --backfill.label=job=… has no job label, and its history would vanish.
+func jobVariable() *dashboard.QueryVariableBuilder {
+	return queryVariable("job", "Job",
+		"Scrape jobs to read. A tenant exported by several jobs or instances counts once.",
+		"label_values("+tenantInfo+", job)", "")
+}
+
+// tenantVariable offers the tenants of the selected scope.
+func (g gen) tenantVariable() *dashboard.QueryVariableBuilder {
 	return queryVariable("tenant", "Tenant",
 		"Tenants to show; panels add up the selected tenants.",
-		"label_values(entra_insights_tenant_info, tenant)", "")
+		"label_values("+tenantInfo+g.braces()+", tenant)", "")
 }
 
 // appVariable offers the applications of the selected tenants by name; the
-// value is the app id the data metrics carry.
-func appVariable() *dashboard.QueryVariableBuilder {
+// value is the app id the data metrics carry. once drops the scrape
+// labels, so the regex sees app_id, app_name and tenant, in that order.
+func (g gen) appVariable() *dashboard.QueryVariableBuilder {
 	return queryVariable("app", "Application",
 		"Applications to show. Reports without an app_id label (inactive users, MFA failures, telecom fraud, monthly authentications) ignore it.",
-		`query_result(entra_insights_app_info{tenant=~"$tenant"})`,
+		"query_result("+g.latest(appInfo)+")",
 		`/app_id="(?<value>[^"]*)".*app_name="(?<text>[^"]*)"/`)
 }
 

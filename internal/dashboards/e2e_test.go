@@ -2,6 +2,9 @@ package dashboards
 
 import (
 	"bufio"
+	"cmp"
+	"fmt"
+	"math"
 	"net/http"
 	"os"
 	"os/exec"
@@ -23,6 +26,8 @@ const (
 	// dataTimeout bounds the wait for data: a minute-step health panel
 	// needs two scrapes before its last whole minute.
 	dataTimeout = 3 * time.Minute
+	// replicaJob is the second scrape job of the exporter.
+	replicaJob = "entra_insights_replica"
 )
 
 // TestEndToEnd runs every dashboard query and rule against a real
@@ -59,8 +64,12 @@ func TestEndToEnd(t *testing.T) {
 		DataDir: data, Targets: []string{exporter}, Retention: "400d",
 		ScrapeInterval: scrapeInterval, RuleFiles: []string{rules},
 	})
+	// liveOnly also scrapes the exporter a second time, as another job
+	// and instance (localhost instead of 127.0.0.1): every series is there
+	// twice, as with two replicas of one exporter.
 	liveOnly := promtest.StartPrometheus(t, promtest.Options{
 		Targets: []string{exporter}, ScrapeInterval: scrapeInterval,
+		ExtraJobs: []promtest.Job{{Name: replicaJob, Targets: []string{strings.Replace(exporter, "127.0.0.1", "localhost", 1)}}},
 	})
 	liveLogs := promtest.StartPrometheus(t, promtest.Options{
 		Targets: []string{logsExporter}, ScrapeInterval: scrapeInterval,
@@ -103,6 +112,12 @@ func TestEndToEnd(t *testing.T) {
 			if tg.CurrentValue() {
 				t.Run(tg.String(), func(t *testing.T) { runTarget(t, liveOnly, tg, deadline) })
 			}
+		}
+	})
+
+	t.Run("two jobs count once", func(t *testing.T) {
+		for _, tg := range targets {
+			t.Run(tg.String(), func(t *testing.T) { compareJobs(t, liveOnly, tg, deadline) })
 		}
 	})
 
@@ -178,6 +193,99 @@ func runTarget(t *testing.T, p *promtest.Prom, tg Target, deadline time.Time) {
 	if !waitForData(t, deadline, query) {
 		t.Errorf("%s returned no data:\n%s", tg, expr)
 	}
+}
+
+// compareJobs runs tg with the job variable on the first job only, on
+// both jobs (as Grafana sends two selected values) and on All, and fails
+// unless all three give the same result: a tenant exported twice counts
+// once. The two jobs scrape at different moments, so a refresh between
+// their scrapes makes them differ for a while; it retries until the
+// deadline. increase() extrapolates from each job's own scrape times, so
+// counters may differ by a little, never by the factor 2 of a double count.
+func compareJobs(t *testing.T, p *promtest.Prom, tg Target, deadline time.Time) {
+	run := func(job string, now time.Time) promtest.Result {
+		values := map[string]string{}
+		if job != "" {
+			values["job"] = job
+		}
+		expr := expandWith(tg.Expr, values)
+		var (
+			res promtest.Result
+			err error
+		)
+		if tg.Instant {
+			res, err = p.Query(t, expr, now)
+		} else {
+			w, werr := window(tg, now)
+			if werr != nil {
+				t.Fatalf("%s: %v", tg, werr)
+			}
+			res, err = p.QueryRange(t, expr, w.start, w.end, w.step)
+		}
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", tg, err, expr)
+		}
+		return res
+	}
+	tolerance := 1e-9
+	if strings.Contains(tg.Expr, "increase(") {
+		tolerance = 0.25
+	}
+	var diff string
+	for {
+		now := time.Now() // one evaluation time: time() is in some queries
+		one := run(promtest.JobName, now)
+		diff = ""
+		// Until both jobs have been scraped, reading both is reading one.
+		if one.Empty() || run(replicaJob, now).Empty() {
+			diff = "no data for one of the jobs"
+		}
+		for _, job := range []string{"(" + promtest.JobName + "|" + replicaJob + ")", ""} {
+			if d := resultDiff(one, run(job, now), tolerance); d != "" && diff == "" {
+				diff = "job " + cmp.Or(job, "All") + ": " + d
+			}
+		}
+		if diff == "" || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(time.Second)
+	}
+	if diff != "" {
+		t.Errorf("%s: reading both jobs differs from reading one: %s\n%s", tg, diff, tg.Expr)
+	}
+}
+
+// resultDiff describes how got differs from want ("" if it does not):
+// the same series, and at each time the same value within a relative
+// tolerance.
+func resultDiff(want, got promtest.Result, tolerance float64) string {
+	index := func(r promtest.Result) map[string]promtest.Series {
+		m := map[string]promtest.Series{}
+		for _, s := range r.Series {
+			m[fmt.Sprint(s.Labels)] = s // fmt prints maps sorted by key
+		}
+		return m
+	}
+	w, g := index(want), index(got)
+	if len(w) != len(g) {
+		return fmt.Sprintf("%d series, want %d", len(g), len(w))
+	}
+	for key, ws := range w {
+		gs, ok := g[key]
+		if !ok {
+			return "no series " + key
+		}
+		if len(gs.Samples) != len(ws.Samples) {
+			return fmt.Sprintf("%s: %d samples, want %d", key, len(gs.Samples), len(ws.Samples))
+		}
+		for i, s := range ws.Samples {
+			v := gs.Samples[i].V
+			if !gs.Samples[i].T.Equal(s.T) || math.Abs(v-s.V) > tolerance*math.Max(math.Abs(s.V), 1) {
+				return fmt.Sprintf("%s at %s: %v, want %v", key, s.T.Format(time.RFC3339), v, s.V)
+			}
+		}
+	}
+	return ""
 }
 
 // waitForData polls query until it returns data (true) or the deadline

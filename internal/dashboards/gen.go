@@ -1,4 +1,5 @@
 package dashboards
 
-// grafana-dashboards/*.json and the Helm chart's copies are rewritten by -update.
-//go:generate go test -run TestCommittedDashboardsAreGenerated|TestChartRulesAreCopied -update .
+// grafana-dashboards/*.json and the copies of the Helm chart and the mixin
+// are rewritten by -update.
+//go:generate go test -run TestCommittedDashboardsAreGenerated|TestRulesAreCopied -update .

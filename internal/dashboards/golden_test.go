@@ -9,7 +9,7 @@ import (
 	"testing"
 )
 
-var update = flag.Bool("update", false, "rewrite grafana-dashboards/*.json and the Helm chart's copies (dashboards, rules.yml) from the generator")
+var update = flag.Bool("update", false, "rewrite grafana-dashboards/*.json and the copies of the Helm chart and the mixin (dashboards, rules.yml) from the generator")
 
 const (
 	// dashboardDir is where the generated dashboards are committed.
@@ -17,7 +17,15 @@ const (
 	// chartFiles holds the Helm chart's copies of the dashboards and of
 	// rules.yml: Helm reads files only inside the chart.
 	chartFiles = "../../deploy/helm/entra-insights-exporter/files"
+	// mixinDir holds the jsonnet mixin's copies of the dashboards and of
+	// rules.yml: jsonnet-bundler vendors only the mixin/ directory.
+	mixinDir = "../../mixin"
 )
+
+// copyDirs are the directories that hold the dashboards.
+func copyDirs() []string {
+	return []string{dashboardDir, filepath.Join(chartFiles, "dashboards"), filepath.Join(mixinDir, "dashboards")}
+}
 
 // TestCommittedDashboardsAreGenerated keeps grafana-dashboards/*.json equal
 // to the generator's output; -update rewrites them.
@@ -34,13 +42,13 @@ func TestCommittedDashboardsAreGenerated(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, dir := range []string{dashboardDir, filepath.Join(chartFiles, "dashboards")} {
+			for _, dir := range copyDirs() {
 				checkGenerated(t, filepath.Join(dir, f.Name), want)
 			}
 		})
 	}
 
-	for _, dir := range []string{dashboardDir, filepath.Join(chartFiles, "dashboards")} {
+	for _, dir := range copyDirs() {
 		committed, err := filepath.Glob(filepath.Join(dir, "*.json"))
 		if err != nil {
 			t.Fatal(err)
@@ -53,20 +61,25 @@ func TestCommittedDashboardsAreGenerated(t *testing.T) {
 	}
 }
 
-// TestChartRulesAreCopied keeps the Helm chart's rules.yml, which its
-// PrometheusRule carries, byte-identical to deploy/prometheus/rules.yml.
-func TestChartRulesAreCopied(t *testing.T) {
+// TestRulesAreCopied keeps the Helm chart's rules.yml, which its
+// PrometheusRule carries, and the mixin's byte-identical to
+// deploy/prometheus/rules.yml.
+func TestRulesAreCopied(t *testing.T) {
 	want, err := os.ReadFile(rulesFile)
 	if err != nil {
 		t.Fatal(err)
 	}
 	checkGenerated(t, filepath.Join(chartFiles, "rules.yml"), want)
+	checkGenerated(t, filepath.Join(mixinDir, "rules.yml"), want)
 }
 
 // checkGenerated fails unless path holds want; -update writes it first.
 func checkGenerated(t *testing.T, path string, want []byte) {
 	t.Helper()
 	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
 		if err := os.WriteFile(path, want, 0o644); err != nil {
 			t.Fatal(err)
 		}

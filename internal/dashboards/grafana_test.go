@@ -12,14 +12,25 @@ import (
 // This file computes what Grafana sends to Prometheus for a target, so the
 // tests can run the dashboards' queries as Grafana would.
 
-// variableValues are the values the tests give the dashboard variables:
-// the default "All" selection, whose value is the variables' allValue.
-var variableValues = strings.NewReplacer(`$tenant`, `.*`, `$app`, `.*`)
-
-// expand substitutes the dashboard variables of expr. Grafana's own $__
-// variables are not used by the dashboards (the lint test checks it).
+// expand substitutes the dashboard variables of expr with their default
+// "All" selection, whose value is the variables' allValue. Grafana's own
+// $__ variables are not used by the dashboards (the lint test checks it).
 func expand(expr string) string {
-	return variableValues.Replace(expr)
+	return expandWith(expr, nil)
+}
+
+// expandWith is expand with the given values for some variables, e.g. a
+// regex of the selected jobs for "job".
+func expandWith(expr string, values map[string]string) string {
+	var pairs []string
+	for _, name := range []string{"job", "tenant", "app"} {
+		v, ok := values[name]
+		if !ok {
+			v = ".*"
+		}
+		pairs = append(pairs, "$"+name, v)
+	}
+	return strings.NewReplacer(pairs...).Replace(expr)
 }
 
 // queryWindow is the time range and step of a range query.
@@ -155,8 +166,12 @@ func TestWindowRejects(t *testing.T) {
 }
 
 func TestExpand(t *testing.T) {
-	got := expand(`m{tenant=~"$tenant", app_id=~"$app"}`)
-	if want := `m{tenant=~".*", app_id=~".*"}`; got != want {
+	got := expand(`m{job=~"$job", tenant=~"$tenant", app_id=~"$app"}`)
+	if want := `m{job=~".*", tenant=~".*", app_id=~".*"}`; got != want {
 		t.Errorf("expand = %s, want %s", got, want)
+	}
+	got = expandWith(`m{job=~"$job", tenant=~"$tenant"}`, map[string]string{"job": "a"})
+	if want := `m{job=~"a", tenant=~".*"}`; got != want {
+		t.Errorf("expandWith = %s, want %s", got, want)
 	}
 }

@@ -10,7 +10,7 @@ import (
 // exporterHealth shows whether the exporter keeps its data fresh: per
 // tenant and report the last successful refresh and its age, failures by
 // reason, Graph traffic and throttling, the data's date and series counts.
-func exporterHealth() *dashboard.DashboardBuilder {
+func (g gen) exporterHealth() *dashboard.DashboardBuilder {
 	const (
 		lastSuccess = "entra_insights_report_last_success_timestamp_seconds"
 		errors      = "entra_insights_refresh_errors_total"
@@ -19,83 +19,91 @@ func exporterHealth() *dashboard.DashboardBuilder {
 		retries     = "entra_insights_graph_retries_total"
 	)
 	reasons := " Reasons: unauthorized = 401, forbidden = 403 (Insights-UserMetric.Read.All missing), throttled = 429, server_error = 5xx, and timeout, network, bad_response, token (the credential was refused)."
-	return newDashboard("entra-insights-exporter-health", "Entra insights / Exporter health",
+	return g.newDashboard("entra-insights-exporter-health", "Entra insights / Exporter health",
 		"Is entra_insights_exporter keeping its data fresh? Refreshes per tenant and report, their failures, Graph requests and throttling, and the date the data refers to.",
 		"now-6h", "1m").
 		WithRow(row("Now")).
 		WithPanel(statPanel("Tenants up",
 			"Whether every report of the tenant's last refresh succeeded.",
-			unitNone, instantQuery(sel("entra_insights_tenant_up"), "{{tenant}}")).
+			unitNone, instantQuery(g.latest("entra_insights_tenant_up"), "{{tenant}}")).
 			Mappings(upDown()).
 			ColorMode(common.BigValueColorModeBackground).
 			Thresholds(redBelowOne())).
 		WithPanel(statPanel("Daily data as of",
 			"The day the daily values belong to: the newest day Graph returned.",
-			unitDay, instantQuery(asOf("daily"), "{{tenant}}"))).
+			unitDay, instantQuery(g.asOf("daily"), "{{tenant}}"))).
 		WithPanel(statPanel("Monthly data as of",
 			"The month the monthly values belong to: the newest month Graph returned.",
-			unitMonth, instantQuery(asOf("monthly"), "{{tenant}}"))).
+			unitMonth, instantQuery(g.asOf("monthly"), "{{tenant}}"))).
 		WithPanel(statPanel("Oldest successful refresh",
 			"Age of the least recently refreshed report: how stale the oldest data is.",
-			unitSeconds, instantQuery("max(time() - "+sel(lastSuccess)+")", "Age"))).
+			unitSeconds, instantQuery("max(time() - "+g.latest(lastSuccess)+")", "Age"))).
 		WithPanel(statPanel("Failed refreshes, last hour",
 			"Report refreshes that failed in the past hour, all reasons."+reasons,
-			unitCount, instantQuery(sum("", "increase("+sel(errors)+"[1h])"), "Failures"))).
+			unitCount, instantQuery(sum("", g.increase(errors, "1h")), "Failures"))).
 		WithPanel(statPanel("Throttled Graph responses, last hour",
 			"Graph responses with status 429 in the past hour; the exporter waits as Retry-After says and retries.",
-			unitCount, instantQuery(sum("", "increase("+sel(throttled)+"[1h])"), "Throttled"))).
-		WithPanel(reportsTable().Span(24).Height(10)).
+			unitCount, instantQuery(sum("", g.increase(throttled, "1h")), "Throttled"))).
+		WithPanel(g.reportsTable().Span(24).Height(10)).
 		WithRow(row("Over time")).
 		WithPanel(healthLines("Age of last successful refresh",
 			"Per tenant and report: time since the report last refreshed successfully. It drops to about zero at each successful refresh.",
 			unitSeconds,
-			rangeQuery("time() - "+sel(lastSuccess), "{{tenant}} {{granularity}}/{{report}}"))).
+			rangeQuery("time() - "+g.latest(lastSuccess), "{{tenant}} {{granularity}}/{{report}}"))).
 		WithPanel(healthLines("Failed refreshes by reason, past hour",
 			"Per tenant and reason: report refreshes that failed during the hour before each point."+reasons,
 			unitCount,
-			rangeQuery(sum("tenant, reason", "increase("+sel(errors)+"[1h])"), "{{tenant}} {{reason}}"))).
+			rangeQuery(sum("tenant, reason", g.increase(errors, "1h")), "{{tenant}} {{reason}}"))).
 		WithPanel(healthLines("Graph requests by status, past hour",
 			"Per tenant: HTTP requests to Graph (host_kind=graph) and the token service (host_kind=token) during the hour before each point, by status code (error: no response).",
 			unitCount,
-			rangeQuery(sum("tenant, host_kind, code", "increase("+sel(requests)+"[1h])"), "{{tenant}} {{host_kind}} {{code}}"))).
+			rangeQuery(sum("tenant, host_kind, code", g.increase(requests, "1h")), "{{tenant}} {{host_kind}} {{code}}"))).
 		WithPanel(healthLines("Graph throttling and retries, past hour",
 			"Per tenant: Graph responses with status 429, and requests repeated after a 429, 5xx or network failure, during the hour before each point.",
 			unitCount,
-			rangeQuery(sum("tenant", "increase("+sel(throttled)+"[1h])"), "{{tenant}} throttled"),
-			rangeQuery(sum("tenant", "increase("+sel(retries)+"[1h])"), "{{tenant}} retried"))).
+			rangeQuery(sum("tenant", g.increase(throttled, "1h")), "{{tenant}} throttled"),
+			rangeQuery(sum("tenant", g.increase(retries, "1h")), "{{tenant}} retried"))).
 		WithPanel(healthLines("Refresh duration",
 			"Per tenant: how long the last full refresh of all reports took.",
 			unitSeconds,
-			rangeQuery(sel("entra_insights_refresh_duration_seconds"), "{{tenant}}"))).
+			rangeQuery(g.latest("entra_insights_refresh_duration_seconds"), "{{tenant}}"))).
 		WithPanel(healthLines("Age of the data's period",
 			"Per tenant and granularity: time since the start of the as-of day or month. Above a day (daily) or a month and a few days (monthly), Graph's data is falling behind.",
 			unitSeconds,
-			rangeQuery("time() - "+sel(periodStart), "{{tenant}} {{granularity}}"))).
+			rangeQuery("time() - "+g.latest(periodStart), "{{tenant}} {{granularity}}"))).
 		WithPanel(healthLines("Rows per report",
 			"Per tenant and report: Graph's rows in the as-of period. 0 means no activity, not a failure.",
 			unitCount,
-			rangeQuery(sel("entra_insights_report_rows"), "{{tenant}} {{granularity}}/{{report}}"))).
+			rangeQuery(g.latest("entra_insights_report_rows"), "{{tenant}} {{granularity}}/{{report}}"))).
 		WithPanel(column(tablePanel("Series per metric",
 			"Series the exporter exposes now, per metric name: the exporter's cardinality.",
 			unitCount,
-			tableQuery(`count by (__name__) ({__name__=~"entra_insights_.+", `+tenantMatcher+`})`)),
+			tableQuery(g.seriesPerMetric())),
 			"Value", "Series", unitCount)).
 		WithPanel(tablePanel("Exporter build",
-			"Version of each exporter instance scraped.",
+			"The versions of the exporters scraped, one row per version (select a job to see one job's).",
 			unitNone,
-			tableQuery("entra_insights_exporter_build_info")).
+			tableQuery(g.once("entra_insights_exporter_build_info"+g.braces()))).
 			Span(24).Height(5))
 }
 
+// seriesPerMetric counts the series of each metric name, a series exposed
+// by several exporters once. Aggregations drop __name__, so it is copied
+// to a metric label first.
+func (g gen) seriesPerMetric() string {
+	all := g.braces(`__name__=~"entra_insights_.+"`, tenantMatcher)
+	return `count by (metric) (` + g.once(`label_replace(`+all+`, "metric", "$1", "__name__", "(.+)")`) + `)`
+}
+
 // reportsTable lists every tenant's reports with their state now.
-func reportsTable() *table.PanelBuilder {
+func (g gen) reportsTable() *table.PanelBuilder {
 	p := tablePanel("Reports",
 		"Per tenant and report: whether the last refresh succeeded, when the last success was and how long ago, and Graph's rows in the as-of period.",
 		unitNone,
-		tableQuery(sel("entra_insights_report_up")),
-		tableQuery(sel("entra_insights_report_last_success_timestamp_seconds")+" * 1000"),
-		tableQuery("time() - "+sel("entra_insights_report_last_success_timestamp_seconds")),
-		tableQuery(sel("entra_insights_report_rows")))
+		tableQuery(g.latest("entra_insights_report_up")),
+		tableQuery(g.latest("entra_insights_report_last_success_timestamp_seconds")+" * 1000"),
+		tableQuery("time() - "+g.latest("entra_insights_report_last_success_timestamp_seconds")),
+		tableQuery(g.latest("entra_insights_report_rows")))
 	p = column(p, "Value #A", "Up", unitNone, dashboard.DynamicConfigValue{Id: "mappings", Value: upDown()})
 	p = column(p, "Value #B", "Last success", "dateTimeAsIso")
 	p = column(p, "Value #C", "Age", unitSeconds)

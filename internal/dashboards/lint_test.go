@@ -114,7 +114,7 @@ func TestLintVariables(t *testing.T) {
 			if !ok {
 				t.Fatal("no tenant variable")
 			}
-			if tenant.Query == nil || deref(tenant.Query.String) != "label_values(entra_insights_tenant_info, tenant)" {
+			if tenant.Query == nil || deref(tenant.Query.String) != `label_values(entra_insights_tenant_info{job=~"$job"}, tenant)` {
 				t.Errorf("tenant variable query %+v", tenant.Query)
 			}
 			if !isTrue(tenant.Multi) || !isTrue(tenant.IncludeAll) {
@@ -129,7 +129,8 @@ func TestLintVariables(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			used := regexp.MustCompile(`\$\{?(\w+)`)
+			// $1 and the like are label_replace's, not variables.
+			used := regexp.MustCompile(`\$\{?([A-Za-z_]\w*)`)
 			for _, tg := range targets {
 				for _, m := range used.FindAllStringSubmatch(tg.Expr, -1) {
 					if _, ok := vars[m[1]]; !ok {
@@ -283,6 +284,7 @@ func lintExpr(expr string, history bool) error {
 }
 
 func TestLintExprCatchesMistakes(t *testing.T) {
+	g := testGen(t)
 	tests := map[string]struct {
 		expr    string
 		history bool
@@ -291,7 +293,7 @@ func TestLintExprCatchesMistakes(t *testing.T) {
 		"bare counter":               {`entra_insights_graph_requests_total`, false},
 		"function newer than 2.42":   {`sort_by_label(entra_insights_report_up, "report")`, false},
 		"history without over_time":  {`sum(entra_insights_daily_sign_ups)`, true},
-		"monthly without month ends": {day(sel("entra_insights_monthly_sign_ups")), true},
+		"monthly without month ends": {g.day(g.sel("entra_insights_monthly_sign_ups")), true},
 		"unbalanced":                 {`sum(up`, false},
 	}
 	for name, tt := range tests {
@@ -301,7 +303,7 @@ func TestLintExprCatchesMistakes(t *testing.T) {
 			}
 		})
 	}
-	if err := lintExpr(monthEnds(sum("", day(sel("entra_insights_monthly_sign_ups")))), true); err != nil {
+	if err := lintExpr(g.monthEnds(sum("", g.day(g.sel("entra_insights_monthly_sign_ups")))), true); err != nil {
 		t.Errorf("lintExpr rejected a month-end query: %v", err)
 	}
 }
@@ -322,6 +324,26 @@ func TestDashboardQueriesPassPromtool(t *testing.T) {
 			t.Fatal(err)
 		}
 		fmt.Fprintf(&rules, "  # %s\n  - record: dashboard_query_%d\n    expr: %s\n", tg, i, expr)
+	}
+	files, err := All()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, f := range files {
+		for _, v := range f.Dashboard.Templating.List {
+			if v.Type != "query" {
+				continue
+			}
+			promql, err := variablePromQL(v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			expr, err := json.Marshal(expand(promql))
+			if err != nil {
+				t.Fatal(err)
+			}
+			fmt.Fprintf(&rules, "  # %s variable %s\n  - record: dashboard_%d_variable_%s\n    expr: %s\n", f.Name, v.Name, i, v.Name, expr)
+		}
 	}
 	path := filepath.Join(t.TempDir(), "dashboards.rules.yml")
 	if err := os.WriteFile(path, []byte(rules.String()), 0o644); err != nil {

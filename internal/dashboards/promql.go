@@ -26,17 +26,69 @@ import (
 // left-open (Prometheus 3), so both give the same answer. Current-value
 // panels read the gauges as they are: backfilled series end where live data
 // begins, more than the 5-minute lookback before any later query.
+//
+// Every query reads each series once: copies that differ only in the
+// configured dedupe labels (instance and job by default) are the same
+// tenant's data from two replicas, two scrape jobs, or a backfill and a
+// scrape, so max without (…) folds them before anything adds up. Counts
+// only grow within their period and timestamps only move forward, so the
+// largest copy is the newest.
 
 const (
 	tenantMatcher = `tenant=~"$tenant"`
 	appMatcher    = `app_id=~"$app"`
 	periodStart   = "entra_insights_period_start_timestamp_seconds"
 	appInfo       = "entra_insights_app_info"
+	tenantInfo    = "entra_insights_tenant_info"
 )
 
-// sel selects metric for the selected tenants, with extra matchers.
-func sel(metric string, matchers ...string) string {
-	return metric + "{" + strings.Join(append([]string{tenantMatcher}, matchers...), ", ") + "}"
+// gen builds the queries of one configuration.
+type gen struct {
+	scope       []string // the selector's matchers, trimmed
+	dedupe      string   // "instance, job"
+	jobVariable bool     // the scope uses $job
+}
+
+func newGen(c Config) (gen, error) {
+	if err := c.validate(); err != nil {
+		return gen{}, err
+	}
+	g := gen{dedupe: strings.Join(c.DedupeLabels, ", "), jobVariable: c.jobVariable()}
+	for _, m := range c.matchers() {
+		g.scope = append(g.scope, strings.TrimSpace(m))
+	}
+	return g, nil
+}
+
+// sel selects metric for the selected tenants within the configured
+// scope, with extra matchers.
+func (g gen) sel(metric string, matchers ...string) string {
+	return metric + g.braces(append([]string{tenantMatcher}, matchers...)...)
+}
+
+// braces is the label matchers {…} of the scope and matchers; "" if
+// there are none.
+func (g gen) braces(matchers ...string) string {
+	all := append(slices.Clone(g.scope), matchers...)
+	if len(all) == 0 {
+		return ""
+	}
+	return "{" + strings.Join(all, ", ") + "}"
+}
+
+// once folds the copies of each series of expr into one.
+func (g gen) once(expr string) string {
+	return "max without (" + g.dedupe + ") (" + expr + ")"
+}
+
+// latest is the current value of each series of metric, once.
+func (g gen) latest(metric string, matchers ...string) string {
+	return g.once(g.sel(metric, matchers...))
+}
+
+// increase is how much the counter grew over window, once per series.
+func (g gen) increase(counter, window string) string {
+	return g.once("increase(" + g.sel(counter) + "[" + window + "])")
 }
 
 // day evaluated at 00:00 UTC gives the last value of selector during that
@@ -45,10 +97,10 @@ func sel(metric string, matchers ...string) string {
 // A series can be there twice: backfilled without the scrape's target
 // labels and scraped live with them, both during the day the backfill ended
 // (and the month, for monthly metrics). Counts only grow within their
-// period, so the larger of the two is the day's value; max without
-// (instance, job) keeps it, and so does not double today's bar.
-func day(selector string) string {
-	return "max without (instance, job) (last_over_time(" + selector + "[1d] offset -1d))"
+// period, so the larger of the two is the day's value; once keeps it, and
+// so does not double today's bar.
+func (g gen) day(selector string) string {
+	return g.once("last_over_time(" + selector + "[1d] offset -1d)")
 }
 
 // sum adds up expr over every label but by (comma-separated, may be empty).
@@ -63,8 +115,8 @@ func sum(by, expr string) string {
 // on a month's last day — and the last day with data (the month so far:
 // nothing follows it). The guard is the monthly period gauge, which exists
 // whenever the exporter has monthly data.
-func monthEnds(expr string) string {
-	guard := sel(periodStart, `granularity="monthly"`)
+func (g gen) monthEnds(expr string) string {
+	guard := g.sel(periodStart, `granularity="monthly"`)
 	return "(" + expr + ") and on () (day_of_month() == days_in_month() or absent_over_time(" + guard + "[1d] offset -2d))"
 }
 
@@ -72,27 +124,27 @@ func monthEnds(expr string) string {
 // app_id. For history, the name is the one shown during the point's day.
 // topk picks one name if an app was renamed within that day, so the join
 // never fails on a duplicate.
-func withAppName(expr string, history bool) string {
-	info := sel(appInfo)
+func (g gen) withAppName(expr string, history bool) string {
+	info := g.sel(appInfo)
 	if history {
-		info = day(info)
+		info = g.day(info)
 	}
 	return expr + " * on (tenant, app_id) group_left (app_name) topk by (tenant, app_id) (1, " + info + ")"
 }
 
 // ratio divides the sum of the selector with extra matchers by its sum
 // over all of them, e.g. the share of successes.
-func ratio(metric string, part string, matchers ...string) string {
-	return sum("", sel(metric, append(slices.Clone(matchers), part)...)) + " / " + sum("", sel(metric, matchers...))
+func (g gen) ratio(metric string, part string, matchers ...string) string {
+	return sum("", g.latest(metric, append(slices.Clone(matchers), part)...)) + " / " + sum("", g.latest(metric, matchers...))
 }
 
 // dayRatio is ratio for each day of a daily panel.
-func dayRatio(metric string, part string, matchers ...string) string {
-	return sum("", day(sel(metric, append(slices.Clone(matchers), part)...))) + " / " + sum("", day(sel(metric, matchers...)))
+func (g gen) dayRatio(metric string, part string, matchers ...string) string {
+	return sum("", g.day(g.sel(metric, append(slices.Clone(matchers), part)...))) + " / " + sum("", g.day(g.sel(metric, matchers...)))
 }
 
 // asOf is the start of the as-of period in milliseconds, as Grafana's time
 // units expect.
-func asOf(granularity string) string {
-	return sel(periodStart, `granularity="`+granularity+`"`) + " * 1000"
+func (g gen) asOf(granularity string) string {
+	return g.latest(periodStart, `granularity="`+granularity+`"`) + " * 1000"
 }

@@ -54,8 +54,9 @@ func TestPromQLBuildingBlocks(t *testing.T) {
 		period = append(period, v)
 	}
 
-	dailyExpr := expand(sum("", day(sel("entra_insights_daily_sign_ups"))))
-	monthlyExpr := expand(monthEnds(sum("", day(sel("entra_insights_monthly_sign_ups")))))
+	g := testGen(t)
+	dailyExpr := expand(sum("", g.day(g.sel("entra_insights_daily_sign_ups"))))
+	monthlyExpr := expand(g.monthEnds(sum("", g.day(g.sel("entra_insights_monthly_sign_ups")))))
 	type sample struct {
 		Labels string  `json:"labels"`
 		Value  float64 `json:"value"`
@@ -125,6 +126,16 @@ func TestPromQLBuildingBlocks(t *testing.T) {
 		t.Fatal(err)
 	}
 	runPromtool(t, "test", "rules", path)
+}
+
+// testGen is the generator of the committed dashboards.
+func testGen(t *testing.T) gen {
+	t.Helper()
+	g, err := newGen(DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
 }
 
 // quote renders v as JSON, which YAML reads as the same value.

@@ -5,7 +5,7 @@ import "github.com/grafana/grafana-foundation-sdk/go/dashboard"
 // requests reproduces the portal's Requests dashboard: monthly requests by
 // application and country, and multifactor authentication by method,
 // result, failure reason and registration type, over 12 months.
-func requests() *dashboard.DashboardBuilder {
+func (g gen) requests() *dashboard.DashboardBuilder {
 	const (
 		requests   = "entra_insights_monthly_requests"
 		mfa        = "entra_insights_monthly_mfa_attempts"
@@ -13,68 +13,68 @@ func requests() *dashboard.DashboardBuilder {
 		registered = "entra_insights_monthly_mfa_registered_users"
 	)
 	lastBar := " Each bar ends on the month's last day; the last bar is the current month so far."
-	return newDashboard("entra-insights-requests", "Entra insights / Requests",
+	return g.newDashboard("entra-insights-requests", "Entra insights / Requests",
 		"Requests and multifactor authentication (MFA) of Microsoft Entra External ID applications, per month (the portal's Application user activity → Requests).",
 		"now-1y", "15m").
-		WithVariable(appVariable()).
+		WithVariable(g.appVariable()).
 		WithRow(row("This month")).
 		WithPanel(statPanel("Monthly data as of",
 			"The month the values belong to. The current month's values keep growing until it ends.",
-			unitMonth, instantQuery(asOf("monthly"), "{{tenant}}"))).
+			unitMonth, instantQuery(g.asOf("monthly"), "{{tenant}}"))).
 		WithPanel(statPanel("Requests",
 			"Requests of every kind (authentication, sign-up, MFA, …) in the monthly data's month, so far.",
-			unitCount, instantQuery(sum("", sel(requests, appMatcher)), "Requests"))).
+			unitCount, instantQuery(sum("", g.latest(requests, appMatcher)), "Requests"))).
 		WithPanel(statPanel("MFA attempts",
 			"Multifactor authentication attempts in the monthly data's month, so far.",
-			unitCount, instantQuery(sum("", sel(mfa, appMatcher)), "MFA attempts"))).
+			unitCount, instantQuery(sum("", g.latest(mfa, appMatcher)), "MFA attempts"))).
 		WithPanel(statPanel("MFA success rate",
 			"Share of this month's MFA attempts that succeeded.",
-			unitRatio, instantQuery(ratio(mfa, `result="success"`, appMatcher), "Success rate")).
+			unitRatio, instantQuery(g.ratio(mfa, `result="success"`, appMatcher), "Success rate")).
 			Decimals(1)).
 		WithPanel(statPanel("MFA-registered users",
 			"Users registered for multifactor authentication, added up over MFA types (a user with several types counts once per type).",
-			unitCount, instantQuery(sum("", sel(registered)), "Registered users"))).
+			unitCount, instantQuery(sum("", g.latest(registered)), "Registered users"))).
 		WithRow(row("Requests, last 12 months")).
 		WithPanel(monthlyBars("Monthly requests by application",
 			"Per month and application: requests of every kind."+lastBar,
 			unitCount, true,
-			rangeQuery(monthEnds(withAppName(sum("tenant, app_id", day(sel(requests, appMatcher))), true)), "{{app_name}}"))).
+			rangeQuery(g.monthEnds(g.withAppName(sum("tenant, app_id", g.day(g.sel(requests, appMatcher))), true)), "{{app_name}}"))).
 		WithPanel(monthlyBars("Monthly requests by country",
 			"Per month and country (as Graph reports it; UK is the United Kingdom, unknown means no country)."+lastBar,
 			unitCount, true,
-			rangeQuery(monthEnds(sum("country", day(sel(requests, appMatcher)))), "{{country}}"))).
+			rangeQuery(g.monthEnds(sum("country", g.day(g.sel(requests, appMatcher)))), "{{country}}"))).
 		WithPanel(column(tablePanel("Requests by country, this month",
 			"This month's requests per country, including codes a map cannot place.",
 			unitCount,
-			tableQuery(sum("country", sel(requests, appMatcher)))),
+			tableQuery(sum("country", g.latest(requests, appMatcher)))),
 			"Value", "Requests", unitCount)).
 		WithRow(row("Multifactor authentication, last 12 months")).
 		WithPanel(monthlyBars("MFA attempts per month by method",
 			"Per month and MFA method: multifactor authentication attempts."+lastBar,
 			unitCount, true,
-			rangeQuery(monthEnds(sum("mfa_method", day(sel(mfa, appMatcher)))), "{{mfa_method}}"))).
+			rangeQuery(g.monthEnds(sum("mfa_method", g.day(g.sel(mfa, appMatcher)))), "{{mfa_method}}"))).
 		WithPanel(monthlyBars("MFA success vs failure per month",
 			"Per month: MFA attempts that succeeded and failed (failure = attempts − successes)."+lastBar,
 			unitCount, true,
-			rangeQuery(monthEnds(sum("result", day(sel(mfa, appMatcher)))), "{{result}}"))).
+			rangeQuery(g.monthEnds(sum("result", g.day(g.sel(mfa, appMatcher)))), "{{result}}"))).
 		WithPanel(monthlyBars("MFA failures per month by reason",
 			"Per month: failed MFA attempts by Graph's failure reason code (ignores the application filter)."+lastBar,
 			unitCount, true,
-			rangeQuery(monthEnds(sum("reason_code", day(sel(mfaFails)))), "{{reason_code}}"))).
+			rangeQuery(g.monthEnds(sum("reason_code", g.day(g.sel(mfaFails)))), "{{reason_code}}"))).
 		WithPanel(barGauge("MFA failure reasons, this month",
 			"This month's failed MFA attempts by method and failure reason code (ignores the application filter).",
 			unitCount,
-			instantQuery(sum("mfa_method, reason_code", sel(mfaFails)), "{{mfa_method}}: {{reason_code}}"))).
+			instantQuery(sum("mfa_method, reason_code", g.latest(mfaFails)), "{{mfa_method}}: {{reason_code}}"))).
 		WithPanel(monthlyBars("MFA registrations per month by type",
 			"Per month: users registered for each MFA type (a user with several types counts once per type)."+lastBar,
 			unitCount, false,
-			rangeQuery(monthEnds(sum("mfa_type", day(sel(registered)))), "{{mfa_type}}"))).
+			rangeQuery(g.monthEnds(sum("mfa_type", g.day(g.sel(registered)))), "{{mfa_type}}"))).
 		WithPanel(barGauge("MFA registrations by type, this month",
 			"Users registered for each MFA type in the monthly data's month.",
 			unitCount,
-			instantQuery(sum("mfa_type", sel(registered)), "{{mfa_type}}"))).
+			instantQuery(sum("mfa_type", g.latest(registered)), "{{mfa_type}}"))).
 		WithPanel(monthlyBars("SMS and voice MFA requests per month",
 			"Per month: MFA requests over SMS and voice calls, completed or not (the summary report; ignores the application filter)."+lastBar,
 			unitCount, true,
-			rangeQuery(monthEnds(sum("channel, result", day(sel("entra_insights_monthly_overview_mfa_requests")))), "{{channel}} {{result}}")))
+			rangeQuery(g.monthEnds(sum("channel, result", g.day(g.sel("entra_insights_monthly_overview_mfa_requests")))), "{{channel}} {{result}}")))
 }

@@ -202,3 +202,23 @@ func TestRuleSelectorsDropTheUserInsightsSource(t *testing.T) {
 		t.Errorf("withoutMatcher = %q", got)
 	}
 }
+
+// TestRulesDedupeLikeDashboards keeps the rules' folding of series copies
+// the dashboards' default: rules.yml is written by hand, so every
+// "without (…)" in it must list DefaultConfig's dedupe labels.
+func TestRulesDedupeLikeDashboards(t *testing.T) {
+	raw, err := os.ReadFile(rulesFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := strings.Join(DefaultConfig().DedupeLabels, ", ")
+	found := regexp.MustCompile(`without \(([^)]*)\)`).FindAllStringSubmatch(string(raw), -1)
+	if len(found) == 0 {
+		t.Fatalf("%s folds no series copies with without (…)", rulesFile)
+	}
+	for _, m := range found {
+		if m[1] != want {
+			t.Errorf("%s: without (%s), want without (%s) as the dashboards", rulesFile, m[1], want)
+		}
+	}
+}

@@ -5,7 +5,7 @@ import "github.com/grafana/grafana-foundation-sdk/go/dashboard"
 // users reproduces the portal's Users dashboard: active and inactive users,
 // new users (sign-ups) and total users, daily for 30 days and monthly for
 // 12 months.
-func users() *dashboard.DashboardBuilder {
+func (g gen) users() *dashboard.DashboardBuilder {
 	const (
 		dailyActive  = "entra_insights_daily_active_users"
 		monthActive  = "entra_insights_monthly_active_users"
@@ -18,74 +18,74 @@ func users() *dashboard.DashboardBuilder {
 		" (with the userinsights source even each figure is Graph's upper bound)."
 	tenantWide := " Distinct users of the whole tenant (logs source: exact; userinsights source: the sum over applications, an upper bound);" +
 		" the application filter does not apply."
-	return newDashboard("entra-insights-users", "Entra insights / Users",
+	return g.newDashboard("entra-insights-users", "Entra insights / Users",
 		"Active, inactive, new and total users of Microsoft Entra External ID applications (the portal's Application user activity → Users).",
 		"now-30d", "15m").
-		WithVariable(appVariable()).
+		WithVariable(g.appVariable()).
 		WithRow(row("Now")).
 		WithPanel(statPanel("Daily data as of",
 			"The day the daily values belong to (the newest day Graph has data for). Today's values keep growing until the day ends.",
-			unitDay, instantQuery(asOf("daily"), "{{tenant}}"))).
+			unitDay, instantQuery(g.asOf("daily"), "{{tenant}}"))).
 		WithPanel(statPanel("Monthly data as of",
 			"The month the monthly values belong to. The current month's values keep growing until it ends.",
-			unitMonth, instantQuery(asOf("monthly"), "{{tenant}}"))).
+			unitMonth, instantQuery(g.asOf("monthly"), "{{tenant}}"))).
 		WithPanel(statPanel("Total users",
 			"Users in the tenant (Graph's user count report), as of the daily data's day.",
-			unitCount, instantQuery(sum("", sel("entra_insights_daily_users")), "Users"))).
+			unitCount, instantQuery(sum("", g.latest("entra_insights_daily_users")), "Users"))).
 		WithPanel(statPanel("Active users today",
 			"Users with a successful sign-in on the daily data's day, so far."+tenantWide,
-			unitCount, instantQuery(sum("", sel(dailyTenant)), "Active users"))).
+			unitCount, instantQuery(sum("", g.latest(dailyTenant)), "Active users"))).
 		WithPanel(statPanel("Active users this month",
 			"Users with a successful sign-in in the monthly data's month, so far."+tenantWide,
-			unitCount, instantQuery(sum("", sel(monthTenant)), "Active users"))).
+			unitCount, instantQuery(sum("", g.latest(monthTenant)), "Active users"))).
 		WithPanel(statPanel("New users this month",
 			"Users who signed up in the monthly data's month, so far.",
-			unitCount, instantQuery(sum("", sel(monthSignUps, appMatcher)), "Sign-ups"))).
+			unitCount, instantQuery(sum("", g.latest(monthSignUps, appMatcher)), "Sign-ups"))).
 		WithRow(row("Daily, last 30 days")).
 		WithPanel(dailyBars("Daily active and inactive users",
 			"Per day: users with a successful sign-in, and users inactive for a day (the userinsights source only)."+tenantWide,
 			unitCount, false,
-			rangeQuery(sum("", day(sel(dailyTenant))), "Active"),
-			rangeQuery(sum("", day(sel("entra_insights_daily_inactive_users", `window="1d"`))), "Inactive for 1 day"))).
+			rangeQuery(sum("", g.day(g.sel(dailyTenant))), "Active"),
+			rangeQuery(sum("", g.day(g.sel("entra_insights_daily_inactive_users", `window="1d"`))), "Inactive for 1 day"))).
 		WithPanel(dailyLines("Total users",
 			"Users in the tenant at the end of each day.",
 			unitCount,
-			rangeQuery(sum("", day(sel("entra_insights_daily_users"))), "Users"))).
+			rangeQuery(sum("", g.day(g.sel("entra_insights_daily_users"))), "Users"))).
 		WithPanel(dailyBars("Daily active users by application",
 			"Per day and application: users with at least one authentication request."+upperBound,
 			unitCount, true,
-			rangeQuery(withAppName(sum("tenant, app_id", day(sel(dailyActive, appMatcher))), true), "{{app_name}}"))).
+			rangeQuery(g.withAppName(sum("tenant, app_id", g.day(g.sel(dailyActive, appMatcher))), true), "{{app_name}}"))).
 		WithPanel(dailyBars("Daily new users by operating system",
 			"Per day and operating system: users who signed up.",
 			unitCount, true,
-			rangeQuery(sum("os", day(sel(dailySignUps, appMatcher))), "{{os}}"))).
+			rangeQuery(sum("os", g.day(g.sel(dailySignUps, appMatcher))), "{{os}}"))).
 		WithRow(row("Monthly, last 12 months")).
 		WithPanel(monthlyBars("Monthly active users",
 			"Per month: users with a successful sign-in. Each bar ends on the month's last day; the last bar is the current month so far."+tenantWide,
 			unitCount, false,
-			rangeQuery(monthEnds(sum("", day(sel(monthTenant)))), "Active users")).
+			rangeQuery(g.monthEnds(sum("", g.day(g.sel(monthTenant)))), "Active users")).
 			TimeFrom(yearRange)).
 		WithPanel(monthlyBars("Monthly active users by application",
 			"Per month and application: users with at least one authentication request. The last bar is the current month so far."+upperBound,
 			unitCount, false,
-			rangeQuery(monthEnds(withAppName(sum("tenant, app_id", day(sel(monthActive, appMatcher))), true)), "{{app_name}}")).
+			rangeQuery(g.monthEnds(g.withAppName(sum("tenant, app_id", g.day(g.sel(monthActive, appMatcher))), true)), "{{app_name}}")).
 			TimeFrom(yearRange)).
 		WithPanel(barGauge("Active users by application, this month",
 			"Applications compared by their active users in the monthly data's month, so far."+upperBound,
 			unitCount,
-			instantQuery(withAppName(sum("tenant, app_id", sel(monthActive, appMatcher)), false), "{{app_name}}"))).
+			instantQuery(g.withAppName(sum("tenant, app_id", g.latest(monthActive, appMatcher)), false), "{{app_name}}"))).
 		WithPanel(monthlyBars("New users per month by operating system",
 			"Per month: users who signed up, stacked by operating system; the stack's height is all new users. The last bar is the current month so far.",
 			unitCount, true,
-			rangeQuery(monthEnds(sum("os", day(sel(monthSignUps, appMatcher)))), "{{os}}")).
+			rangeQuery(g.monthEnds(sum("os", g.day(g.sel(monthSignUps, appMatcher)))), "{{os}}")).
 			TimeFrom(yearRange)).
 		WithPanel(pieChart("New users by operating system, this month",
 			"Users who signed up in the monthly data's month so far, by operating system.",
 			unitCount,
-			instantQuery(sum("os", sel(monthSignUps, appMatcher)), "{{os}}"))).
+			instantQuery(sum("os", g.latest(monthSignUps, appMatcher)), "{{os}}"))).
 		WithPanel(monthlyBars("Inactive users per month",
 			"Per month: users inactive during the calendar month, and for 30, 60 and 90 days at its end (ignores the application filter)."+upperBound,
 			unitCount, false,
-			rangeQuery(monthEnds(sum("window", day(sel("entra_insights_monthly_inactive_users")))), "{{window}}")).
+			rangeQuery(g.monthEnds(sum("window", g.day(g.sel("entra_insights_monthly_inactive_users")))), "{{window}}")).
 			TimeFrom(yearRange))
 }

@@ -15,8 +15,11 @@ type Options struct {
 	// DataDir is the TSDB directory, e.g. one CreateBlocks wrote into.
 	// Empty: a fresh temporary directory.
 	DataDir string
-	// Targets are "host:port" addresses scraped in one job.
+	// Targets are "host:port" addresses scraped in one job, JobName.
 	Targets []string
+	// ExtraJobs are more scrape jobs, e.g. a second job scraping the same
+	// exporter, so that its series are there twice.
+	ExtraJobs []Job
 	// Retention is --storage.tsdb.retention.time; empty keeps the default
 	// (15d), which deletes backfilled history older than that.
 	Retention string
@@ -30,6 +33,12 @@ type Options struct {
 
 // JobName is the scrape job of Options.Targets.
 const JobName = "entra_insights"
+
+// Job is a scrape job of static targets.
+type Job struct {
+	Name    string
+	Targets []string
+}
 
 // Prom is a running Prometheus server.
 type Prom struct {
@@ -104,6 +113,12 @@ func writeConfig(path string, opts Options) error {
 			JobName:       JobName,
 			StaticConfigs: []staticConfig{{Targets: opts.Targets}},
 		}}
+	}
+	for _, j := range opts.ExtraJobs {
+		cfg.ScrapeConfigs = append(cfg.ScrapeConfigs, scrapeConfig{
+			JobName:       j.Name,
+			StaticConfigs: []staticConfig{{Targets: j.Targets}},
+		})
 	}
 	out, err := yaml.Marshal(&cfg)
 	if err != nil {
