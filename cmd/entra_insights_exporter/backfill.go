@@ -12,11 +12,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/entra-insights/entra_insights_exporter/collector"
-	"github.com/entra-insights/entra_insights_exporter/graph"
 	"github.com/entra-insights/entra_insights_exporter/graph/insights"
+	"github.com/entra-insights/entra_insights_exporter/internal/app"
 	"github.com/entra-insights/entra_insights_exporter/internal/backfill"
 )
 
@@ -114,19 +112,19 @@ func (b *backfillCmd) Run(ctx context.Context, c *cli, logger *slog.Logger, std 
 		case <-ctx.Done():
 		}
 	}()
-	sh, err := newShared(ctx, c, prometheus.NewRegistry(), logger)
+	rt, err := app.New(ctx, c.config(), logger)
 	if err != nil {
 		return err
 	}
-	defer sh.close()
-	p, err := c.plan(sh.sim)
+	defer rt.Close()
+	p, err := rt.Plan()
 	if err != nil {
 		return &settingError{err}
 	}
 	if err := b.narrow(p); err != nil {
 		return &settingError{err}
 	}
-	catalog, err := collector.NewCatalog(p.collector)
+	catalog, err := collector.NewCatalog(p.Collector)
 	if err != nil {
 		return &settingError{fmt.Errorf("config.file: %w", err)}
 	}
@@ -138,8 +136,8 @@ func (b *backfillCmd) Run(ctx context.Context, c *cli, logger *slog.Logger, std 
 	}
 
 	var tenants []backfill.Tenant
-	for _, cfg := range p.tenants {
-		t, err := fetchTenant(ctx, sh, cfg, p.sources[cfg.TenantName], catalog, std.err)
+	for _, pt := range p.Tenants {
+		t, err := fetchTenant(ctx, rt, pt, catalog, std.err)
 		if err != nil {
 			return err
 		}
@@ -174,24 +172,24 @@ func (b *backfillCmd) Run(ctx context.Context, c *cli, logger *slog.Logger, std 
 }
 
 // narrow applies --backfill.tenant and --backfill.report to the plan.
-func (b *backfillCmd) narrow(p *plan) error {
+func (b *backfillCmd) narrow(p *app.Plan) error {
 	if len(b.Tenants) > 0 {
-		var kept []graph.Config
-		for _, t := range p.tenants {
-			if slices.Contains(b.Tenants, t.TenantName) {
+		var kept []app.Tenant
+		for _, t := range p.Tenants {
+			if slices.Contains(b.Tenants, t.Name()) {
 				kept = append(kept, t)
 			}
 		}
 		if len(kept) != len(b.Tenants) {
 			return fmt.Errorf("--backfill.tenant: %v names a tenant that is not configured", b.Tenants)
 		}
-		p.tenants = kept
+		p.Tenants = kept
 	}
 	if len(b.Reports) > 0 {
-		p.collector.Reports = nil
+		p.Collector.Reports = nil
 		for _, s := range b.Reports {
 			r, _ := insights.ParseReport(s) // validated
-			p.collector.Reports = append(p.collector.Reports, r)
+			p.Collector.Reports = append(p.Collector.Reports, r)
 		}
 	}
 	return nil
@@ -201,8 +199,9 @@ func (b *backfillCmd) narrow(p *plan) error {
 // client and source serve uses (a logs source reads the retained logs into
 // memory, leaving serve's state file alone). Any failed report fails the
 // backfill: a partial history would look like real gaps.
-func fetchTenant(ctx context.Context, sh *shared, cfg graph.Config, source string, catalog *collector.Catalog, progress io.Writer) (backfill.Tenant, error) {
-	tenant, err := sh.tenant(cfg, source, catalog, false)
+func fetchTenant(ctx context.Context, rt *app.Runtime, pt app.Tenant, catalog *collector.Catalog, progress io.Writer) (backfill.Tenant, error) {
+	cfg := pt.Graph
+	tenant, err := rt.InMemoryTenant(pt, catalog)
 	if err != nil {
 		return backfill.Tenant{}, &settingError{err}
 	}

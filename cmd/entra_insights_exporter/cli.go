@@ -9,9 +9,12 @@ import (
 
 	"github.com/alecthomas/kong"
 	"github.com/prometheus/common/model"
+	"github.com/prometheus/common/version"
 
+	"github.com/entra-insights/entra_insights_exporter/graph"
 	"github.com/entra-insights/entra_insights_exporter/graph/insights"
 	"github.com/entra-insights/entra_insights_exporter/graph/transport"
+	"github.com/entra-insights/entra_insights_exporter/internal/app"
 	"github.com/entra-insights/entra_insights_exporter/internal/azconf"
 )
 
@@ -196,4 +199,47 @@ func validURL(flag, raw string) error {
 		return fmt.Errorf("%s: %q uses plain http; only loopback hosts may (use https)", flag, raw)
 	}
 	return nil
+}
+
+// config is the runtime's configuration from the validated flags.
+func (c *cli) config() app.Config {
+	return app.Config{
+		Graph:           c.graphConfig(),
+		ConfigFile:      c.ConfigFile,
+		Source:          c.Insights.Source,
+		Demo:            c.Demo,
+		RefreshInterval: c.Insights.RefreshInterval,
+		RefreshTimeout:  c.Insights.refreshTimeout(),
+		MaxAge:          c.Insights.MaxAge,
+		RateLimit:       c.Graph.RateLimit,
+		StoragePath:     c.Storage.Path,
+		Lookback:        time.Duration(c.Logs.Lookback),
+		Overlap:         time.Duration(c.Logs.Overlap),
+	}
+}
+
+// graphConfig is the single-tenant Graph configuration from the flags.
+func (c *cli) graphConfig() graph.Config {
+	name := c.Azure.TenantName
+	if name == "" {
+		name = c.Azure.TenantID
+	}
+	return graph.Config{
+		TenantName:                name,
+		TenantID:                  c.Azure.TenantID,
+		ClientID:                  c.Azure.ClientID,
+		AuthMode:                  c.Azure.AuthMode,
+		ClientSecret:              c.Azure.ClientSecret,
+		ClientSecretFile:          c.Azure.ClientSecretFile,
+		ClientCertificateFile:     c.Azure.ClientCertificateFile,
+		ClientCertificatePassword: c.Azure.ClientCertificatePassword,
+		FederatedTokenFile:        c.Azure.FederatedTokenFile,
+		Cloud:                     c.Azure.Cloud,
+		AuthorityHost:             c.Azure.AuthorityHost,
+		GraphURL:                  c.Graph.URL,
+		Scope:                     c.Graph.Scope,
+		CAFile:                    c.Graph.CAFile,
+		UserAgent:                 exporterName + "/" + version.Version,
+		DisableBudget:             c.Graph.RateLimit == 0,
+	}
 }

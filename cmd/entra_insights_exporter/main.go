@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -16,11 +17,14 @@ import (
 	"syscall"
 
 	"github.com/alecthomas/kong"
-	"github.com/entra-insights/entra_insights_exporter/internal/azconf"
+	"github.com/prometheus/common/promslog"
 	"github.com/prometheus/common/version"
+
+	"github.com/entra-insights/entra_insights_exporter/internal/app"
+	"github.com/entra-insights/entra_insights_exporter/internal/azconf"
 )
 
-const exporterName = "entra_insights_exporter"
+const exporterName = app.Name
 
 func main() {
 	info, _ := debug.ReadBuildInfo()
@@ -66,7 +70,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, hup <-cha
 	c.Azure.ClientSecret = os.Getenv("AZURE_CLIENT_SECRET")
 	c.Azure.ClientCertificatePassword = os.Getenv("AZURE_CLIENT_CERTIFICATE_PASSWORD")
 	if c.ConfigCheck {
-		summary, err := c.check()
+		summary, err := app.Check(c.config())
 		if err != nil {
 			fmt.Fprintf(stderr, "%s: error: %s\n", exporterName, azconf.OneLine(err.Error()))
 			return 1
@@ -86,6 +90,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, hup <-cha
 		return 1
 	}
 	return 0
+}
+
+func newLogger(f logFlags, w io.Writer) *slog.Logger {
+	level := promslog.NewLevel()
+	format := promslog.NewFormat()
+	_ = level.Set(f.Level)   // kong's enum already checked the value
+	_ = format.Set(f.Format) // likewise
+	return promslog.New(&promslog.Config{Level: level, Format: format, Writer: w})
 }
 
 // checkRequested reports whether args or the environment ask for

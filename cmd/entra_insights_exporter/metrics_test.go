@@ -1,271 +1,38 @@
 package main
 
 import (
-	"compress/gzip"
-	"context"
-	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
-	"time"
 
-	"github.com/klauspost/compress/zstd"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
-	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
-
-	"github.com/entra-insights/entra_insights_exporter/collector"
-	"github.com/entra-insights/entra_insights_exporter/graph"
-	"github.com/entra-insights/entra_insights_exporter/graph/insights"
-	"github.com/entra-insights/entra_insights_exporter/internal/graphsim"
+	"github.com/entra-insights/entra_insights_exporter/internal/app"
 )
 
-// decodeBody reads body in the content encoding the server chose.
-func decodeBody(t testing.TB, encoding string, body io.Reader) string {
-	t.Helper()
-	switch encoding {
-	case "gzip":
-		gz, err := gzip.NewReader(body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body = gz
-	case "zstd":
-		zr, err := zstd.NewReader(body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer zr.Close()
-		body = zr
-	case "":
-	default:
-		t.Fatalf("unexpected Content-Encoding %q", encoding)
-	}
-	data, err := io.ReadAll(body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(data)
-}
-
-type rowsSource map[insights.Report][]insights.Row
-
-func (s rowsSource) Fetch(_ context.Context, r insights.Report) ([]insights.Row, error) {
-	return s[r], nil
-}
-
-// simRows are the simulator's rows of every report at a pinned time.
-func simRows() rowsSource {
-	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
-	source := rowsSource{}
-	for _, r := range insights.AllReports() {
-		source[r] = graphsim.Rows(graphsim.DefaultTenantID, r, now, false)
-	}
-	return source
-}
-
-// newTestServer returns the server serve builds, with one generation of
-// tenant "t" reading source, refreshed once, and no port: for handler
-// tests with httptest.
-func newTestServer(t testing.TB, source rowsSource, cfg collector.Config, exporterMetrics bool) *server {
-	t.Helper()
-	logger := slog.New(slog.DiscardHandler)
-	stable := prometheus.NewRegistry()
-	stable.MustRegister(versioncollector.NewCollector(exporterName))
-	var runtime *prometheus.Registry
-	if exporterMetrics {
-		runtime = prometheus.NewRegistry()
-		runtime.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	}
-	sh, err := newShared(t.Context(), &cli{}, stable, logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sh.metrics.Tenant("t") // retries and throttles at 0, as a client would
-	reg := prometheus.NewRegistry()
-	exp, err := collector.New([]collector.Tenant{{Name: "t", TenantID: "t", Source: source}}, cfg, logger, reg, time.Now,
-		collector.WithRefreshErrors(sh.refreshErrors))
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg.MustRegister(exp)
-	exp.RefreshAll(t.Context())
-	srv := &server{ctx: t.Context(), shared: sh, cli: &cli{}, logger: logger, stable: stable, runtime: runtime}
-	srv.current.Store(&generation{plan: &plan{tenants: []graph.Config{{TenantName: "t"}}}, registry: reg, exporter: exp})
-	srv.ready.Store(true)
-	return srv
-}
-
-// serveGet answers GET path with h, the request carrying header.
-func serveGet(h http.Handler, path string, header map[string]string) *httptest.ResponseRecorder {
-	req := httptest.NewRequest(http.MethodGet, path, nil)
-	for k, v := range header {
-		req.Header.Set(k, v)
-	}
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, req)
-	return rec
-}
-
-// prometheusAccept is the Accept header of Prometheus 2.42's scrapes.
-const prometheusAccept = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
-
-// TestMetricsNegotiatesFormatAndCompression: /metrics is promhttp's: the
-// text format by default, OpenMetrics (ending in # EOF) when asked, as
-// Prometheus does, protobuf, and gzip or zstd when accepted. Each answer
-// holds the data, the stable counters and the runtime metrics.
-func TestMetricsNegotiatesFormatAndCompression(t *testing.T) {
-	h := newTestServer(t, simRows(), collector.Config{}, true).metricsHandler(0)
-	for _, tc := range []struct {
-		name, accept, encoding string
-		wantType               string
-	}{
-		{"no Accept", "", "", "text/plain; version=0.0.4"},
-		{"OpenMetrics asked", "application/openmetrics-text; version=1.0.0", "", "application/openmetrics-text; version=1.0.0"},
-		{"Prometheus' Accept", prometheusAccept, "", "application/openmetrics-text; version=1.0.0"},
-		{"protobuf", "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited", "", "application/vnd.google.protobuf"},
-		{"gzip", prometheusAccept, "gzip", "application/openmetrics-text; version=1.0.0"},
-		{"zstd", "", "zstd", "text/plain; version=0.0.4"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			header := map[string]string{"Accept": tc.accept}
-			if tc.encoding != "" {
-				header["Accept-Encoding"] = tc.encoding
-			}
-			rec := serveGet(h, "/metrics", header)
-			if rec.Code != http.StatusOK {
-				t.Fatalf("HTTP %d: %s", rec.Code, rec.Body)
-			}
-			if ct := rec.Header().Get("Content-Type"); !strings.HasPrefix(ct, tc.wantType) {
-				t.Errorf("Content-Type %q, want %q", ct, tc.wantType)
-			}
-			if got := rec.Header().Get("Content-Encoding"); got != tc.encoding {
-				t.Errorf("Content-Encoding %q, want %q", got, tc.encoding)
-			}
-			body := decodeBody(t, rec.Header().Get("Content-Encoding"), rec.Body)
-			families := parseExposition(t, rec.Header().Get("Content-Type"), body)
-			for _, name := range []string{"entra_insights_daily_active_users", "entra_insights_tenant_up", "entra_insights_refresh_errors_total",
-				"entra_insights_graph_retries_total", "entra_insights_exporter_build_info", "go_goroutines", "process_start_time_seconds"} {
-				if families[name] == nil {
-					t.Errorf("%s missing", name)
-				}
-			}
-			openMetrics := strings.HasPrefix(tc.wantType, "application/openmetrics-text")
-			if openMetrics != strings.HasSuffix(body, "# EOF\n") {
-				t.Errorf("OpenMetrics %v, but the body ends in %q", openMetrics, body[max(0, len(body)-20):])
-			}
-		})
-	}
-}
-
-// parseExposition parses a /metrics body of the given Content-Type into
-// families by name (OpenMetrics counters under their _total name).
-func parseExposition(t testing.TB, contentType, body string) map[string]*dto.MetricFamily {
-	t.Helper()
-	families := map[string]*dto.MetricFamily{}
-	switch {
-	case strings.HasPrefix(contentType, "text/plain"):
-		parser := expfmt.NewTextParser(model.UTF8Validation)
-		parsed, err := parser.TextToMetricFamilies(strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return parsed
-	case strings.HasPrefix(contentType, "application/openmetrics-text"):
-		// No OpenMetrics parser in client_golang: check the sample names.
-		sample := regexp.MustCompile(`(?m)^([a-zA-Z_:][a-zA-Z0-9_:]*)[{ ]`)
-		for _, m := range sample.FindAllStringSubmatch(body, -1) {
-			families[m[1]] = &dto.MetricFamily{}
-		}
-	default:
-		dec := expfmt.NewDecoder(strings.NewReader(body), expfmt.NewFormat(expfmt.TypeProtoDelim))
-		for {
-			var mf dto.MetricFamily
-			if err := dec.Decode(&mf); err == io.EOF {
-				break
-			} else if err != nil {
-				t.Fatal(err)
-			}
-			families[mf.GetName()] = &mf
-		}
-	}
-	return families
-}
-
-// TestDisableExporterMetrics: --web.disable-exporter-metrics drops go_*,
-// process_* and promhttp_*, as node_exporter's flag does, and nothing else.
-func TestDisableExporterMetrics(t *testing.T) {
-	for _, include := range []bool{true, false} {
-		t.Run(fmt.Sprintf("exporter metrics %v", include), func(t *testing.T) {
-			h := newTestServer(t, simRows(), collector.Config{}, include).metricsHandler(0)
-			serveGet(h, "/metrics", nil) // promhttp counts a scrape after it
-			families := parseExposition(t, "text/plain", serveGet(h, "/metrics", nil).Body.String())
-			for _, prefix := range []string{"go_", "process_", "promhttp_"} {
-				found := false
-				for name := range families {
-					found = found || strings.HasPrefix(name, prefix)
-				}
-				if found != include {
-					t.Errorf("%s* exported: %v, want %v", prefix, found, include)
-				}
-			}
-			for _, name := range []string{"entra_insights_daily_active_users", "entra_insights_exporter_build_info", "entra_insights_refresh_errors_total"} {
-				if families[name] == nil {
-					t.Errorf("%s missing", name)
-				}
-			}
-		})
-	}
-}
-
-// TestMetricsLimitsParallelScrapes: --web.max-requests answers the scrapes
-// beyond it with 503.
-func TestMetricsLimitsParallelScrapes(t *testing.T) {
-	srv := newTestServer(t, simRows(), collector.Config{}, false)
-	block, entered := make(chan struct{}), make(chan struct{})
-	slow := srv.stable
-	slow.MustRegister(blockingCollector{entered: entered, block: block})
-	h := srv.metricsHandler(1)
-	done := make(chan int)
-	go func() { done <- serveGet(h, "/metrics", nil).Code }()
-	<-entered
-	if code := serveGet(h, "/metrics", nil).Code; code != http.StatusServiceUnavailable {
-		t.Errorf("a second parallel scrape: HTTP %d, want 503", code)
-	}
-	close(block)
-	if code := <-done; code != http.StatusOK {
-		t.Errorf("the first scrape: HTTP %d", code)
-	}
-}
-
-// blockingCollector holds a scrape until block closes.
-type blockingCollector struct{ entered, block chan struct{} }
-
-func (blockingCollector) Describe(chan<- *prometheus.Desc) {}
-func (b blockingCollector) Collect(chan<- prometheus.Metric) {
-	select {
-	case b.entered <- struct{}{}:
-		<-b.block
-	default:
-	}
-}
-
 // TestLandingPageLinksWork: every link of the landing page answers 200,
-// and none points to pprof, which is not served.
+// and none points to pprof, which is not served. internal/app tests
+// /metrics itself.
 func TestLandingPageLinksWork(t *testing.T) {
-	srv := newTestServer(t, simRows(), collector.Config{}, true)
-	h, err := srv.routes(&serveCmd{TelemetryPath: "/metrics"})
+	rt, err := app.New(t.Context(), app.Config{}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
-	page := serveGet(h, "/", nil).Body.String()
+	t.Cleanup(rt.Close)
+	var ready atomic.Bool
+	ready.Store(true)
+	h, err := (&serveCmd{TelemetryPath: "/metrics"}).routes(rt, &ready)
+	if err != nil {
+		t.Fatal(err)
+	}
+	get := func(path string) *httptest.ResponseRecorder {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+		return rec
+	}
+	page := get("/").Body.String()
 	if strings.Contains(page, "debug/pprof") {
 		t.Errorf("the landing page links to pprof, which is not served")
 	}
@@ -281,7 +48,7 @@ func TestLandingPageLinksWork(t *testing.T) {
 		if !strings.HasPrefix(href, "/") {
 			href = "/" + href
 		}
-		if rec := serveGet(h, href, nil); rec.Code != http.StatusOK {
+		if rec := get(href); rec.Code != http.StatusOK {
 			t.Errorf("landing page link %s: HTTP %d", l[1], rec.Code)
 		}
 	}

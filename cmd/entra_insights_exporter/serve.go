@@ -9,16 +9,14 @@ import (
 	"net/http"
 	"os"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/entra-insights/entra_insights_exporter/internal/azconf"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
+
+	"github.com/entra-insights/entra_insights_exporter/internal/app"
+	"github.com/entra-insights/entra_insights_exporter/internal/azconf"
 )
 
 // shutdownTimeout bounds how long in-flight scrapes may take after SIGTERM.
@@ -60,46 +58,22 @@ func (s *serveCmd) Validate() error {
 // Run serves /metrics until ctx ends, refreshing the reports in the
 // background, and reloads the configuration on each signal from hup.
 func (s *serveCmd) Run(ctx context.Context, c *cli, logger *slog.Logger, hup reloadSignals) error {
-	// stable outlives every generation: build info and the counters a
-	// reload must not reset. runtime is the exporter's own Go, process and
-	// promhttp metrics, unless they are turned off.
-	stable := prometheus.NewRegistry()
-	stable.MustRegister(versioncollector.NewCollector(exporterName))
-	var runtime *prometheus.Registry
-	if !s.DisableExporterMetrics {
-		runtime = prometheus.NewRegistry()
-		runtime.MustRegister(
-			collectors.NewGoCollector(),
-			collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		)
-	}
-	sh, err := newShared(ctx, c, stable, logger)
+	rt, err := app.New(ctx, c.config(), logger)
 	if err != nil {
 		return err
 	}
-	defer sh.close()
-	p, err := c.plan(sh.sim)
+	defer rt.Close() // after the HTTP server's shutdown: a reload it let finish ends first
+	p, err := rt.Plan()
 	if err != nil {
 		return &settingError{err}
 	}
-	logger.Info("starting "+exporterName, "version", version.Info(), "build_context", version.BuildContext(), "tenants", len(p.tenants))
-	p.logCredentials(logger)
-	srv := &server{ctx: ctx, shared: sh, cli: c, logger: logger, stable: stable, runtime: runtime}
-	gen, err := sh.start(ctx, p)
-	if err != nil {
+	if err := rt.Start(p); err != nil {
 		return &settingError{err}
 	}
-	srv.current.Store(gen)
-	reloadCtx, stopReloads := context.WithCancel(ctx)
-	var reloads sync.WaitGroup
-	defer func() {
-		stopReloads()
-		reloads.Wait() // a reload in flight ends before the last generation stops
-		srv.current.Load().close()
-	}()
-	reloads.Go(func() { srv.reloadOnSignal(reloadCtx, hup) })
+	rt.ReloadOnSignals(hup)
 
-	handler, err := srv.routes(s)
+	var ready atomic.Bool
+	handler, err := s.routes(rt, &ready)
 	if err != nil {
 		return err
 	}
@@ -108,7 +82,7 @@ func (s *serveCmd) Run(ctx context.Context, c *cli, logger *slog.Logger, hup rel
 		return &settingError{err}
 	}
 	httpServer := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
-	srv.ready.Store(true) // config loaded and sockets open; never waits for Graph
+	ready.Store(true) // config loaded and sockets open; never waits for Graph
 	serveErr := make(chan error, 1)
 	go func() {
 		serveErr <- web.ServeMultiple(listeners, httpServer, &web.FlagConfig{
@@ -134,23 +108,6 @@ func (s *serveCmd) Run(ctx context.Context, c *cli, logger *slog.Logger, hup rel
 	return nil
 }
 
-// reloadOnSignal reloads the configuration on every signal from hup until
-// ctx ends. A reload that fails keeps the running configuration, as
-// POST /-/reload does.
-func (srv *server) reloadOnSignal(ctx context.Context, hup reloadSignals) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-hup:
-			srv.logger.Info("SIGHUP: reloading the configuration")
-			if err := srv.reloadConfig(ctx); err != nil && ctx.Err() == nil {
-				srv.logger.Error("reload failed; keeping the running configuration", "trigger", "SIGHUP", "err", azconf.OneLine(err.Error()))
-			}
-		}
-	}
-}
-
 func listen(addrs []string) ([]net.Listener, error) {
 	var listeners []net.Listener
 	for _, addr := range addrs {
@@ -166,48 +123,25 @@ func listen(addrs []string) ([]net.Listener, error) {
 	return listeners, nil
 }
 
-// server holds what the HTTP handlers read: the stable and runtime
-// registries and the current generation, swapped atomically by a reload.
-type server struct {
-	ctx     context.Context // serve's: a reloaded generation's loops end with it
-	shared  *shared
-	cli     *cli
-	logger  *slog.Logger
-	stable  *prometheus.Registry
-	runtime *prometheus.Registry // nil with --web.disable-exporter-metrics
-	current atomic.Pointer[generation]
-	ready   atomic.Bool
-	reload  sync.Mutex // one reload at a time
-}
-
-func (srv *server) routes(s *serveCmd) (http.Handler, error) {
+// routes are the HTTP endpoints: /metrics and /-/reload are the runtime's,
+// health, readiness (ready once the sockets are open) and the landing page
+// the server's.
+func (s *serveCmd) routes(rt *app.Runtime, ready *atomic.Bool) (http.Handler, error) {
 	mux := http.NewServeMux()
-	mux.Handle(s.TelemetryPath, srv.metricsHandler(s.MaxRequests))
+	mux.Handle(s.TelemetryPath, rt.MetricsHandler(app.MetricsOptions{
+		MaxRequests: s.MaxRequests, ExporterMetrics: !s.DisableExporterMetrics,
+	}))
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "Healthy")
 	})
 	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) {
-		if !srv.ready.Load() {
+		if !ready.Load() {
 			http.Error(w, "Not ready", http.StatusServiceUnavailable)
 			return
 		}
 		fmt.Fprintln(w, "Ready")
 	})
-	mux.HandleFunc("/-/reload", func(w http.ResponseWriter, r *http.Request) {
-		switch {
-		case !s.EnableLifecycle:
-			http.Error(w, "Lifecycle API is not enabled (--web.enable-lifecycle)", http.StatusForbidden)
-		case r.Method != http.MethodPost && r.Method != http.MethodPut:
-			http.Error(w, "Use POST or PUT", http.StatusMethodNotAllowed)
-		default:
-			if err := srv.reloadConfig(r.Context()); err != nil {
-				srv.logger.Error("reload failed; keeping the running configuration", "trigger", "POST /-/reload", "err", azconf.OneLine(err.Error()))
-				http.Error(w, "reload failed: "+err.Error(), http.StatusInternalServerError)
-				return
-			}
-			fmt.Fprintln(w, "Reloaded")
-		}
-	})
+	mux.Handle("/-/reload", rt.ReloadHandler(s.EnableLifecycle))
 	landing, err := web.NewLandingPage(web.LandingConfig{
 		Name:        exporterName,
 		Description: "Microsoft Entra External ID user insights (Graph beta /reports/userInsights) as Prometheus metrics",
@@ -224,50 +158,4 @@ func (srv *server) routes(s *serveCmd) (http.Handler, error) {
 	}
 	mux.Handle("/", landing)
 	return mux, nil
-}
-
-// reloadConfig builds a new generation from the re-read configuration,
-// lets it finish its first refresh (so no series vanish meanwhile), swaps it
-// in and stops the old one. On any error the running generation stays.
-func (srv *server) reloadConfig(ctx context.Context) error {
-	srv.reload.Lock()
-	defer srv.reload.Unlock()
-	p, err := srv.cli.plan(srv.shared.sim)
-	if err != nil {
-		return err
-	}
-	// The loops outlive the HTTP request that asked for the reload.
-	gen, err := srv.shared.start(srv.ctx, p)
-	if err != nil {
-		srv.shared.forgetAllBut(srv.current.Load().plan)
-		return err
-	}
-	if err := waitFirstRefresh(ctx, gen, p.collector.RefreshTimeout); err != nil {
-		gen.close()
-		srv.shared.forgetAllBut(srv.current.Load().plan)
-		return err
-	}
-	old := srv.current.Swap(gen)
-	old.close()
-	srv.shared.forgetAllBut(p) // the removed tenants' counters go with them
-	srv.logger.Info("configuration reloaded", "tenants", len(p.tenants))
-	p.logCredentials(srv.logger)
-	return nil
-}
-
-// waitFirstRefresh waits until every tenant of gen has finished a refresh,
-// at most timeout (a refresh's own bound) or until ctx ends.
-func waitFirstRefresh(ctx context.Context, gen *generation, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout+time.Second)
-	defer cancel()
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	for !gen.exporter.Ready() {
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("the new configuration's first refresh did not finish: %w", ctx.Err())
-		case <-tick.C:
-		}
-	}
-	return nil
 }

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"fmt"
@@ -33,14 +33,14 @@ func syntheticRows(n int) (rowsSource, collector.Config) {
 func BenchmarkMetrics(b *testing.B) {
 	for _, n := range []int{10_000, 100_000} {
 		source, cfg := syntheticRows(n)
-		srv := newTestServer(b, source, cfg, true)
+		rt := newTestRuntime(b, source, cfg)
 		var mem runtime.MemStats
 		runtime.GC()
 		runtime.ReadMemStats(&mem)
 		heap := float64(mem.HeapAlloc) / (1 << 20)
 		// Commit bf8dea9 also has the custom cache this replaced, as
 		// "cached": the baseline of docs/performance.md's comparison.
-		handlers := map[string]http.Handler{"promhttp": srv.metricsHandler(0)}
+		handlers := map[string]http.Handler{"promhttp": rt.MetricsHandler(MetricsOptions{ExporterMetrics: true})}
 		for _, name := range []string{"promhttp"} {
 			for _, format := range []struct {
 				name   string

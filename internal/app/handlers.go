@@ -1,0 +1,96 @@
+package app
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	_ "github.com/prometheus/client_golang/prometheus/promhttp/zstd" // offers zstd besides gzip
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/entra-insights/entra_insights_exporter/internal/azconf"
+)
+
+// Gatherer gathers what /metrics serves but the exporter's own runtime
+// metrics: the current generation's registry (the data, read from the last
+// snapshot), then the stable one (build info, the counters that survive
+// reloads). The generation goes first: Gatherers gathers in order, and a
+// refresh counts its errors and requests before it swaps the snapshot in,
+// so a scrape that shows a failed report also shows its counters.
+func (rt *Runtime) Gatherer() prometheus.Gatherer {
+	return prometheus.Gatherers{
+		prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
+			gen := rt.current.Load()
+			if gen == nil { // not started: the stable metrics only
+				return nil, nil
+			}
+			return gen.registry.Gather()
+		}),
+		rt.stable,
+	}
+}
+
+// MetricsOptions are /metrics' settings.
+type MetricsOptions struct {
+	// MaxRequests bounds parallel scrapes; beyond it they get 503. 0: no limit.
+	MaxRequests int
+	// ExporterMetrics adds the exporter's own Go, process and promhttp
+	// metrics (go_*, process_*, promhttp_*).
+	ExporterMetrics bool
+}
+
+// MetricsHandler serves /metrics through promhttp, as node_exporter does:
+// Gatherer and, when asked, the exporter's own runtime metrics. promhttp
+// negotiates the format (text, OpenMetrics when asked, protobuf) and the
+// compression (gzip, zstd), and checks the families for duplicates.
+func (rt *Runtime) MetricsHandler(opts MetricsOptions) http.Handler {
+	gatherers := prometheus.Gatherers{rt.Gatherer()}
+	handlerOpts := promhttp.HandlerOpts{
+		EnableOpenMetrics: true,
+		// A collector's error is logged and what could be gathered is
+		// served: one bad family must not blank the whole scrape.
+		ErrorHandling:       promhttp.ContinueOnError,
+		ErrorLog:            slog.NewLogLogger(rt.logger.Handler(), slog.LevelError),
+		MaxRequestsInFlight: opts.MaxRequests,
+		// Scrapes that arrive together share one gather of the snapshots
+		// (nothing is kept after it, so nothing can be served stale).
+		CoalesceGather: true,
+	}
+	if !opts.ExporterMetrics {
+		return promhttp.HandlerFor(gatherers, handlerOpts)
+	}
+	// A registry of this handler's own: promhttp's counters count its
+	// scrapes.
+	self := prometheus.NewRegistry()
+	self.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	gatherers = append(gatherers, self)
+	handlerOpts.Registry = self // promhttp_metric_handler_errors_total
+	return promhttp.InstrumentMetricHandler(self, promhttp.HandlerFor(gatherers, handlerOpts))
+}
+
+// ReloadHandler is POST /-/reload: it reloads the configuration and
+// answers once the new one has refreshed, or with the error, keeping the
+// running one. Unless enabled (--web.enable-lifecycle) it refuses.
+func (rt *Runtime) ReloadHandler(enabled bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case !enabled:
+			http.Error(w, "Lifecycle API is not enabled (--web.enable-lifecycle)", http.StatusForbidden)
+		case r.Method != http.MethodPost && r.Method != http.MethodPut:
+			http.Error(w, "Use POST or PUT", http.StatusMethodNotAllowed)
+		default:
+			if err := rt.Reload(r.Context()); err != nil {
+				rt.logger.Error("reload failed; keeping the running configuration", "trigger", "POST /-/reload", "err", azconf.OneLine(err.Error()))
+				http.Error(w, "reload failed: "+err.Error(), http.StatusInternalServerError)
+				return
+			}
+			fmt.Fprintln(w, "Reloaded")
+		}
+	})
+}
