@@ -156,7 +156,7 @@ func (rt *Runtime) ReloadOnSignals(hup <-chan os.Signal) {
 
 // Close ends the process's context, waits for the signal reloads (a
 // reload in flight ends first) and the current generation's loops, and
-// closes the state file.
+// closes the state file. It may be called again.
 func (rt *Runtime) Close() {
 	rt.cancel()
 	rt.reloads.Wait()
@@ -167,6 +167,7 @@ func (rt *Runtime) Close() {
 		if err := rt.store.Close(); err != nil {
 			rt.logger.Error("close the state file", "path", rt.cfg.StoragePath, "err", err)
 		}
+		rt.store = nil // a second Close has nothing left to do
 	}
 }
 
@@ -208,6 +209,7 @@ func (rt *Runtime) start(p *Plan) (*generation, error) {
 	rt.track(p)
 	reg := prometheus.NewRegistry()
 	tenants := make([]collector.Tenant, 0, len(p.Tenants))
+	var sources sourceMetrics
 	for _, pt := range p.Tenants {
 		// The demo keeps its logs state in memory: no file in the working directory.
 		t, err := rt.tenant(pt, catalog, rt.sim == nil)
@@ -215,11 +217,12 @@ func (rt *Runtime) start(p *Plan) (*generation, error) {
 			return nil, err
 		}
 		if c, ok := t.Source.(prometheus.Collector); ok {
-			if err := reg.Register(c); err != nil {
-				return nil, fmt.Errorf("tenant %s: register the source's metrics: %w", pt.Name(), err)
-			}
+			sources = append(sources, c)
 		}
 		tenants = append(tenants, t)
+	}
+	if err := reg.Register(sources); err != nil {
+		return nil, fmt.Errorf("register the sources' metrics: %w", err)
 	}
 	exp, err := collector.New(tenants, p.Collector, rt.logger, reg, time.Now, collector.WithRefreshErrors(rt.refreshErrors))
 	if err != nil {
@@ -235,6 +238,24 @@ func (rt *Runtime) start(p *Plan) (*generation, error) {
 		exp.Run(runCtx)
 	}()
 	return g, nil
+}
+
+// sourceMetrics are the sources' own metrics (the logs sources'), as one
+// collector: every source describes the same families, with the tenant as
+// a label, and a registry takes a set of descriptors from one collector
+// only.
+type sourceMetrics []prometheus.Collector
+
+func (cs sourceMetrics) Describe(ch chan<- *prometheus.Desc) {
+	for _, c := range cs {
+		c.Describe(ch)
+	}
+}
+
+func (cs sourceMetrics) Collect(ch chan<- prometheus.Metric) {
+	for _, c := range cs {
+		c.Collect(ch)
+	}
 }
 
 // close stops the generation's refresh loops and waits for them.

@@ -1,0 +1,377 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/entra-insights/entra_insights_exporter/graph"
+	"github.com/entra-insights/entra_insights_exporter/graph/insights"
+	"github.com/entra-insights/entra_insights_exporter/internal/azconf"
+	"github.com/entra-insights/entra_insights_exporter/internal/graphsim"
+	"github.com/entra-insights/entra_insights_exporter/internal/graphsim/graphsimtest"
+	"github.com/entra-insights/entra_insights_exporter/internal/store"
+)
+
+// The simulator's further tenants, beside its default one (contoso here).
+const (
+	fabrikamID  = "22222222-0000-4000-8000-000000000002"
+	northwindID = "33333333-0000-4000-8000-000000000003"
+)
+
+// testReports keeps the refreshes short: two reports of each granularity.
+const testReports = "reports: [daily/activeUsers, daily/authentications, monthly/activeUsers, monthly/requests]\n"
+
+// logBuffer is a logger's output, safe to read while generations write.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// lines returns the lines that contain every one of parts.
+func (b *logBuffer) lines(parts ...string) []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []string
+	for line := range strings.Lines(b.buf.String()) {
+		found := true
+		for _, p := range parts {
+			found = found && strings.Contains(line, p)
+		}
+		if found {
+			out = append(out, line)
+		}
+	}
+	return out
+}
+
+// simRuntime is a runtime reading sim as the flags would point at it,
+// with the tenants of a config file the test rewrites with write. Its
+// refresh interval is long: after the first refresh a generation stays
+// still unless reloaded.
+type simRuntime struct {
+	*Runtime
+	log        *logBuffer
+	configFile string
+}
+
+func newSimRuntime(t *testing.T, sim *graphsim.Sim, config string) *simRuntime {
+	t.Helper()
+	dir := t.TempDir()
+	s := &simRuntime{log: &logBuffer{}, configFile: filepath.Join(dir, "config.yml")}
+	s.write(t, config)
+	cfg := Config{
+		Graph: graph.Config{
+			ClientID: sim.ClientID, ClientSecret: sim.ClientSecret, AuthMode: azconf.AuthAuto,
+			Cloud: azconf.DefaultCloud, AuthorityHost: sim.AuthorityHost, GraphURL: sim.GraphURL, RootCAs: sim.CertPool,
+			DisableBudget: true, UserAgent: Name + "/test",
+		},
+		ConfigFile:      s.configFile,
+		Source:          insights.SourceUserInsights,
+		RefreshInterval: time.Hour, RefreshTimeout: 20 * time.Second, MaxAge: 2 * time.Hour,
+		StoragePath: filepath.Join(dir, "state.db"),
+		Lookback:    24 * time.Hour, Overlap: time.Hour,
+	}
+	rt, err := New(t.Context(), cfg, slog.New(slog.NewTextHandler(s.log, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(rt.Close)
+	s.Runtime = rt
+	return s
+}
+
+func (s *simRuntime) write(t *testing.T, config string) {
+	t.Helper()
+	if err := os.WriteFile(s.configFile, []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// start plans and starts the first generation and waits for its first
+// refresh, as a scrape a little after start would find it.
+func (s *simRuntime) start(t *testing.T) {
+	t.Helper()
+	p, err := s.Plan()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(p); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitFirstRefresh(t.Context(), s.current.Load(), p.Collector.RefreshTimeout); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// gather is what /metrics would serve but the runtime metrics, by family.
+func (s *simRuntime) gather(t *testing.T) map[string]*dto.MetricFamily {
+	t.Helper()
+	families, err := s.Gatherer().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]*dto.MetricFamily{}
+	for _, f := range families {
+		out[f.GetName()] = f
+	}
+	return out
+}
+
+// sumOf adds up family name's series whose labels include want.
+func sumOf(families map[string]*dto.MetricFamily, name string, want map[string]string) float64 {
+	sum := 0.0
+	for _, m := range families[name].GetMetric() {
+		if hasLabels(m, want) {
+			sum += m.GetCounter().GetValue() + m.GetGauge().GetValue()
+		}
+	}
+	return sum
+}
+
+func hasLabels(m *dto.Metric, want map[string]string) bool {
+	found := 0
+	for _, lp := range m.GetLabel() {
+		if v, ok := want[lp.GetName()]; ok && v == lp.GetValue() {
+			found++
+		}
+	}
+	return found == len(want)
+}
+
+// seriesOf names every series of tenant, in any family.
+func seriesOf(families map[string]*dto.MetricFamily, tenant string) []string {
+	var out []string
+	for name, f := range families {
+		for _, m := range f.GetMetric() {
+			if hasLabels(m, map[string]string{"tenant": tenant}) {
+				out = append(out, name)
+			}
+		}
+	}
+	return out
+}
+
+func tenantsConfig(sim *graphsim.Sim, names ...string) string {
+	ids := map[string]string{"contoso": sim.TenantID, "fabrikam": fabrikamID, "northwind": northwindID}
+	config := "tenants:\n"
+	for _, n := range names {
+		config += "  - {name: " + n + ", tenant_id: " + ids[n] + "}\n"
+	}
+	return config + testReports
+}
+
+func startSim(t *testing.T) *graphsim.Sim {
+	return graphsimtest.Start(t, graphsim.Options{PageSize: 1000, Tenants: []string{fabrikamID, northwindID}})
+}
+
+// TestReloadAddsAndRemovesTenants: a reload swaps in a generation that
+// has refreshed (the added tenant is up at once), drops every series of
+// the removed tenant, counters included, and resets no counter of a tenant
+// that stays: those live on the stable registry.
+func TestReloadAddsAndRemovesTenants(t *testing.T) {
+	sim := startSim(t)
+	rt := newSimRuntime(t, sim, tenantsConfig(sim, "contoso", "fabrikam"))
+	rt.start(t)
+	before := rt.gather(t)
+	contoso := map[string]string{"tenant": "contoso", "host_kind": "graph"}
+	requests := sumOf(before, "entra_insights_graph_requests_total", contoso)
+	if requests == 0 || sumOf(before, "entra_insights_tenant_up", map[string]string{"tenant": "fabrikam"}) != 1 {
+		t.Fatalf("before the reload: contoso made %v Graph requests, fabrikam's series: %v", requests, seriesOf(before, "fabrikam"))
+	}
+	first := rt.current.Load()
+
+	rt.write(t, tenantsConfig(sim, "contoso", "northwind"))
+	if err := rt.Reload(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	after := rt.gather(t)
+	if got := seriesOf(after, "fabrikam"); len(got) > 0 {
+		t.Errorf("the removed tenant still has %v", got)
+	}
+	if got := sumOf(after, "entra_insights_tenant_up", map[string]string{"tenant": "northwind"}); got != 1 {
+		t.Errorf("the added tenant's tenant_up right after the reload = %v, want 1", got)
+	}
+	if got := sumOf(after, "entra_insights_graph_requests_total", contoso); got <= requests {
+		t.Errorf("contoso's Graph requests after the reload = %v, want more than the %v before (not reset)", got, requests)
+	}
+	select {
+	case <-first.done:
+	default:
+		t.Error("the first generation's loops still run after the reload")
+	}
+	if got := rt.log.lines(`msg="configuration reloaded"`, "tenants=2"); len(got) != 1 {
+		t.Errorf("reload log lines %q, want one", got)
+	}
+}
+
+// TestFailedReloadKeepsTheRunningGeneration: a config file that does not
+// load, or a new configuration whose first refresh does not finish before
+// the caller gives up, leaves the running generation serving and nothing
+// of the tenant it tried; a reload after the cause is gone works.
+func TestFailedReloadKeepsTheRunningGeneration(t *testing.T) {
+	sim := startSim(t)
+	rt := newSimRuntime(t, sim, tenantsConfig(sim, "contoso"))
+	rt.start(t)
+	running := rt.current.Load()
+
+	rt.write(t, "dimensions: {daily/activeUsers: [colour]}\n")
+	if err := rt.Reload(t.Context()); err == nil || !strings.Contains(err.Error(), `"colour"`) {
+		t.Errorf("reload of a broken file: %v, want the unknown label named", err)
+	}
+	if rt.current.Load() != running {
+		t.Fatal("a broken file replaced the running generation")
+	}
+
+	rt.write(t, tenantsConfig(sim, "contoso", "northwind"))
+	sim.SetFault(graphsim.Fault{Kind: graphsim.FaultStall, Delay: time.Minute})
+	ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+	err := rt.Reload(ctx)
+	cancel()
+	sim.SetFault(graphsim.Fault{})
+	if err == nil || !strings.Contains(err.Error(), "first refresh did not finish") {
+		t.Fatalf("reload whose first refresh stalls: %v", err)
+	}
+	families := rt.gather(t)
+	if rt.current.Load() != running || sumOf(families, "entra_insights_tenant_up", map[string]string{"tenant": "contoso"}) != 1 {
+		t.Fatal("a reload that did not finish replaced the running generation")
+	}
+	if got := seriesOf(families, "northwind"); len(got) > 0 {
+		t.Errorf("the tenant of the failed reload left %v", got)
+	}
+
+	if err := rt.Reload(t.Context()); err != nil {
+		t.Fatalf("reload once Graph answers again: %v", err)
+	}
+	if got := sumOf(rt.gather(t), "entra_insights_tenant_up", nil); got != 2 {
+		t.Errorf("tenant_up of both tenants after the reload sums to %v, want 2", got)
+	}
+}
+
+// TestReloadHandler: POST /-/reload answers once the reload is done, or
+// 500 with the cause, logged in one line, keeping the running
+// configuration; it needs --web.enable-lifecycle and POST or PUT.
+func TestReloadHandler(t *testing.T) {
+	sim := startSim(t)
+	rt := newSimRuntime(t, sim, tenantsConfig(sim, "contoso"))
+	rt.start(t)
+	running := rt.current.Load()
+	request := func(h http.Handler, method string) *httptest.ResponseRecorder {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequestWithContext(t.Context(), method, "/-/reload", nil))
+		return rec
+	}
+
+	if rec := request(rt.ReloadHandler(false), http.MethodPost); rec.Code != http.StatusForbidden || !strings.Contains(rec.Body.String(), "--web.enable-lifecycle") {
+		t.Errorf("without the lifecycle flag: HTTP %d %q, want 403 naming the flag", rec.Code, rec.Body)
+	}
+	h := rt.ReloadHandler(true)
+	if rec := request(h, http.MethodGet); rec.Code != http.StatusMethodNotAllowed {
+		t.Errorf("GET: HTTP %d, want 405", rec.Code)
+	}
+	if rt.current.Load() != running {
+		t.Fatal("a refused request reloaded")
+	}
+
+	rt.write(t, "tenants: [{name: contoso, tenant_id: "+sim.TenantID+", auth_mode: client-certificate}]\n")
+	rec := request(h, http.MethodPost)
+	if rec.Code != http.StatusInternalServerError || !strings.Contains(rec.Body.String(), "reload failed: config.file: tenants[0]") {
+		t.Errorf("a tenant without its certificate: HTTP %d %q, want 500 naming tenants[0]", rec.Code, rec.Body)
+	}
+	if got := rt.log.lines("reload failed; keeping the running configuration", `trigger="POST /-/reload"`); len(got) != 1 {
+		t.Errorf("failed reload log lines %q, want one", got)
+	}
+	if rt.current.Load() != running {
+		t.Fatal("a failed reload replaced the running generation")
+	}
+
+	rt.write(t, tenantsConfig(sim, "contoso", "fabrikam"))
+	if rec := request(h, http.MethodPut); rec.Code != http.StatusOK || rec.Body.String() != "Reloaded\n" {
+		t.Errorf("PUT: HTTP %d %q, want 200 Reloaded", rec.Code, rec.Body)
+	}
+	if got := len(rt.current.Load().plan.Tenants); got != 2 {
+		t.Errorf("after the reload %d tenants run, want 2", got)
+	}
+}
+
+// TestReloadOnSignals: each signal reloads; a failed one is logged and
+// keeps the running configuration; Close ends the loop.
+func TestReloadOnSignals(t *testing.T) {
+	sim := startSim(t)
+	rt := newSimRuntime(t, sim, tenantsConfig(sim, "contoso"))
+	rt.start(t)
+	hup := make(chan os.Signal)
+	rt.ReloadOnSignals(hup)
+
+	rt.write(t, tenantsConfig(sim, "contoso", "fabrikam"))
+	hup <- syscall.SIGHUP
+	waitLog(t, rt.log, `msg="configuration reloaded"`)
+	reloaded := rt.current.Load()
+	if len(reloaded.plan.Tenants) != 2 {
+		t.Fatalf("after SIGHUP %d tenants run, want 2", len(reloaded.plan.Tenants))
+	}
+
+	rt.write(t, "reports: [daily/colours]\n")
+	hup <- syscall.SIGHUP
+	waitLog(t, rt.log, "reload failed; keeping the running configuration", "trigger=SIGHUP", "colours")
+	if rt.current.Load() != reloaded {
+		t.Error("a failed reload replaced the running generation")
+	}
+	rt.Close() // returns once the loop has ended
+}
+
+// waitLog waits until log has a line with every one of parts.
+func waitLog(t *testing.T, log *logBuffer, parts ...string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for len(log.lines(parts...)) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no log line with %q", parts)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestTheStateFileOutlivesGenerations: logs tenants keep their state in one
+// file, opened by the first generation, used by every reloaded one, and
+// released by Close.
+func TestTheStateFileOutlivesGenerations(t *testing.T) {
+	sim := startSim(t)
+	rt := newSimRuntime(t, sim, strings.Replace(tenantsConfig(sim, "contoso"), "}\n", ", source: logs}\n", 1))
+	rt.start(t)
+	rt.write(t, strings.Replace(tenantsConfig(sim, "contoso", "fabrikam"), "}\n", ", source: logs}\n", 2))
+	if err := rt.Reload(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got := sumOf(rt.gather(t), "entra_insights_source_up", nil); got != 2 {
+		t.Errorf("source_up of both logs tenants sums to %v, want 2", got)
+	}
+	if got := rt.log.lines(`msg="logs source state"`); len(got) != 1 {
+		t.Errorf("state file log lines %q, want one: the file is opened once", got)
+	}
+	rt.Close()
+	st, err := store.Open(rt.cfg.StoragePath) // bbolt's lock is free again
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
