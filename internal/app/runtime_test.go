@@ -1,13 +1,13 @@
 package app
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -33,50 +33,50 @@ const (
 // testReports keeps the refreshes short: two reports of each granularity.
 const testReports = "reports: [daily/activeUsers, daily/authentications, monthly/activeUsers, monthly/requests]\n"
 
-// logBuffer is a logger's output, safe to read while generations write.
+// logBuffer keeps a logger's lines (a handler writes one record a call),
+// safe to read while generations log.
 type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
+	mu      sync.Mutex
+	records []string
 }
 
 func (b *logBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.buf.Write(p)
+	b.records = append(b.records, string(p))
+	return len(p), nil
 }
 
 // lines returns the lines that contain every one of parts.
 func (b *logBuffer) lines(parts ...string) []string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	var out []string
-	for line := range strings.Lines(b.buf.String()) {
-		found := true
-		for _, p := range parts {
-			found = found && strings.Contains(line, p)
-		}
-		if found {
-			out = append(out, line)
-		}
-	}
-	return out
+	return slices.DeleteFunc(slices.Clone(b.records), func(line string) bool {
+		return slices.ContainsFunc(parts, func(p string) bool { return !strings.Contains(line, p) })
+	})
 }
 
-// simRuntime is a runtime reading sim as the flags would point at it,
-// with the tenants of a config file the test rewrites with write. Its
-// refresh interval is long: after the first refresh a generation stays
-// still unless reloaded.
+// simRuntime is a runtime reading a simulator as the flags would point
+// at it, with the tenants of a config file the test rewrites. Its refresh
+// interval is long: after its first refresh a generation stays still
+// unless reloaded.
 type simRuntime struct {
 	*Runtime
+	sim        *graphsim.Sim
 	log        *logBuffer
 	configFile string
 }
 
-func newSimRuntime(t *testing.T, sim *graphsim.Sim, config string) *simRuntime {
+// startSimRuntime starts a simulator and a runtime reading the named
+// tenants (contoso, fabrikam, northwind) from source, and waits for the
+// first generation's first refresh, as a scrape a little after start
+// would find it.
+func startSimRuntime(t *testing.T, source string, tenants ...string) *simRuntime {
 	t.Helper()
 	dir := t.TempDir()
-	s := &simRuntime{log: &logBuffer{}, configFile: filepath.Join(dir, "config.yml")}
-	s.write(t, config)
+	sim := graphsimtest.Start(t, graphsim.Options{PageSize: 1000, Tenants: []string{fabrikamID, northwindID}})
+	s := &simRuntime{sim: sim, log: &logBuffer{}, configFile: filepath.Join(dir, "config.yml")}
+	s.writeTenants(t, tenants...)
 	cfg := Config{
 		Graph: graph.Config{
 			ClientID: sim.ClientID, ClientSecret: sim.ClientSecret, AuthMode: azconf.AuthAuto,
@@ -84,7 +84,7 @@ func newSimRuntime(t *testing.T, sim *graphsim.Sim, config string) *simRuntime {
 			DisableBudget: true, UserAgent: Name + "/test",
 		},
 		ConfigFile:      s.configFile,
-		Source:          insights.SourceUserInsights,
+		Source:          source,
 		RefreshInterval: time.Hour, RefreshTimeout: 20 * time.Second, MaxAge: 2 * time.Hour,
 		StoragePath: filepath.Join(dir, "state.db"),
 		Lookback:    24 * time.Hour, Overlap: time.Hour,
@@ -95,20 +95,6 @@ func newSimRuntime(t *testing.T, sim *graphsim.Sim, config string) *simRuntime {
 	}
 	t.Cleanup(rt.Close)
 	s.Runtime = rt
-	return s
-}
-
-func (s *simRuntime) write(t *testing.T, config string) {
-	t.Helper()
-	if err := os.WriteFile(s.configFile, []byte(config), 0o600); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// start plans and starts the first generation and waits for its first
-// refresh, as a scrape a little after start would find it.
-func (s *simRuntime) start(t *testing.T) {
-	t.Helper()
 	p, err := s.Plan()
 	if err != nil {
 		t.Fatal(err)
@@ -119,6 +105,25 @@ func (s *simRuntime) start(t *testing.T) {
 	if err := waitFirstRefresh(t.Context(), s.current.Load(), p.Collector.RefreshTimeout); err != nil {
 		t.Fatal(err)
 	}
+	return s
+}
+
+func (s *simRuntime) write(t *testing.T, config string) {
+	t.Helper()
+	if err := os.WriteFile(s.configFile, []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// writeTenants writes a config file with the named tenants.
+func (s *simRuntime) writeTenants(t *testing.T, names ...string) {
+	t.Helper()
+	ids := map[string]string{"contoso": s.sim.TenantID, "fabrikam": fabrikamID, "northwind": northwindID}
+	config := "tenants:\n"
+	for _, n := range names {
+		config += "  - {name: " + n + ", tenant_id: " + ids[n] + "}\n"
+	}
+	s.write(t, config+testReports)
 }
 
 // gather is what /metrics would serve but the runtime metrics, by family.
@@ -169,27 +174,12 @@ func seriesOf(families map[string]*dto.MetricFamily, tenant string) []string {
 	return out
 }
 
-func tenantsConfig(sim *graphsim.Sim, names ...string) string {
-	ids := map[string]string{"contoso": sim.TenantID, "fabrikam": fabrikamID, "northwind": northwindID}
-	config := "tenants:\n"
-	for _, n := range names {
-		config += "  - {name: " + n + ", tenant_id: " + ids[n] + "}\n"
-	}
-	return config + testReports
-}
-
-func startSim(t *testing.T) *graphsim.Sim {
-	return graphsimtest.Start(t, graphsim.Options{PageSize: 1000, Tenants: []string{fabrikamID, northwindID}})
-}
-
 // TestReloadAddsAndRemovesTenants: a reload swaps in a generation that
 // has refreshed (the added tenant is up at once), drops every series of
 // the removed tenant, counters included, and resets no counter of a tenant
 // that stays: those live on the stable registry.
 func TestReloadAddsAndRemovesTenants(t *testing.T) {
-	sim := startSim(t)
-	rt := newSimRuntime(t, sim, tenantsConfig(sim, "contoso", "fabrikam"))
-	rt.start(t)
+	rt := startSimRuntime(t, insights.SourceUserInsights, "contoso", "fabrikam")
 	before := rt.gather(t)
 	contoso := map[string]string{"tenant": "contoso", "host_kind": "graph"}
 	requests := sumOf(before, "entra_insights_graph_requests_total", contoso)
@@ -198,7 +188,7 @@ func TestReloadAddsAndRemovesTenants(t *testing.T) {
 	}
 	first := rt.current.Load()
 
-	rt.write(t, tenantsConfig(sim, "contoso", "northwind"))
+	rt.writeTenants(t, "contoso", "northwind")
 	if err := rt.Reload(t.Context()); err != nil {
 		t.Fatal(err)
 	}
@@ -227,9 +217,7 @@ func TestReloadAddsAndRemovesTenants(t *testing.T) {
 // the caller gives up, leaves the running generation serving and nothing
 // of the tenant it tried; a reload after the cause is gone works.
 func TestFailedReloadKeepsTheRunningGeneration(t *testing.T) {
-	sim := startSim(t)
-	rt := newSimRuntime(t, sim, tenantsConfig(sim, "contoso"))
-	rt.start(t)
+	rt := startSimRuntime(t, insights.SourceUserInsights, "contoso")
 	running := rt.current.Load()
 
 	rt.write(t, "dimensions: {daily/activeUsers: [colour]}\n")
@@ -240,12 +228,12 @@ func TestFailedReloadKeepsTheRunningGeneration(t *testing.T) {
 		t.Fatal("a broken file replaced the running generation")
 	}
 
-	rt.write(t, tenantsConfig(sim, "contoso", "northwind"))
-	sim.SetFault(graphsim.Fault{Kind: graphsim.FaultStall, Delay: time.Minute})
+	rt.writeTenants(t, "contoso", "northwind")
+	rt.sim.SetFault(graphsim.Fault{Kind: graphsim.FaultStall, Delay: time.Minute})
 	ctx, cancel := context.WithTimeout(t.Context(), time.Second)
 	err := rt.Reload(ctx)
 	cancel()
-	sim.SetFault(graphsim.Fault{})
+	rt.sim.SetFault(graphsim.Fault{})
 	if err == nil || !strings.Contains(err.Error(), "first refresh did not finish") {
 		t.Fatalf("reload whose first refresh stalls: %v", err)
 	}
@@ -269,9 +257,7 @@ func TestFailedReloadKeepsTheRunningGeneration(t *testing.T) {
 // 500 with the cause, logged in one line, keeping the running
 // configuration; it needs --web.enable-lifecycle and POST or PUT.
 func TestReloadHandler(t *testing.T) {
-	sim := startSim(t)
-	rt := newSimRuntime(t, sim, tenantsConfig(sim, "contoso"))
-	rt.start(t)
+	rt := startSimRuntime(t, insights.SourceUserInsights, "contoso")
 	running := rt.current.Load()
 	request := func(h http.Handler, method string) *httptest.ResponseRecorder {
 		rec := httptest.NewRecorder()
@@ -290,7 +276,7 @@ func TestReloadHandler(t *testing.T) {
 		t.Fatal("a refused request reloaded")
 	}
 
-	rt.write(t, "tenants: [{name: contoso, tenant_id: "+sim.TenantID+", auth_mode: client-certificate}]\n")
+	rt.write(t, "tenants: [{name: contoso, tenant_id: "+rt.sim.TenantID+", auth_mode: client-certificate}]\n")
 	rec := request(h, http.MethodPost)
 	if rec.Code != http.StatusInternalServerError || !strings.Contains(rec.Body.String(), "reload failed: config.file: tenants[0]") {
 		t.Errorf("a tenant without its certificate: HTTP %d %q, want 500 naming tenants[0]", rec.Code, rec.Body)
@@ -302,7 +288,7 @@ func TestReloadHandler(t *testing.T) {
 		t.Fatal("a failed reload replaced the running generation")
 	}
 
-	rt.write(t, tenantsConfig(sim, "contoso", "fabrikam"))
+	rt.writeTenants(t, "contoso", "fabrikam")
 	if rec := request(h, http.MethodPut); rec.Code != http.StatusOK || rec.Body.String() != "Reloaded\n" {
 		t.Errorf("PUT: HTTP %d %q, want 200 Reloaded", rec.Code, rec.Body)
 	}
@@ -314,13 +300,11 @@ func TestReloadHandler(t *testing.T) {
 // TestReloadOnSignals: each signal reloads; a failed one is logged and
 // keeps the running configuration; Close ends the loop.
 func TestReloadOnSignals(t *testing.T) {
-	sim := startSim(t)
-	rt := newSimRuntime(t, sim, tenantsConfig(sim, "contoso"))
-	rt.start(t)
+	rt := startSimRuntime(t, insights.SourceUserInsights, "contoso")
 	hup := make(chan os.Signal)
 	rt.ReloadOnSignals(hup)
 
-	rt.write(t, tenantsConfig(sim, "contoso", "fabrikam"))
+	rt.writeTenants(t, "contoso", "fabrikam")
 	hup <- syscall.SIGHUP
 	waitLog(t, rt.log, `msg="configuration reloaded"`)
 	reloaded := rt.current.Load()
@@ -353,10 +337,8 @@ func waitLog(t *testing.T, log *logBuffer, parts ...string) {
 // file, opened by the first generation, used by every reloaded one, and
 // released by Close.
 func TestTheStateFileOutlivesGenerations(t *testing.T) {
-	sim := startSim(t)
-	rt := newSimRuntime(t, sim, strings.Replace(tenantsConfig(sim, "contoso"), "}\n", ", source: logs}\n", 1))
-	rt.start(t)
-	rt.write(t, strings.Replace(tenantsConfig(sim, "contoso", "fabrikam"), "}\n", ", source: logs}\n", 2))
+	rt := startSimRuntime(t, insights.SourceLogs, "contoso")
+	rt.writeTenants(t, "contoso", "fabrikam")
 	if err := rt.Reload(t.Context()); err != nil {
 		t.Fatal(err)
 	}
