@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime/pprof"
 	"slices"
 	"sort"
@@ -45,10 +45,12 @@ import (
 // can count exactly the goroutines one exporter owns while others run
 // beside it.
 
-// serveArgs is the command line of a test exporter listening on addr.
-func serveArgs(t *testing.T, addr string, args []string) []string {
+// serveArgs is the command line of a test exporter. It listens on a
+// port the kernel picks and logs (awaitListening): a port chosen before
+// the start could be taken meanwhile by a test running beside it.
+func serveArgs(t *testing.T, args []string) []string {
 	t.Helper()
-	return append([]string{"serve", "--web.listen-address=" + addr}, testDefaults(t, args)...)
+	return append([]string{"serve", "--web.listen-address=127.0.0.1:0"}, testDefaults(t, args)...)
 }
 
 // testDefaults adds to a test exporter's args what a test must not
@@ -106,84 +108,78 @@ func launch(t *testing.T, args ...string) *instance {
 	in := start(t, args...)
 	waitFor(t, 30*time.Second, in.label+" ready", func() bool {
 		in.checkRunning(t)
-		resp, err := noKeepAlive.Get(in.url("/-/ready"))
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
+		_, err := getOK(noKeepAlive, in.url("/-/ready"))
+		return err == nil
 	})
 	return in
 }
 
-// start runs `serve` with args and returns once it listens. A port that
-// another test took between freeAddr and the exporter's listen is tried
-// again with another.
+// start runs `serve` with args, its goroutines labelled, and returns once
+// it listens. It stops at test cleanup if the test did not, and the test
+// fails unless it exited 0.
 func start(t *testing.T, args ...string) *instance {
 	t.Helper()
-	for attempt := 1; ; attempt++ {
-		in := spawn(t, args)
-		if in.waitListening(t) {
-			t.Cleanup(func() {
-				if code := in.stop(t); code != 0 {
-					t.Errorf("%s exited %d", in.label, code)
-				}
-				if t.Failed() {
-					t.Logf("%s log:\n%s", in.label, in.stderr)
-				}
-			})
-			return in
-		}
-		if !strings.Contains(in.stderr.String(), "address already in use") || attempt == 3 {
-			t.Fatalf("%s exited early with %d; stderr:\n%s", in.label, in.code, in.stderr)
-		}
-	}
-}
-
-// spawn runs `serve` with args on a free port, its goroutines labelled
-// with the test's name and the port.
-func spawn(t *testing.T, args []string) *instance {
-	t.Helper()
 	ctx, cancel := context.WithCancel(context.WithoutCancel(t.Context()))
-	addr := freeAddr(t)
-	in := &instance{endpoint: endpoint{addr: addr, label: t.Name() + "@" + addr},
+	in := &instance{endpoint: endpoint{label: fmt.Sprintf("%s#%d", t.Name(), launches.Add(1))},
 		stdout: &promtest.LockedBuffer{}, stderr: &promtest.LockedBuffer{}, done: make(chan int, 1), cancel: cancel, hup: make(chan os.Signal, 1)}
-	args = serveArgs(t, addr, args)
+	args = serveArgs(t, args)
 	pprof.Do(ctx, pprof.Labels(goroutineLabel, in.label), func(ctx context.Context) {
 		go func() { in.done <- run(ctx, args, in.stdout, in.stderr, in.hup) }()
 	})
+	t.Cleanup(func() {
+		if code := in.stop(t); code != 0 {
+			t.Errorf("%s exited %d", in.label, code)
+		}
+		if t.Failed() {
+			t.Logf("%s log:\n%s", in.label, in.stderr)
+		}
+	})
+	in.addr = awaitListening(t, in.label, in.stderr, in.exited)
+	if in.addr == "" {
+		t.Fatalf("%s exited early with %d; stderr:\n%s", in.label, in.code, in.stderr)
+	}
 	return in
 }
 
-// waitListening waits until the instance logs that it listens (true), or
-// exits (false, its code in in.code).
-func (in *instance) waitListening(t *testing.T) bool {
+// launches numbers the exporters a test run starts, so that each has a
+// label of its own.
+var launches atomic.Int64
+
+// listeningOn is the line exporter-toolkit logs once it listens.
+var listeningOn = regexp.MustCompile(`msg="Listening on" address=(\S+)`)
+
+// awaitListening waits until log says where the exporter labelled label
+// listens, and returns that address; "" if exited reports first that the
+// exporter has ended.
+func awaitListening(t *testing.T, label string, log *promtest.LockedBuffer, exited func() bool) string {
 	t.Helper()
-	listening := fmt.Sprintf(`msg="Listening on" address=%s`, in.addr)
-	deadline := time.Now().Add(30 * time.Second)
-	for !strings.Contains(in.stderr.String(), listening) {
-		select {
-		case code := <-in.done:
-			in.stopOnce.Do(func() { in.code = code })
-			return false
-		case <-time.After(10 * time.Millisecond):
+	var addr string
+	waitFor(t, 30*time.Second, label+" listening", func() bool {
+		if m := listeningOn.FindStringSubmatch(log.String()); m != nil {
+			addr = m[1]
+			return true
 		}
-		if time.Now().After(deadline) {
-			in.stop(t) // no cleanup stops it yet
-			t.Fatalf("%s does not listen after 30s; stderr:\n%s", in.label, in.stderr)
-		}
+		return exited()
+	})
+	return addr
+}
+
+// exited reports whether the instance has ended, its code in in.code.
+func (in *instance) exited() bool {
+	select {
+	case code := <-in.done:
+		in.stopOnce.Do(func() { in.code = code })
+		return true
+	default:
+		return false
 	}
-	return true
 }
 
 // checkRunning fails the test at once if the instance has exited.
 func (in *instance) checkRunning(t *testing.T) {
 	t.Helper()
-	select {
-	case code := <-in.done:
-		in.stopOnce.Do(func() { in.code = code })
-		t.Fatalf("%s exited early with %d; stderr:\n%s", in.label, code, in.stderr)
-	default:
+	if in.exited() {
+		t.Fatalf("%s exited early with %d; stderr:\n%s", in.label, in.code, in.stderr)
 	}
 }
 
@@ -224,17 +220,28 @@ type child struct {
 	err    error
 }
 
-// startChild starts `serve` with args in a child process and returns at
-// once. At test cleanup it gets SIGTERM if still running, and the test
-// fails unless it exits 0 within stopTimeout. The child's
-// environment is the test's with none of azidentity's variables but
-// those in env.
+// startChild starts `serve` with args in a child process and returns
+// once it listens; spawnChild does not wait.
 func startChild(t *testing.T, env map[string]string, args ...string) *child {
 	t.Helper()
-	addr := freeAddr(t)
-	c := &child{endpoint: endpoint{addr: addr, label: t.Name() + " child@" + addr},
+	c := spawnChild(t, env, args...)
+	c.addr = awaitListening(t, c.label, c.stderr, func() bool { return !c.running() })
+	if c.addr == "" {
+		t.Fatalf("%s exited early: %v; stderr:\n%s", c.label, c.err, c.stderr)
+	}
+	return c
+}
+
+// spawnChild starts `serve` with args in a child process and returns at
+// once, before it listens (so c.addr is unset). At test cleanup it gets
+// SIGTERM if still running, and the test fails unless it exits 0 within
+// stopTimeout. The child's environment is the test's with none of
+// azidentity's variables but those in env.
+func spawnChild(t *testing.T, env map[string]string, args ...string) *child {
+	t.Helper()
+	c := &child{endpoint: endpoint{label: fmt.Sprintf("%s#%d (child)", t.Name(), launches.Add(1))},
 		stdout: &promtest.LockedBuffer{}, stderr: &promtest.LockedBuffer{}, exited: make(chan struct{})}
-	c.cmd = exec.Command(os.Args[0], serveArgs(t, addr, args)...)
+	c.cmd = exec.Command(os.Args[0], serveArgs(t, args)...)
 	c.cmd.Env = append(os.Environ(), runMainEnv+"=1")
 	for _, k := range azureEnv {
 		c.cmd.Env = append(c.cmd.Env, k+"=") // the last value of a key wins
@@ -310,16 +317,6 @@ func (c *child) running() bool {
 	default:
 		return true
 	}
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 // waitFor polls ok until it holds and fails the test, naming what it

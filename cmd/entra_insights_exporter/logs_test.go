@@ -184,7 +184,7 @@ func TestLogsSourceRestartsLoseNothing(t *testing.T) {
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
 	kills := 0
 	for range 6 {
-		c := startChild(t, nil, args...)
+		c := spawnChild(t, nil, args...)
 		time.Sleep(time.Duration(300+rng.IntN(1500)) * time.Millisecond)
 		if c.cmd.Process.Signal(syscall.SIGKILL) == nil {
 			kills++
