@@ -119,6 +119,17 @@ func caughtUp(families map[string]*dto.MetricFamily) bool {
 		sumWhere(families, "entra_insights_report_up", map[string]string{"tenant": "contoso", "report": "signUps", "granularity": "daily"}) == 1
 }
 
+// logsReadTimeout bounds reading the simulator's logs at the start, which
+// the race detector slows several times over.
+const logsReadTimeout = raceSlowdown * time.Minute
+
+// waitCaughtUp waits until the exporter at e has caught up (caughtUp)
+// and returns that scrape.
+func (e *endpoint) waitCaughtUp(t *testing.T) map[string]*dto.MetricFamily {
+	t.Helper()
+	return e.waitScrape(t, logsReadTimeout, "the logs read", caughtUp)
+}
+
 // TestLogsSourceExportsTheLogsExactly: an exporter on the logs source
 // exports exactly the simulator's distinct daily and monthly users,
 // authentications and MFA attempts by result, and sign-ups, through the
@@ -129,7 +140,7 @@ func TestLogsSourceExportsTheLogsExactly(t *testing.T) {
 	opts := graphsim.Options{Now: func() time.Time { return now }, LogPageSize: 200}
 	sim := graphsimtest.Start(t, opts)
 	in := launch(t, logsTestArgs(t, sim, filepath.Join(t.TempDir(), "state.db"))...)
-	families := in.waitScrape(t, time.Minute, "the logs read", caughtUp)
+	families := in.waitCaughtUp(t)
 	want := logsExpected(sim, opts, now)
 	if d := want.diff(logsGot(families, "contoso")); d != "" {
 		t.Fatalf("exported figures differ from the simulator's logs:\n%s", d)
@@ -147,7 +158,7 @@ func TestLogsSourceAgreesWithUserInsights(t *testing.T) {
 	sim := graphsimtest.Start(t, opts)
 	logs := launch(t, logsTestArgs(t, sim, filepath.Join(t.TempDir(), "state.db"))...)
 	ui := launch(t, setFlag(simArgs(t, sim, ""), "graph.rate-limit", "0")...)
-	lf := logs.waitScrape(t, time.Minute, "the logs read", caughtUp)
+	lf := logs.waitCaughtUp(t)
 	uf := ui.waitUp(t, 1)
 	for _, m := range []string{"daily_authentications", "daily_mfa_attempts"} {
 		for _, result := range []string{"success", "failure"} {
@@ -195,7 +206,7 @@ func TestLogsSourceRestartsLoseNothing(t *testing.T) {
 		}
 	}
 	in := launch(t, args...)
-	families := in.waitScrape(t, time.Minute, "the logs read", caughtUp)
+	families := in.waitCaughtUp(t)
 	want := logsExpected(sim, opts, now)
 	got := logsGot(families, "contoso")
 	if d := want.diff(got); d != "" {
@@ -205,7 +216,7 @@ func TestLogsSourceRestartsLoseNothing(t *testing.T) {
 		t.Fatalf("exit %d", code)
 	}
 	again := launch(t, args...)
-	if d := want.diff(logsGot(again.waitScrape(t, time.Minute, "the state loaded", caughtUp), "contoso")); d != "" {
+	if d := want.diff(logsGot(again.waitCaughtUp(t), "contoso")); d != "" {
 		t.Fatalf("a restart changed the figures:\n%s", d)
 	}
 	t.Logf("%d kills during the read, then exact: %v", kills, want)
