@@ -1,9 +1,9 @@
 package main
 
 import (
-	"bytes"
+	"io"
+	"net"
 	"net/http"
-	"runtime/pprof"
 	"strings"
 	"sync"
 	"testing"
@@ -225,6 +225,9 @@ func faultCases() []faultCase {
 	}
 }
 
+// TestFaults runs every fault case side by side. Not parallel: some thirty
+// exporters refreshing every 2 s already fill the CPU, and each case bounds
+// scrape latency (1 s) and when a failure and a recovery show.
 func TestFaults(t *testing.T) {
 	cases := faultCases()
 	runSideBySide(t, len(cases), func(i int) string { return cases[i].name },
@@ -250,7 +253,7 @@ func runSideBySide(t *testing.T, n int, name func(int) string, run func(*testing
 // startFaultEnv starts a simulator with a pinned data clock and an
 // exporter reading faultReports from it with short intervals, optionally
 // through a switchProxy, and waits for the first full refresh.
-func startFaultEnv(t *testing.T, label string, proxy bool) (*faultEnv, map[string]*dto.MetricFamily) {
+func startFaultEnv(t *testing.T, proxy bool) (*faultEnv, map[string]*dto.MetricFamily) {
 	t.Helper()
 	sim := graphsimtest.Start(t, graphsim.Options{Now: func() time.Time { return simNow }, PageSize: 1000})
 	env := &faultEnv{sim: sim, foreign: graphsimtest.NewForeignServer(t, sim)}
@@ -259,7 +262,7 @@ func startFaultEnv(t *testing.T, label string, proxy bool) (*faultEnv, map[strin
 		env.proxy = newSwitchProxy(t, strings.TrimPrefix(sim.URL, "https://"))
 		graphURL = "https://" + env.proxy.addr + "/beta"
 	}
-	env.in = launch(t, label, append(simArgs(t, sim, graphURL),
+	env.in = launch(t, append(simArgs(t, sim, graphURL),
 		"--graph.rate-limit=0",
 		"--insights.refresh-interval="+faultInterval.String(),
 		"--insights.refresh-timeout="+faultInterval.String(),
@@ -267,11 +270,7 @@ func startFaultEnv(t *testing.T, label string, proxy bool) (*faultEnv, map[strin
 		"--config.file="+reportsConfig(t, faultReports),
 	)...)
 	// No latency bound yet: the cases all start at once and share the CPU.
-	var good map[string]*dto.MetricFamily
-	waitFor(t, 30*time.Second, func() bool {
-		good, _ = env.in.scrapeTimed(t)
-		return sumWhere(good, "entra_insights_tenant_up", map[string]string{"tenant": "contoso"}) == 1
-	})
+	good := env.in.waitUp(t, 1)
 	for _, r := range faultReports {
 		if len(seriesOf(t, good, []insights.Report{r})) == 0 {
 			t.Fatalf("no series of %s before the fault; the test would prove nothing", r)
@@ -281,9 +280,9 @@ func startFaultEnv(t *testing.T, label string, proxy bool) (*faultEnv, map[strin
 }
 
 func runFaultCase(t *testing.T, tc faultCase) {
-	label := "fault " + tc.name
-	env, good := startFaultEnv(t, label, tc.proxy)
+	env, good := startFaultEnv(t, tc.proxy)
 	sim, in := env.sim, env.in
+	label := in.label
 	goodSeries := seriesOf(t, good, nil)
 	affected, unaffected := []insights.Report{faultTarget}, faultReports[1:]
 	if tc.all {
@@ -425,41 +424,105 @@ func checkHeldOrExpired(t *testing.T, f map[string]*dto.MetricFamily, good map[s
 	}
 }
 
-// onlyReport returns the series of all that belong to report r.
-func onlyReport(t *testing.T, all map[string]float64, r insights.Report) map[string]float64 {
+// switchProxy forwards TCP connections to a target until refuse closes
+// its listener (and every connection): then connecting is refused, until
+// accept listens on the same port again.
+type switchProxy struct {
+	addr, target string
+
+	mu    sync.Mutex
+	ln    net.Listener
+	conns map[net.Conn]bool
+	wg    sync.WaitGroup
+}
+
+func newSwitchProxy(t *testing.T, target string) *switchProxy {
 	t.Helper()
-	owner := dataMetricReports(t)
-	out := map[string]float64{}
-	for k, v := range all {
-		name, _, _ := strings.Cut(k, "{")
-		if owner[name] == r {
-			out[k] = v
-		}
+	p := &switchProxy{target: target, conns: map[net.Conn]bool{}}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
 	}
-	return out
+	p.addr = ln.Addr().String()
+	p.serve(ln)
+	t.Cleanup(func() {
+		p.refuse()
+		p.wg.Wait()
+	})
+	return p
 }
 
-// present reports whether family name has a series with labels.
-func present(families map[string]*dto.MetricFamily, name string, labels map[string]string) bool {
-	if f := families[name]; f != nil {
-		for _, m := range f.Metric {
-			if hasLabels(m, labels) {
-				return true
+func (p *switchProxy) serve(ln net.Listener) {
+	p.mu.Lock()
+	p.ln = ln
+	p.mu.Unlock()
+	p.wg.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
 			}
+			p.wg.Go(func() { p.forward(c) })
 		}
-	}
-	return false
+	})
 }
 
-// goroutineDump returns the stacks of label's goroutines.
-func goroutineDump(label string) string {
-	var buf bytes.Buffer
-	_ = pprof.Lookup("goroutine").WriteTo(&buf, 1)
-	var out strings.Builder
-	for group := range strings.SplitSeq(buf.String(), "\n\n") {
-		if strings.Contains(group, `"`+goroutineLabel+`":"`+label+`"`) {
-			out.WriteString(group + "\n\n")
-		}
+func (p *switchProxy) forward(c net.Conn) {
+	up, err := net.Dial("tcp", p.target)
+	if err != nil {
+		c.Close()
+		return
 	}
-	return out.String()
+	p.mu.Lock()
+	if p.ln == nil { // refused meanwhile
+		p.mu.Unlock()
+		c.Close()
+		up.Close()
+		return
+	}
+	p.conns[c], p.conns[up] = true, true
+	p.mu.Unlock()
+	done := make(chan struct{}, 2)
+	go func() { _, _ = io.Copy(up, c); done <- struct{}{} }()
+	go func() { _, _ = io.Copy(c, up); done <- struct{}{} }()
+	<-done
+	c.Close()
+	up.Close()
+	<-done
+	p.mu.Lock()
+	delete(p.conns, c)
+	delete(p.conns, up)
+	p.mu.Unlock()
+}
+
+// refuse stops listening and cuts every forwarded connection.
+func (p *switchProxy) refuse() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ln != nil {
+		p.ln.Close()
+		p.ln = nil
+	}
+	for c := range p.conns {
+		c.Close()
+	}
+}
+
+// accept listens on the proxy's port again. While it was closed, a
+// short-lived outgoing connection may have used the port as its local
+// one; that passes within moments.
+func (p *switchProxy) accept(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		ln, err := net.Listen("tcp", p.addr)
+		if err == nil {
+			p.serve(ln)
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("listen again on %s: %v", p.addr, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

@@ -5,10 +5,12 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
+	"math"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime/pprof"
 	"slices"
 	"sort"
@@ -16,6 +18,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -25,76 +28,29 @@ import (
 
 	"github.com/entra-insights/entra_insights_exporter/collector"
 	"github.com/entra-insights/entra_insights_exporter/graph/insights"
+	"github.com/entra-insights/entra_insights_exporter/internal/azconf"
 	"github.com/entra-insights/entra_insights_exporter/internal/graphsim"
+	"github.com/entra-insights/entra_insights_exporter/internal/promtest"
 )
 
-// The reliability tests (faults, load, security, shutdown) run the serve
-// command in-process like startExporter, but each instance's goroutines
-// carry a pprof label, so a test can count exactly the goroutines one
-// exporter owns while others run beside it, and each instance can be
-// stopped in the middle of a test.
+// The test harness. Every test drives the exporter through run(), the
+// command's entry point, as main does: in-process with launch (start, for
+// a server tests reach only over TLS), or in a child process with
+// startChild when the test sends real signals, or synchronously with
+// runCLI for a command that ends by itself. Both servers share one
+// command line (serveArgs), one way to scrape and parse /metrics
+// (endpoint), one poller (waitFor) and the accessors below it.
+//
+// Each in-process exporter's goroutines carry a pprof label, so a test
+// can count exactly the goroutines one exporter owns while others run
+// beside it.
 
-// instance is a serve command running in-process under a pprof label.
-type instance struct {
-	addr   string
-	label  string
-	stdout *syncBuffer
-	stderr *syncBuffer
-	done   chan int
-	cancel context.CancelFunc
-	hup    chan os.Signal // what main's SIGHUP handler delivers
-
-	stopOnce sync.Once
-	code     int
-
-	slowest atomic.Int64 // the slowest scrapeFast, in nanoseconds
-}
-
-// launch runs `serve` with args, its goroutines labelled label, and waits
-// until /-/ready answers over plain HTTP. It stops at test cleanup if the
-// test did not.
-func launch(t *testing.T, label string, args ...string) *instance {
+// serveArgs is the command line of a test exporter. It listens on a
+// port the kernel picks and logs (awaitListening): a port chosen before
+// the start could be taken meanwhile by a test running beside it.
+func serveArgs(t *testing.T, args []string) []string {
 	t.Helper()
-	in := start(t, label, args...)
-	in.waitReady(t, noKeepAlive, "http://"+in.addr+"/-/ready")
-	return in
-}
-
-// start runs `serve` with args, its goroutines labelled label, and
-// returns once it listens. A port that another test took between freeAddr
-// and the exporter's listen is tried again with another.
-func start(t *testing.T, label string, args ...string) *instance {
-	t.Helper()
-	for attempt := 1; ; attempt++ {
-		in := spawn(t, label, args)
-		exited, code := in.waitListening(t)
-		if !exited {
-			t.Cleanup(func() {
-				if code := in.stop(t); code != 0 {
-					t.Errorf("%s exited %d", label, code)
-				}
-				if t.Failed() {
-					t.Logf("%s log:\n%s", label, in.stderr)
-				}
-			})
-			return in
-		}
-		if !strings.Contains(in.stderr.String(), "address already in use") || attempt == 3 {
-			t.Fatalf("%s exited early with %d; stderr:\n%s", label, code, in.stderr)
-		}
-	}
-}
-
-// spawn runs `serve` with args on a free port, its goroutines labelled.
-func spawn(t *testing.T, label string, args []string) *instance {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.WithoutCancel(t.Context()))
-	in := &instance{addr: freeAddr(t), label: label, stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan int, 1), cancel: cancel, hup: make(chan os.Signal, 1)}
-	args = append([]string{"serve", "--web.listen-address=" + in.addr}, testDefaults(t, args)...)
-	pprof.Do(ctx, pprof.Labels(goroutineLabel, label), func(ctx context.Context) {
-		go func() { in.done <- run(ctx, args, in.stdout, in.stderr, in.hup) }()
-	})
-	return in
+	return append([]string{"serve", "--web.listen-address=127.0.0.1:0"}, testDefaults(t, args)...)
 }
 
 // testDefaults adds to a test exporter's args what a test must not
@@ -113,56 +69,117 @@ func testDefaults(t *testing.T, args []string) []string {
 	return args
 }
 
-// waitListening waits until the instance logs that it listens, or exits.
-func (in *instance) waitListening(t *testing.T) (exited bool, code int) {
+// runCLI runs the command in-process to its end and returns its exit
+// code and output.
+func runCLI(t *testing.T, ctx context.Context, args ...string) (int, string, string) {
 	t.Helper()
-	listening := fmt.Sprintf(`msg="Listening on" address=%s`, in.addr)
-	deadline := time.Now().Add(30 * time.Second)
-	for !strings.Contains(in.stderr.String(), listening) {
-		select {
-		case code := <-in.done:
-			in.stopOnce.Do(func() { in.code = code })
-			return true, code
-		case <-time.After(10 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			in.stop(t)
-			t.Fatalf("%s does not listen after 30s; stderr:\n%s", in.label, in.stderr)
-		}
-	}
-	return false, 0
+	var stdout, stderr bytes.Buffer
+	code := run(ctx, args, &stdout, &stderr, nil)
+	return code, stdout.String(), stderr.String()
 }
 
-// waitReady waits until GET url with client answers 200.
-func (in *instance) waitReady(t *testing.T, client *http.Client, url string) {
+// endpoint is where an exporter under test listens: what the in-process
+// and the child-process exporter share to be scraped.
+type endpoint struct {
+	addr  string
+	label string // names the exporter in messages and labels its goroutines
+
+	slowest atomic.Int64 // the slowest scrapeFast, in nanoseconds
+}
+
+// instance is a serve command running in-process under a pprof label.
+type instance struct {
+	endpoint
+	stdout *promtest.LockedBuffer
+	stderr *promtest.LockedBuffer
+	done   chan int
+	cancel context.CancelFunc
+	hup    chan os.Signal // what main's SIGHUP handler delivers
+
+	stopOnce sync.Once
+	code     int
+}
+
+// launch runs `serve` with args and waits until /-/ready answers over
+// plain HTTP. It stops at test cleanup if the test did not, and the test
+// fails unless it exited 0.
+func launch(t *testing.T, args ...string) *instance {
 	t.Helper()
-	waitFor(t, 30*time.Second, func() bool {
-		select {
-		case code := <-in.done:
-			in.stopOnce.Do(func() { in.code = code })
-			t.Fatalf("%s exited early with %d; stderr:\n%s", in.label, code, in.stderr)
-		default:
-		}
-		resp, err := client.Get(url)
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
+	in := start(t, args...)
+	waitFor(t, 30*time.Second, in.label+" ready", func() bool {
+		in.checkRunning(t)
+		_, err := getOK(noKeepAlive, in.url("/-/ready"))
+		return err == nil
 	})
+	return in
 }
 
-// checkReady fails the test unless /-/ready answers 200: readiness never
-// depends on Graph, so Prometheus keeps scraping the error metrics.
-func (in *instance) checkReady(t *testing.T) {
+// start runs `serve` with args, its goroutines labelled, and returns once
+// it listens. It stops at test cleanup if the test did not, and the test
+// fails unless it exited 0.
+func start(t *testing.T, args ...string) *instance {
 	t.Helper()
-	resp, err := noKeepAlive.Get("http://" + in.addr + "/-/ready")
-	if err != nil {
-		t.Fatalf("/-/ready: %v", err)
+	ctx, cancel := context.WithCancel(context.WithoutCancel(t.Context()))
+	in := &instance{endpoint: endpoint{label: fmt.Sprintf("%s#%d", t.Name(), launches.Add(1))},
+		stdout: &promtest.LockedBuffer{}, stderr: &promtest.LockedBuffer{}, done: make(chan int, 1), cancel: cancel, hup: make(chan os.Signal, 1)}
+	args = serveArgs(t, args)
+	pprof.Do(ctx, pprof.Labels(goroutineLabel, in.label), func(ctx context.Context) {
+		go func() { in.done <- run(ctx, args, in.stdout, in.stderr, in.hup) }()
+	})
+	t.Cleanup(func() {
+		if code := in.stop(t); code != 0 {
+			t.Errorf("%s exited %d", in.label, code)
+		}
+		if t.Failed() {
+			t.Logf("%s log:\n%s", in.label, in.stderr)
+		}
+	})
+	in.addr = awaitListening(t, in.label, in.stderr, in.exited)
+	if in.addr == "" {
+		t.Fatalf("%s exited early with %d; stderr:\n%s", in.label, in.code, in.stderr)
 	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Errorf("/-/ready: %s during a Graph or token outage, want 200", resp.Status)
+	return in
+}
+
+// launches numbers the exporters a test run starts, so that each has a
+// label of its own.
+var launches atomic.Int64
+
+// listeningOn is the line exporter-toolkit logs once it listens.
+var listeningOn = regexp.MustCompile(`msg="Listening on" address=(\S+)`)
+
+// awaitListening waits until log says where the exporter labelled label
+// listens, and returns that address; "" if exited reports first that the
+// exporter has ended.
+func awaitListening(t *testing.T, label string, log *promtest.LockedBuffer, exited func() bool) string {
+	t.Helper()
+	var addr string
+	waitFor(t, 30*time.Second, label+" listening", func() bool {
+		if m := listeningOn.FindStringSubmatch(log.String()); m != nil {
+			addr = m[1]
+			return true
+		}
+		return exited()
+	})
+	return addr
+}
+
+// exited reports whether the instance has ended, its code in in.code.
+func (in *instance) exited() bool {
+	select {
+	case code := <-in.done:
+		in.stopOnce.Do(func() { in.code = code })
+		return true
+	default:
+		return false
+	}
+}
+
+// checkRunning fails the test at once if the instance has exited.
+func (in *instance) checkRunning(t *testing.T) {
+	t.Helper()
+	if in.exited() {
+		t.Fatalf("%s exited early with %d; stderr:\n%s", in.label, in.code, in.stderr)
 	}
 }
 
@@ -185,6 +202,266 @@ func (in *instance) stop(t *testing.T) int {
 
 // stopTimeout bounds a graceful shutdown (issue 5: a bounded time).
 const stopTimeout = 15 * time.Second
+
+// runMainEnv makes the test binary run main() instead of the tests, so a
+// test can start the real command in a child process and signal it.
+const runMainEnv = "ENTRA_INSIGHTS_TEST_RUN_MAIN"
+
+// child is the real command (this test binary running main) in a child
+// process: for the tests that send it signals, and for those that give
+// it credentials in its environment, which t.Setenv would give to every
+// test running beside them.
+type child struct {
+	endpoint
+	cmd    *exec.Cmd
+	stdout *promtest.LockedBuffer
+	stderr *promtest.LockedBuffer
+	exited chan struct{} // closed when the process has ended, with err
+	err    error
+}
+
+// startChild starts `serve` with args in a child process and returns
+// once it listens; spawnChild does not wait.
+func startChild(t *testing.T, env map[string]string, args ...string) *child {
+	t.Helper()
+	c := spawnChild(t, env, args...)
+	c.addr = awaitListening(t, c.label, c.stderr, func() bool { return !c.running() })
+	if c.addr == "" {
+		t.Fatalf("%s exited early: %v; stderr:\n%s", c.label, c.err, c.stderr)
+	}
+	return c
+}
+
+// spawnChild starts `serve` with args in a child process and returns at
+// once, before it listens (so c.addr is unset). At test cleanup it gets
+// SIGTERM if still running, and the test fails unless it exits 0 within
+// stopTimeout. The child's environment is the test's with none of
+// azidentity's variables but those in env.
+func spawnChild(t *testing.T, env map[string]string, args ...string) *child {
+	t.Helper()
+	c := &child{endpoint: endpoint{label: fmt.Sprintf("%s#%d (child)", t.Name(), launches.Add(1))},
+		stdout: &promtest.LockedBuffer{}, stderr: &promtest.LockedBuffer{}, exited: make(chan struct{})}
+	c.cmd = exec.Command(os.Args[0], serveArgs(t, args)...)
+	c.cmd.Env = append(os.Environ(), runMainEnv+"=1")
+	for _, k := range azureEnv {
+		c.cmd.Env = append(c.cmd.Env, k+"=") // the last value of a key wins
+	}
+	for k, v := range env {
+		c.cmd.Env = append(c.cmd.Env, k+"="+v)
+	}
+	c.cmd.Stdout, c.cmd.Stderr = c.stdout, c.stderr
+	if err := c.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { c.err = c.cmd.Wait(); close(c.exited) }()
+	t.Cleanup(func() {
+		if c.running() {
+			_ = c.cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-c.exited:
+				if c.err != nil {
+					t.Errorf("%s ended with %v after SIGTERM, want exit 0", c.label, c.err)
+				}
+			case <-time.After(stopTimeout):
+				t.Errorf("%s did not stop within %s of SIGTERM", c.label, stopTimeout)
+				_ = c.cmd.Process.Kill()
+				<-c.exited
+			}
+		}
+		if t.Failed() {
+			t.Logf("%s log:\n%s", c.label, c.stderr)
+		}
+	})
+	return c
+}
+
+// azureEnv are azidentity's variables, which the exporter reads too.
+var azureEnv = []string{azconf.EnvTenantID, azconf.EnvClientID, azconf.EnvClientSecret, azconf.EnvCertificatePath,
+	azconf.EnvCertificatePassword, azconf.EnvFederatedTokenFile, azconf.EnvAuthorityHost}
+
+// clearAzureEnv unsets azidentity's variables for the test, so what the
+// machine has does not leak into it. The test cannot be parallel.
+func clearAzureEnv(t *testing.T) {
+	t.Helper()
+	for _, k := range azureEnv {
+		t.Setenv(k, "")
+	}
+}
+
+// signal sends sig to the child.
+func (c *child) signal(t *testing.T, sig os.Signal) {
+	t.Helper()
+	if err := c.cmd.Process.Signal(sig); err != nil {
+		t.Fatalf("signal %s to %s: %v", sig, c.label, err)
+	}
+}
+
+// wait waits at most timeout for the child to end and returns how it
+// ended (nil for exit 0); the test fails if it does not end.
+func (c *child) wait(t *testing.T, timeout time.Duration) error {
+	t.Helper()
+	select {
+	case <-c.exited:
+		return c.err
+	case <-time.After(timeout):
+		t.Fatalf("%s did not exit within %s; stderr:\n%s", c.label, timeout, c.stderr)
+		return nil
+	}
+}
+
+// running reports whether the child has not ended yet.
+func (c *child) running() bool {
+	select {
+	case <-c.exited:
+		return false
+	default:
+		return true
+	}
+}
+
+// waitFor polls ok until it holds and fails the test, naming what it
+// waited for, if it does not within timeout. It polls every 100 ms: many
+// tests poll by scraping, the fault tests some thirty exporters at once.
+func waitFor(t *testing.T, timeout time.Duration, what string, ok func() bool) {
+	t.Helper()
+	began := time.Now()
+	for !ok() {
+		if time.Since(began) > timeout {
+			t.Fatalf("waited %s for %s, in vain", timeout, what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// noKeepAlive is the scrapers' client: one connection per request, so no
+// idle server connection stays behind to blur goroutine counts.
+var noKeepAlive = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+
+func (e *endpoint) url(path string) string { return "http://" + e.addr + path }
+
+// scrapeWith fetches url with client and parses the text exposition.
+func scrapeWith(client *http.Client, url string) (map[string]*dto.MetricFamily, error) {
+	body, err := getOK(client, url)
+	if err != nil {
+		return nil, err
+	}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("parse %s: %w", url, err)
+	}
+	return families, nil
+}
+
+// getOK fetches url with client and returns the body of a 200 answer.
+func getOK(client *http.Client, url string) ([]byte, error) {
+	resp, err := client.Get(url)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return body, fmt.Errorf("read %s: %w", url, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return body, fmt.Errorf("%s: %s: %.200s", url, resp.Status, body)
+	}
+	return body, nil
+}
+
+// tryScrape fetches and parses /metrics and says how long it took.
+func (e *endpoint) tryScrape() (map[string]*dto.MetricFamily, time.Duration, error) {
+	began := time.Now()
+	families, err := scrapeWith(noKeepAlive, e.url("/metrics"))
+	return families, time.Since(began), err
+}
+
+// scrape fetches and parses /metrics; it fails the test if it cannot.
+func (e *endpoint) scrape(t *testing.T) map[string]*dto.MetricFamily {
+	t.Helper()
+	families, _, err := e.tryScrape()
+	if err != nil {
+		t.Fatalf("scrape %s: %v", e.label, err)
+	}
+	return families
+}
+
+// scrapeBound is how fast /metrics must answer, whatever Graph does; the
+// race detector's slowdown widens it.
+const scrapeBound = raceSlowdown * time.Second
+
+// scrapeFast scrapes and fails the test if /metrics took scrapeBound or more.
+func (e *endpoint) scrapeFast(t *testing.T) map[string]*dto.MetricFamily {
+	t.Helper()
+	families, took, err := e.tryScrape()
+	if err != nil {
+		t.Fatalf("scrape %s: %v", e.label, err)
+	}
+	if took > time.Duration(e.slowest.Load()) {
+		e.slowest.Store(int64(took))
+	}
+	if took >= scrapeBound {
+		t.Errorf("/metrics of %s took %s, want < %s", e.label, took, scrapeBound)
+	}
+	return families
+}
+
+// waitScrape scrapes fast (scrapeFast) until ok holds and returns those
+// families.
+func (e *endpoint) waitScrape(t *testing.T, timeout time.Duration, what string, ok func(map[string]*dto.MetricFamily) bool) map[string]*dto.MetricFamily {
+	t.Helper()
+	var families map[string]*dto.MetricFamily
+	waitFor(t, timeout, what+" on "+e.label, func() bool {
+		families = e.scrapeFast(t)
+		return ok(families)
+	})
+	return families
+}
+
+// upTimeout bounds a first refresh: the whole catalog, or many tenants
+// starting at once, on a shared CPU.
+const upTimeout = raceSlowdown * time.Minute
+
+// waitUp waits until tenants tenants are up (tenant_up), with no latency
+// bound on the scrapes (the first refreshes share the CPU with them) and
+// while the endpoint does not answer yet, and returns that scrape.
+func (e *endpoint) waitUp(t *testing.T, tenants int) map[string]*dto.MetricFamily {
+	t.Helper()
+	var families map[string]*dto.MetricFamily
+	waitFor(t, upTimeout, fmt.Sprintf("%d tenant(s) up on %s", tenants, e.label), func() bool {
+		f, _, err := e.tryScrape()
+		families = f
+		return err == nil && sumWhere(f, "entra_insights_tenant_up", nil) == float64(tenants)
+	})
+	return families
+}
+
+// checkReady fails the test unless /-/ready answers 200: readiness never
+// depends on Graph, so Prometheus keeps scraping the error metrics.
+func (e *endpoint) checkReady(t *testing.T) {
+	t.Helper()
+	if _, err := getOK(noKeepAlive, e.url("/-/ready")); err != nil {
+		t.Errorf("/-/ready during a Graph or token outage: %v, want 200", err)
+	}
+}
+
+// logLines returns the lines of log that contain every one of parts.
+func logLines(log string, parts ...string) []string {
+	var out []string
+	for line := range strings.Lines(log) {
+		all := true
+		for _, p := range parts {
+			all = all && strings.Contains(line, p)
+		}
+		if all {
+			out = append(out, strings.TrimSpace(line))
+		}
+	}
+	return out
+}
+
+// Goroutines of one in-process exporter.
 
 const goroutineLabel = "exporter"
 
@@ -227,158 +504,20 @@ func settleGoroutines(label string, limit int, timeout time.Duration) int {
 	return n
 }
 
-// noKeepAlive is the scrapers' client: one connection per request, so no
-// idle server connection stays behind to blur goroutine counts.
-var noKeepAlive = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
-
-// scrapeTimed fetches and parses /metrics and returns how long it took.
-func (in *instance) scrapeTimed(t *testing.T) (map[string]*dto.MetricFamily, time.Duration) {
-	t.Helper()
-	start := time.Now()
-	resp, err := noKeepAlive.Get("http://" + in.addr + "/metrics")
-	if err != nil {
-		t.Fatalf("scrape %s: %v", in.label, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	took := time.Since(start)
-	if err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("scrape %s: %s %v", in.label, resp.Status, err)
-	}
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	families, err := parser.TextToMetricFamilies(bytes.NewReader(body))
-	if err != nil {
-		t.Fatalf("parse /metrics of %s: %v", in.label, err)
-	}
-	return families, took
-}
-
-// scrapeBound is how fast /metrics must answer, whatever Graph does; the
-// race detector's slowdown widens it.
-const scrapeBound = raceSlowdown * time.Second
-
-// scrapeFast scrapes and fails the test if /metrics took scrapeBound or more.
-func (in *instance) scrapeFast(t *testing.T) map[string]*dto.MetricFamily {
-	t.Helper()
-	families, took := in.scrapeTimed(t)
-	if took > time.Duration(in.slowest.Load()) {
-		in.slowest.Store(int64(took))
-	}
-	if took >= scrapeBound {
-		t.Errorf("/metrics of %s took %s, want < %s", in.label, took, scrapeBound)
-	}
-	return families
-}
-
-// waitScrape scrapes until ok holds and returns those families.
-func (in *instance) waitScrape(t *testing.T, timeout time.Duration, what string, ok func(map[string]*dto.MetricFamily) bool) map[string]*dto.MetricFamily {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		families := in.scrapeFast(t)
-		if ok(families) {
-			return families
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s", what, timeout)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-// reportLabels are the labels of a report's health series.
-func reportLabels(tenant string, r insights.Report) map[string]string {
-	return map[string]string{"tenant": tenant, "granularity": string(r.Granularity), "report": r.Name}
-}
-
-// seriesOf maps "name{labels}" to the value of every series of the data
-// metrics of reports (all data metrics when reports is nil).
-func seriesOf(t *testing.T, families map[string]*dto.MetricFamily, reports []insights.Report) map[string]float64 {
-	t.Helper()
-	owner := dataMetricReports(t)
-	out := map[string]float64{}
-	for name, f := range families {
-		r, ok := owner[name]
-		if !ok || (reports != nil && !containsReport(reports, r)) {
-			continue
-		}
-		for _, m := range f.Metric {
-			out[seriesKey(name, m)] = m.GetGauge().GetValue()
+// goroutineDump returns the stacks of label's goroutines.
+func goroutineDump(label string) string {
+	var buf bytes.Buffer
+	_ = pprof.Lookup("goroutine").WriteTo(&buf, 1)
+	var out strings.Builder
+	for group := range strings.SplitSeq(buf.String(), "\n\n") {
+		if strings.Contains(group, `"`+goroutineLabel+`":"`+label+`"`) {
+			out.WriteString(group + "\n\n")
 		}
 	}
-	return out
+	return out.String()
 }
 
-// dataMetricReports maps every data metric to its report.
-func dataMetricReports(t *testing.T) map[string]insights.Report {
-	t.Helper()
-	owner, err := metricReports()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return owner
-}
-
-// metricReports is the catalog's metric → report map, computed once.
-var metricReports = sync.OnceValues(func() (map[string]insights.Report, error) {
-	families, err := collector.Families(collector.Config{})
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]insights.Report{}
-	for _, f := range families {
-		if f.Report != "" {
-			// These tests read the reports: there tenant_active_users is
-			// the sum of activeUsers.
-			r, err := insights.ParseReport(strings.Replace(f.Report, insights.TenantActiveUsers, insights.ActiveUsers, 1))
-			if err != nil {
-				return nil, err
-			}
-			out[f.Name] = r
-		}
-	}
-	return out, nil
-})
-
-func containsReport(reports []insights.Report, r insights.Report) bool {
-	for _, x := range reports {
-		if x == r {
-			return true
-		}
-	}
-	return false
-}
-
-func seriesKey(name string, m *dto.Metric) string {
-	pairs := make([]string, 0, len(m.Label))
-	for _, l := range m.Label {
-		pairs = append(pairs, l.GetName()+"="+strconv.Quote(l.GetValue()))
-	}
-	sort.Strings(pairs)
-	return name + "{" + strings.Join(pairs, ",") + "}"
-}
-
-// diffSeries describes how got differs from want, "" if not at all.
-func diffSeries(got, want map[string]float64) string {
-	var diffs []string
-	for k, w := range want {
-		if g, ok := got[k]; !ok {
-			diffs = append(diffs, "missing "+k)
-		} else if g != w {
-			diffs = append(diffs, fmt.Sprintf("%s = %v, want %v", k, g, w))
-		}
-	}
-	for k := range got {
-		if _, ok := want[k]; !ok {
-			diffs = append(diffs, "unexpected "+k)
-		}
-	}
-	sort.Strings(diffs)
-	if len(diffs) > 5 {
-		diffs = append(diffs[:5], fmt.Sprintf("… %d more", len(diffs)-5))
-	}
-	return strings.Join(diffs, "; ")
-}
+// Command lines against the simulator.
 
 // writeFile writes content to a new file in dir and returns its path.
 func writeFile(t *testing.T, dir, name, content string) string {
@@ -427,129 +566,16 @@ func logsArgs(t *testing.T, sim *graphsim.Sim) []string {
 // reportsConfig writes a config file that reads only reports.
 func reportsConfig(t *testing.T, reports []insights.Report) string {
 	t.Helper()
+	return writeFile(t, t.TempDir(), "config.yml", reportsLine(reports))
+}
+
+// reportsLine is the config file's line that reads only reports.
+func reportsLine(reports []insights.Report) string {
 	names := make([]string, len(reports))
 	for i, r := range reports {
 		names[i] = r.String()
 	}
-	return writeFile(t, t.TempDir(), "config.yml", "reports: ["+strings.Join(names, ", ")+"]\n")
-}
-
-// logLines returns the lines of log that contain every one of parts.
-func logLines(log string, parts ...string) []string {
-	var out []string
-	for line := range strings.Lines(log) {
-		all := true
-		for _, p := range parts {
-			all = all && strings.Contains(line, p)
-		}
-		if all {
-			out = append(out, strings.TrimSpace(line))
-		}
-	}
-	return out
-}
-
-// switchProxy forwards TCP connections to a target until refuse closes
-// its listener (and every connection): then connecting is refused, until
-// accept listens on the same port again.
-type switchProxy struct {
-	addr, target string
-
-	mu    sync.Mutex
-	ln    net.Listener
-	conns map[net.Conn]bool
-	wg    sync.WaitGroup
-}
-
-func newSwitchProxy(t *testing.T, target string) *switchProxy {
-	t.Helper()
-	p := &switchProxy{target: target, conns: map[net.Conn]bool{}}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.addr = ln.Addr().String()
-	p.serve(ln)
-	t.Cleanup(func() {
-		p.refuse()
-		p.wg.Wait()
-	})
-	return p
-}
-
-func (p *switchProxy) serve(ln net.Listener) {
-	p.mu.Lock()
-	p.ln = ln
-	p.mu.Unlock()
-	p.wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			p.wg.Go(func() { p.forward(c) })
-		}
-	})
-}
-
-func (p *switchProxy) forward(c net.Conn) {
-	up, err := net.Dial("tcp", p.target)
-	if err != nil {
-		c.Close()
-		return
-	}
-	p.mu.Lock()
-	if p.ln == nil { // refused meanwhile
-		p.mu.Unlock()
-		c.Close()
-		up.Close()
-		return
-	}
-	p.conns[c], p.conns[up] = true, true
-	p.mu.Unlock()
-	done := make(chan struct{}, 2)
-	go func() { _, _ = io.Copy(up, c); done <- struct{}{} }()
-	go func() { _, _ = io.Copy(c, up); done <- struct{}{} }()
-	<-done
-	c.Close()
-	up.Close()
-	<-done
-	p.mu.Lock()
-	delete(p.conns, c)
-	delete(p.conns, up)
-	p.mu.Unlock()
-}
-
-// refuse stops listening and cuts every forwarded connection.
-func (p *switchProxy) refuse() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.ln != nil {
-		p.ln.Close()
-		p.ln = nil
-	}
-	for c := range p.conns {
-		c.Close()
-	}
-}
-
-// accept listens on the proxy's port again. While it was closed, a
-// short-lived outgoing connection may have used the port as its local
-// one; that passes within moments.
-func (p *switchProxy) accept(t *testing.T) {
-	t.Helper()
-	deadline := time.Now().Add(3 * time.Second)
-	for {
-		ln, err := net.Listen("tcp", p.addr)
-		if err == nil {
-			p.serve(ln)
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("listen again on %s: %v", p.addr, err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	return "reports: [" + strings.Join(names, ", ") + "]\n"
 }
 
 // setFlag returns args with --flag set to value, replacing any earlier value.
@@ -561,4 +587,171 @@ func setFlag(args []string, flag, value string) []string {
 		}
 	}
 	return append(out, "--"+flag+"="+value)
+}
+
+// Reading the families of a scrape.
+
+// sumWhere sums the values of family name's series whose labels include
+// want; NaN if there is no such family.
+func sumWhere(families map[string]*dto.MetricFamily, name string, want map[string]string) float64 {
+	f := families[name]
+	if f == nil {
+		return math.NaN()
+	}
+	sum := 0.0
+	for _, m := range f.Metric {
+		if hasLabels(m, want) {
+			switch {
+			case m.Gauge != nil:
+				sum += m.Gauge.GetValue()
+			case m.Counter != nil:
+				sum += m.Counter.GetValue()
+			case m.Untyped != nil:
+				sum += m.Untyped.GetValue()
+			}
+		}
+	}
+	return sum
+}
+
+// countWhere counts family name's series whose labels include want.
+func countWhere(families map[string]*dto.MetricFamily, name string, want map[string]string) int {
+	n := 0
+	if f := families[name]; f != nil {
+		for _, m := range f.Metric {
+			if hasLabels(m, want) {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// present reports whether family name has a series with labels.
+func present(families map[string]*dto.MetricFamily, name string, labels map[string]string) bool {
+	return countWhere(families, name, labels) > 0
+}
+
+func hasLabels(m *dto.Metric, want map[string]string) bool {
+	found := 0
+	for _, lp := range m.Label {
+		if v, ok := want[lp.GetName()]; ok {
+			if v != lp.GetValue() {
+				return false
+			}
+			found++
+		}
+	}
+	return found == len(want)
+}
+
+// labelNames returns the label names of a family's first series.
+func labelNames(f *dto.MetricFamily) string {
+	if f == nil || len(f.Metric) == 0 {
+		return ""
+	}
+	var names []string
+	for _, lp := range f.Metric[0].Label {
+		names = append(names, lp.GetName())
+	}
+	return strings.Join(names, ",")
+}
+
+// reportLabels are the labels of a report's health series.
+func reportLabels(tenant string, r insights.Report) map[string]string {
+	return map[string]string{"tenant": tenant, "granularity": string(r.Granularity), "report": r.Name}
+}
+
+// seriesOf maps "name{labels}" to the value of every series of the data
+// metrics of reports (all data metrics when reports is nil).
+func seriesOf(t *testing.T, families map[string]*dto.MetricFamily, reports []insights.Report) map[string]float64 {
+	t.Helper()
+	owner := dataMetricReports(t)
+	out := map[string]float64{}
+	for name, f := range families {
+		r, ok := owner[name]
+		if !ok || (reports != nil && !slices.Contains(reports, r)) {
+			continue
+		}
+		for _, m := range f.Metric {
+			out[seriesKey(name, m)] = m.GetGauge().GetValue()
+		}
+	}
+	return out
+}
+
+// onlyReport returns the series of all that belong to report r.
+func onlyReport(t *testing.T, all map[string]float64, r insights.Report) map[string]float64 {
+	t.Helper()
+	owner := dataMetricReports(t)
+	out := map[string]float64{}
+	for k, v := range all {
+		name, _, _ := strings.Cut(k, "{")
+		if owner[name] == r {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// dataMetricReports maps every data metric to its report.
+func dataMetricReports(t *testing.T) map[string]insights.Report {
+	t.Helper()
+	owner, err := metricReports()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return owner
+}
+
+// metricReports is the catalog's metric → report map, computed once.
+var metricReports = sync.OnceValues(func() (map[string]insights.Report, error) {
+	families, err := collector.Families(collector.Config{})
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]insights.Report{}
+	for _, f := range families {
+		if f.Report != "" {
+			// These tests read the reports: there tenant_active_users is
+			// the sum of activeUsers.
+			r, err := insights.ParseReport(strings.Replace(f.Report, insights.TenantActiveUsers, insights.ActiveUsers, 1))
+			if err != nil {
+				return nil, err
+			}
+			out[f.Name] = r
+		}
+	}
+	return out, nil
+})
+
+func seriesKey(name string, m *dto.Metric) string {
+	pairs := make([]string, 0, len(m.Label))
+	for _, l := range m.Label {
+		pairs = append(pairs, l.GetName()+"="+strconv.Quote(l.GetValue()))
+	}
+	sort.Strings(pairs)
+	return name + "{" + strings.Join(pairs, ",") + "}"
+}
+
+// diffSeries describes how got differs from want, "" if not at all.
+func diffSeries(got, want map[string]float64) string {
+	var diffs []string
+	for k, w := range want {
+		if g, ok := got[k]; !ok {
+			diffs = append(diffs, "missing "+k)
+		} else if g != w {
+			diffs = append(diffs, fmt.Sprintf("%s = %v, want %v", k, g, w))
+		}
+	}
+	for k := range got {
+		if _, ok := want[k]; !ok {
+			diffs = append(diffs, "unexpected "+k)
+		}
+	}
+	sort.Strings(diffs)
+	if len(diffs) > 5 {
+		diffs = append(diffs[:5], fmt.Sprintf("… %d more", len(diffs)-5))
+	}
+	return strings.Join(diffs, "; ")
 }

@@ -6,7 +6,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/base64"
-	"encoding/pem"
 	"math/big"
 	"os"
 	"os/exec"
@@ -24,6 +23,7 @@ import (
 	"github.com/entra-insights/entra_insights_exporter/internal/azconf"
 	"github.com/entra-insights/entra_insights_exporter/internal/graphsim"
 	"github.com/entra-insights/entra_insights_exporter/internal/graphsim/graphsimtest"
+	"github.com/entra-insights/entra_insights_exporter/internal/promtest"
 )
 
 const testGUID = "11111111-2222-3333-4444-555555555555"
@@ -35,18 +35,9 @@ func certificatePEM(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "exporter"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})) +
-		string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}))
+	certPEM, keyPEM := selfSigned(t, key, &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "exporter"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)})
+	return string(certPEM) + string(keyPEM)
 }
 
 // federatedToken is a projected service account token as the AKS webhook
@@ -58,7 +49,8 @@ func federatedToken() string {
 
 // TestConfigCheck: --config.check validates the flags, the config file and
 // every tenant's credential (its files read and parsed), contacts nothing,
-// and exits 0 or 1 with one line.
+// and exits 0 or 1 with one line. Not parallel: its cases set the
+// environment.
 func TestConfigCheck(t *testing.T) {
 	dir := t.TempDir()
 	secret := writeFile(t, dir, "secret", "s3cr3t\n")
@@ -120,6 +112,7 @@ func TestConfigCheck(t *testing.T) {
 }
 
 func TestRefreshTimeoutDefault(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ interval, timeout, want time.Duration }{
 		{5 * time.Minute, 0, 2 * time.Minute},
 		{30 * time.Second, 0, 30 * time.Second},
@@ -138,6 +131,7 @@ func TestRefreshTimeoutDefault(t *testing.T) {
 // AZURE_FEDERATED_TOKEN_FILE, AZURE_AUTHORITY_HOST) and no auth flag, the
 // exporter picks workload identity, says so in one line, gets a token for
 // the federated token from the simulator's token service and reads data.
+// Not parallel: it sets the environment (in-process, as the pod's).
 func TestWorkloadIdentityFromTheAKSEnvironment(t *testing.T) {
 	sim := graphsimtest.Start(t, graphsim.Options{Now: func() time.Time { return simNow }, PageSize: 1000})
 	dir := t.TempDir()
@@ -150,11 +144,9 @@ func TestWorkloadIdentityFromTheAKSEnvironment(t *testing.T) {
 	t.Setenv(azconf.EnvClientID, sim.ClientID)
 	t.Setenv(azconf.EnvFederatedTokenFile, writeFile(t, dir, "azure-identity-token", federatedToken()))
 	t.Setenv(azconf.EnvAuthorityHost, sim.AuthorityHost)
-	in := launch(t, "workload-identity", "--graph.url="+sim.GraphURL, "--graph.ca-file="+caFile,
+	in := launch(t, "--graph.url="+sim.GraphURL, "--graph.ca-file="+caFile,
 		"--graph.rate-limit=0", "--config.file="+reportsConfig(t, faultReports))
-	families := in.waitScrape(t, 30*time.Second, "tenant up", func(f map[string]*dto.MetricFamily) bool {
-		return sumWhere(f, "entra_insights_tenant_up", nil) == 1
-	})
+	families := in.waitUp(t, 1)
 	if got := sumWhere(families, "entra_insights_graph_requests_total", map[string]string{"host_kind": "token", "code": "200"}); got < 1 {
 		t.Errorf("token requests answered 200: %v, want ≥ 1", got)
 	}
@@ -174,25 +166,17 @@ func TestWorkloadIdentityFromTheAKSEnvironment(t *testing.T) {
 // SIGHUP main forwards) resets no counter of a tenant that stays, and
 // every series of a tenant it removed is gone, counters included.
 func TestReloadKeepsCountersAndDropsRemovedTenants(t *testing.T) {
+	t.Parallel()
 	extra := "22222222-0000-4000-8000-000000000002"
 	sim := graphsimtest.Start(t, graphsim.Options{Now: func() time.Time { return simNow }, PageSize: 1000, Tenants: []string{extra}})
 	// The first refresh of each tenant fails one report once: forbidden.
 	sim.SetFault(graphsim.Fault{Kind: graphsim.FaultStatus, Status: 403, Report: "daily/userCount", Times: 2})
-	configFile := filepath.Join(t.TempDir(), "config.yml")
-	writeConfig := func(body string) {
-		t.Helper()
-		if err := os.WriteFile(configFile, []byte(body), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	names := make([]string, len(faultReports))
-	for i, r := range faultReports {
-		names[i] = r.String()
-	}
-	reports := "reports: [" + strings.Join(names, ", ") + "]\n"
+	dir := t.TempDir()
+	writeConfig := func(body string) string { return writeFile(t, dir, "config.yml", body) }
+	reports := reportsLine(faultReports)
 	contoso := "  - {name: contoso, tenant_id: " + sim.TenantID + "}\n"
-	writeConfig("tenants:\n" + contoso + "  - {name: fabrikam, tenant_id: " + extra + "}\n" + reports)
-	in := launch(t, "reload-counters", append(simArgs(t, sim, ""), "--graph.rate-limit=0",
+	configFile := writeConfig("tenants:\n" + contoso + "  - {name: fabrikam, tenant_id: " + extra + "}\n" + reports)
+	in := launch(t, append(simArgs(t, sim, ""), "--graph.rate-limit=0",
 		"--insights.refresh-interval=10m", "--config.file="+configFile)...)
 	forbidden := map[string]string{"reason": "forbidden"}
 	before := in.waitScrape(t, 30*time.Second, "first refresh of both tenants", func(f map[string]*dto.MetricFamily) bool {
@@ -209,7 +193,9 @@ func TestReloadKeepsCountersAndDropsRemovedTenants(t *testing.T) {
 
 	writeConfig("tenants:\n" + contoso + reports)
 	in.hup <- syscall.SIGHUP
-	waitFor(t, 30*time.Second, func() bool { return len(logLines(in.stderr.String(), `msg="configuration reloaded"`)) == 1 })
+	waitFor(t, 30*time.Second, "the reload logged", func() bool {
+		return len(logLines(in.stderr.String(), `msg="configuration reloaded"`)) == 1
+	})
 	after := in.scrapeFast(t)
 
 	if got := sumWhere(after, "entra_insights_refresh_errors_total", map[string]string{"tenant": "contoso", "reason": "forbidden"}); got != 1 {
@@ -231,19 +217,6 @@ func TestReloadKeepsCountersAndDropsRemovedTenants(t *testing.T) {
 	}
 }
 
-// countWhere counts family name's series whose labels include want.
-func countWhere(families map[string]*dto.MetricFamily, name string, want map[string]string) int {
-	n := 0
-	if f := families[name]; f != nil {
-		for _, m := range f.Metric {
-			if hasLabels(m, want) {
-				n++
-			}
-		}
-	}
-	return n
-}
-
 // simRequestsOf counts the Graph requests the simulator logged for tenant.
 func simRequestsOf(sim *graphsim.Sim, tenant string) int {
 	n := 0
@@ -259,77 +232,43 @@ func simRequestsOf(sim *graphsim.Sim, tenant string) int {
 // running main) and sends it SIGHUP: the process lives and serves the new
 // configuration; after a broken file, it keeps the running one.
 func TestSIGHUPReloadsTheRunningProcess(t *testing.T) {
+	t.Parallel()
 	sim := graphsimtest.Start(t, graphsim.Options{Now: func() time.Time { return simNow }, PageSize: 1000})
-	configFile := filepath.Join(t.TempDir(), "config.yml")
-	writeConfig := func(body string) {
-		t.Helper()
-		if err := os.WriteFile(configFile, []byte(body), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	writeConfig("reports: [daily/activeUsers]\ndimensions: {daily/activeUsers: [app_id]}\n")
-	addr := freeAddr(t)
-	cmd := exec.Command(os.Args[0], append([]string{"serve", "--web.listen-address=" + addr, "--graph.rate-limit=0",
-		"--config.file=" + configFile}, simArgs(t, sim, "")...)...)
-	cmd.Env = append(os.Environ(), runMainEnv+"=1")
-	var stderr syncBuffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill() // fails harmlessly once it has exited
-		<-exited
-		if t.Failed() {
-			t.Logf("exporter log:\n%s", stderr.String())
-		}
-	})
-	url := "http://" + addr + "/metrics"
+	dir := t.TempDir()
+	writeConfig := func(body string) string { return writeFile(t, dir, "config.yml", body) }
+	configFile := writeConfig("reports: [daily/activeUsers]\ndimensions: {daily/activeUsers: [app_id]}\n")
+	c := startChild(t, nil, append(simArgs(t, sim, ""), "--graph.rate-limit=0", "--config.file="+configFile)...)
 	labelsAre := func(want string) func() bool {
 		return func() bool {
-			f, err := scrapeParsed(url)
+			f, _, err := c.tryScrape()
 			return err == nil && labelNames(f["entra_insights_daily_active_users"]) == want
 		}
 	}
-	waitFor(t, 30*time.Second, labelsAre("app_id,tenant"))
-	hup := func() {
-		t.Helper()
-		if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
-			t.Fatal(err)
-		}
-	}
+	waitFor(t, 30*time.Second, "labels app_id,tenant", labelsAre("app_id,tenant"))
 
 	writeConfig("reports: [daily/activeUsers]\ndimensions: {daily/activeUsers: [app_id, country]}\n")
-	hup()
-	waitFor(t, 30*time.Second, labelsAre("app_id,country,tenant"))
+	c.signal(t, syscall.SIGHUP)
+	waitFor(t, 30*time.Second, "labels app_id,country,tenant", labelsAre("app_id,country,tenant"))
 
 	writeConfig("dimensions: {daily/activeUsers: [colour]}\n")
-	hup()
-	waitFor(t, 30*time.Second, func() bool { return len(logLines(stderr.String(), "reload failed", "trigger=SIGHUP")) == 1 })
+	c.signal(t, syscall.SIGHUP)
+	waitFor(t, 30*time.Second, "the failed reload logged", func() bool {
+		return len(logLines(c.stderr.String(), "reload failed", "trigger=SIGHUP")) == 1
+	})
 	if !labelsAre("app_id,country,tenant")() {
 		t.Errorf("after a broken file the running configuration was not kept")
 	}
-	select {
-	case err := <-exited:
-		t.Fatalf("the exporter exited after SIGHUP: %v", err)
-	default:
+	if !c.running() {
+		t.Fatalf("the exporter exited after SIGHUP: %v", c.err)
 	}
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-exited:
-		exited <- err // for the cleanup
-		if err != nil {
-			t.Errorf("exit after SIGTERM: %v, want 0", err)
-		}
-	case <-time.After(stopTimeout):
-		t.Fatalf("no exit within %s of SIGTERM", stopTimeout)
+	c.signal(t, syscall.SIGTERM)
+	if err := c.wait(t, stopTimeout); err != nil {
+		t.Errorf("exit after SIGTERM: %v, want 0", err)
 	}
 }
 
+// TestVersionFromBuildInfo is not parallel: it swaps the version package's
+// variables, which every exporter reads.
 func TestVersionFromBuildInfo(t *testing.T) {
 	settings := func(kv ...string) []debug.BuildSetting {
 		var out []debug.BuildSetting
@@ -360,7 +299,8 @@ func TestVersionFromBuildInfo(t *testing.T) {
 		}
 	}
 
-	// Values from -ldflags -X win. No test here runs in parallel, so the
+	// Values from -ldflags -X win. This test is not parallel, and the
+	// parallel tests run only once every serial one has ended, so the
 	// package variables may be swapped for a moment.
 	saved := []string{version.Version, version.Revision, version.BuildDate}
 	defer func() { version.Version, version.Revision, version.BuildDate = saved[0], saved[1], saved[2] }()
@@ -378,6 +318,7 @@ func TestVersionFromBuildInfo(t *testing.T) {
 // pseudo-version and a commit. (In a git worktree, whose .git is a file,
 // the toolchain records neither.) It links the Graph SDK once.
 func TestPlainGoBuildPrintsAVersion(t *testing.T) {
+	t.Parallel()
 	bin := filepath.Join(t.TempDir(), exporterName)
 	build := exec.CommandContext(t.Context(), "go", "build", "-o", bin, ".")
 	build.Env = append(os.Environ(), "GOFLAGS=-buildvcs=auto")
@@ -423,9 +364,10 @@ func TestPlainGoBuildPrintsAVersion(t *testing.T) {
 // TestSIGHUPEndsABackfill: only serve reloads on SIGHUP; a backfill ends
 // on it (a closed terminal), as it did before main handled the signal.
 func TestSIGHUPEndsABackfill(t *testing.T) {
+	t.Parallel()
 	hup := make(chan os.Signal, 1)
 	hup <- syscall.SIGHUP
-	var stdout, stderr syncBuffer
+	var stdout, stderr promtest.LockedBuffer
 	out := filepath.Join(t.TempDir(), "history.om")
 	done := make(chan int, 1)
 	go func() {

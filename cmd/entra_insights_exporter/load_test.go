@@ -1,8 +1,8 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"slices"
@@ -10,8 +10,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	dto "github.com/prometheus/client_model/go"
 
 	"github.com/entra-insights/entra_insights_exporter/graph/insights"
 	"github.com/entra-insights/entra_insights_exporter/internal/graphsim"
@@ -23,6 +21,9 @@ import (
 // swap under the scrapers, and reports requests/s, p50, p99 and errors. It runs for 3 s;
 // ENTRA_INSIGHTS_LOAD=30s runs it for 30 s (docs/reliability.md has the
 // figures). Run it with -race to check the snapshot swap.
+//
+// Not parallel: its 50 clients take the whole CPU, which would starve any
+// test beside it, and its latency figures would include that test.
 func TestScrapeLoad(t *testing.T) {
 	duration := 3 * time.Second
 	if v := os.Getenv("ENTRA_INSIGHTS_LOAD"); v != "" {
@@ -43,21 +44,16 @@ func TestScrapeLoad(t *testing.T) {
 	}
 	sim := graphsimtest.Start(t, graphsim.Options{Now: func() time.Time { return simNow }, PageSize: 1000, Tenants: extra})
 	config := loadConfig(t, append([]string{sim.TenantID}, extra...))
-	in := launch(t, "load", append(simArgs(t, sim, ""),
+	in := launch(t, append(simArgs(t, sim, ""),
 		"--graph.rate-limit=0",
 		"--insights.refresh-interval="+loadInterval.String(), // tenants spread over it: a snapshot swaps every ~0.3 s
 		"--insights.refresh-timeout="+loadInterval.String(),
 		"--web.max-requests=0", // the default; explicit because a limit would answer excess scrapes with 503
 		"--config.file="+config,
 	)...)
+	first := in.waitUp(t, loadTenants)
 	client := &http.Client{Timeout: 2 * time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: loadClients}}
 	defer client.CloseIdleConnections()
-	var first map[string]*dto.MetricFamily
-	waitFor(t, raceSlowdown*time.Minute, func() bool { // no latency bound while 16 tenants start at once
-		f, err := scrapeWith(client, "http://"+in.addr+"/metrics")
-		first = f
-		return err == nil && sumWhere(f, "entra_insights_tenant_up", nil) == loadTenants
-	})
 	series := 0
 	for _, f := range first {
 		series += len(f.Metric)
@@ -79,7 +75,7 @@ func TestScrapeLoad(t *testing.T) {
 		wg.Go(func() {
 			for time.Now().Before(stop) {
 				start := time.Now()
-				n, err := scrapeOnce(client, "http://"+in.addr+"/metrics")
+				n, err := scrapeOnce(client, in.url("/metrics"))
 				took := time.Since(start)
 				mu.Lock()
 				latencies = append(latencies, took)
@@ -113,30 +109,17 @@ func TestScrapeLoad(t *testing.T) {
 	}
 	// Refreshes compete with the scrapers for the CPU, and may time out
 	// meanwhile; once the load is gone, every tenant is up again.
-	waitFor(t, 30*time.Second*raceSlowdown, func() bool {
-		last, err := scrapeWith(client, "http://"+in.addr+"/metrics")
-		return err == nil && sumWhere(last, "entra_insights_tenant_up", nil) == loadTenants
-	})
+	in.waitUp(t, loadTenants)
 }
 
 // scrapeOnce fetches url and reads the whole body; a scrape that is not a
 // complete 200 exposition is an error.
 func scrapeOnce(client *http.Client, url string) (int64, error) {
-	resp, err := client.Get(url)
-	if err != nil {
-		return 0, err
+	body, err := getOK(client, url)
+	if err == nil && !bytes.Contains(body, []byte("entra_insights_tenant_up{")) {
+		err = fmt.Errorf("incomplete exposition of %d bytes", len(body))
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	switch {
-	case err != nil:
-		return int64(len(body)), err
-	case resp.StatusCode != http.StatusOK:
-		return int64(len(body)), fmt.Errorf("status %s: %s", resp.Status, body)
-	case !strings.Contains(string(body), "entra_insights_tenant_up{"):
-		return int64(len(body)), fmt.Errorf("incomplete exposition of %d bytes", len(body))
-	}
-	return int64(len(body)), nil
+	return int64(len(body)), err
 }
 
 // loadConfig writes a config file with one tenant per id, keeping every

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -120,16 +119,28 @@ func caughtUp(families map[string]*dto.MetricFamily) bool {
 		sumWhere(families, "entra_insights_report_up", map[string]string{"tenant": "contoso", "report": "signUps", "granularity": "daily"}) == 1
 }
 
+// logsReadTimeout bounds reading the simulator's logs at the start, which
+// the race detector slows several times over.
+const logsReadTimeout = raceSlowdown * time.Minute
+
+// waitCaughtUp waits until the exporter at e has caught up (caughtUp)
+// and returns that scrape.
+func (e *endpoint) waitCaughtUp(t *testing.T) map[string]*dto.MetricFamily {
+	t.Helper()
+	return e.waitScrape(t, logsReadTimeout, "the logs read", caughtUp)
+}
+
 // TestLogsSourceExportsTheLogsExactly: an exporter on the logs source
 // exports exactly the simulator's distinct daily and monthly users,
 // authentications and MFA attempts by result, and sign-ups, through the
 // real path (client secret over TLS, SDK decode, paging, the state file).
 func TestLogsSourceExportsTheLogsExactly(t *testing.T) {
+	t.Parallel()
 	now := logsSimNow()
 	opts := graphsim.Options{Now: func() time.Time { return now }, LogPageSize: 200}
 	sim := graphsimtest.Start(t, opts)
-	in := launch(t, "logs-exact", logsTestArgs(t, sim, filepath.Join(t.TempDir(), "state.db"))...)
-	families := in.waitScrape(t, time.Minute, "the logs read", caughtUp)
+	in := launch(t, logsTestArgs(t, sim, filepath.Join(t.TempDir(), "state.db"))...)
+	families := in.waitCaughtUp(t)
 	want := logsExpected(sim, opts, now)
 	if d := want.diff(logsGot(families, "contoso")); d != "" {
 		t.Fatalf("exported figures differ from the simulator's logs:\n%s", d)
@@ -141,15 +152,14 @@ func TestLogsSourceExportsTheLogsExactly(t *testing.T) {
 // both sources gives the same event counts for today, and distinct users no
 // higher than userInsights' per-row upper bound.
 func TestLogsSourceAgreesWithUserInsights(t *testing.T) {
+	t.Parallel()
 	now := logsSimNow()
 	opts := graphsim.Options{Now: func() time.Time { return now }, LogLatencyMax: -1}
 	sim := graphsimtest.Start(t, opts)
-	logs := launch(t, "agree-logs", logsTestArgs(t, sim, filepath.Join(t.TempDir(), "state.db"))...)
-	ui := launch(t, "agree-ui", setFlag(simArgs(t, sim, ""), "graph.rate-limit", "0")...)
-	lf := logs.waitScrape(t, time.Minute, "the logs read", caughtUp)
-	uf := ui.waitScrape(t, time.Minute, "the reports read", func(f map[string]*dto.MetricFamily) bool {
-		return sumWhere(f, "entra_insights_tenant_up", map[string]string{"tenant": "contoso"}) == 1
-	})
+	logs := launch(t, logsTestArgs(t, sim, filepath.Join(t.TempDir(), "state.db"))...)
+	ui := launch(t, setFlag(simArgs(t, sim, ""), "graph.rate-limit", "0")...)
+	lf := logs.waitCaughtUp(t)
+	uf := ui.waitUp(t, 1)
 	for _, m := range []string{"daily_authentications", "daily_mfa_attempts"} {
 		for _, result := range []string{"success", "failure"} {
 			l := sumWhere(lf, "entra_insights_"+m, map[string]string{"result": result})
@@ -176,6 +186,7 @@ func TestLogsSourceAgreesWithUserInsights(t *testing.T) {
 // lets one run finish: every figure must equal the logs, and one more
 // restart must not change a number.
 func TestLogsSourceRestartsLoseNothing(t *testing.T) {
+	t.Parallel()
 	now := logsSimNow()
 	opts := graphsim.Options{Now: func() time.Time { return now }, LogPageSize: 50}
 	sim := graphsimtest.Start(t, opts)
@@ -184,25 +195,18 @@ func TestLogsSourceRestartsLoseNothing(t *testing.T) {
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
 	kills := 0
 	for range 6 {
-		addr := freeAddr(t)
-		cmd := exec.Command(os.Args[0], append([]string{"serve", "--web.listen-address=" + addr}, args...)...)
-		cmd.Env = append(os.Environ(), runMainEnv+"=1")
-		var stderr syncBuffer
-		cmd.Stderr = &stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
+		c := spawnChild(t, nil, args...)
 		time.Sleep(time.Duration(300+rng.IntN(1500)) * time.Millisecond)
-		if err := cmd.Process.Signal(syscall.SIGKILL); err == nil {
+		if c.cmd.Process.Signal(syscall.SIGKILL) == nil {
 			kills++
 		}
-		_ = cmd.Wait()
-		if strings.Contains(stderr.String(), "--storage.path") {
-			t.Fatalf("a killed run left a state the next one refuses:\n%s", stderr.String())
+		_ = c.wait(t, stopTimeout)
+		if strings.Contains(c.stderr.String(), "--storage.path") {
+			t.Fatalf("a killed run left a state the next one refuses:\n%s", c.stderr)
 		}
 	}
-	in := launch(t, "logs-after-kills", args...)
-	families := in.waitScrape(t, time.Minute, "the logs read", caughtUp)
+	in := launch(t, args...)
+	families := in.waitCaughtUp(t)
 	want := logsExpected(sim, opts, now)
 	got := logsGot(families, "contoso")
 	if d := want.diff(got); d != "" {
@@ -211,8 +215,8 @@ func TestLogsSourceRestartsLoseNothing(t *testing.T) {
 	if code := in.stop(t); code != 0 {
 		t.Fatalf("exit %d", code)
 	}
-	again := launch(t, "logs-restarted", args...)
-	if d := want.diff(logsGot(again.waitScrape(t, time.Minute, "the state loaded", caughtUp), "contoso")); d != "" {
+	again := launch(t, args...)
+	if d := want.diff(logsGot(again.waitCaughtUp(t), "contoso")); d != "" {
 		t.Fatalf("a restart changed the figures:\n%s", d)
 	}
 	t.Logf("%d kills during the read, then exact: %v", kills, want)
@@ -222,10 +226,12 @@ func TestLogsSourceRestartsLoseNothing(t *testing.T) {
 // answer empty (or not found) raises the retirement signal within one
 // refresh; one that retires after data was once there, at the next.
 func TestUserInsightsRetirementSignalled(t *testing.T) {
+	t.Parallel()
 	for name, mode := range map[string]graphsim.Retirement{"empty": graphsim.RetiredEmpty, "bad request": graphsim.RetiredBadRequest, "not found": graphsim.RetiredNotFound} {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			sim := graphsimtest.Start(t, graphsim.Options{Retirement: mode})
-			in := launch(t, "retired", setFlag(simArgs(t, sim, ""), "graph.rate-limit", "0")...)
+			in := launch(t, setFlag(simArgs(t, sim, ""), "graph.rate-limit", "0")...)
 			f := in.waitScrape(t, time.Minute, "a refresh", func(f map[string]*dto.MetricFamily) bool {
 				return sumWhere(f, "entra_insights_refresh_errors_total", map[string]string{"reason": "retired"}) > 0 &&
 					f["entra_insights_source_up"] != nil
@@ -239,8 +245,9 @@ func TestUserInsightsRetirementSignalled(t *testing.T) {
 		})
 	}
 	t.Run("after data", func(t *testing.T) {
+		t.Parallel()
 		sim := graphsimtest.Start(t, graphsim.Options{})
-		in := launch(t, "retiring", setFlag(setFlag(simArgs(t, sim, ""), "graph.rate-limit", "0"), "insights.refresh-interval", "2s")...)
+		in := launch(t, setFlag(setFlag(simArgs(t, sim, ""), "graph.rate-limit", "0"), "insights.refresh-interval", "2s")...)
 		in.waitScrape(t, time.Minute, "data", func(f map[string]*dto.MetricFamily) bool {
 			return sumWhere(f, "entra_insights_source_up", map[string]string{"source": "userinsights"}) == 1
 		})
@@ -256,6 +263,7 @@ func TestUserInsightsRetirementSignalled(t *testing.T) {
 // wrote stops serve at start with one line naming --storage.path and the
 // file, and the file is left exactly as it was.
 func TestDamagedStoreFailsAtStart(t *testing.T) {
+	t.Parallel()
 	sim := graphsimtest.Start(t, graphsim.Options{})
 	path := filepath.Join(t.TempDir(), "state.db")
 	damaged := []byte(strings.Repeat("not a state file\n", 1000))

@@ -1,22 +1,11 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"strings"
 	"testing"
-
-	"github.com/entra-insights/entra_insights_exporter/internal/azconf"
 )
 
-// runCLI runs the command in-process and returns its exit code and output.
-func runCLI(t *testing.T, ctx context.Context, args ...string) (int, string, string) {
-	t.Helper()
-	var stdout, stderr bytes.Buffer
-	code := run(ctx, args, &stdout, &stderr, nil)
-	return code, stdout.String(), stderr.String()
-}
-
+// Not parallel: its cases set the environment.
 func TestBadSettingsFailWithOneLineNamingTheFlag(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -74,17 +63,8 @@ func TestBadSettingsFailWithOneLineNamingTheFlag(t *testing.T) {
 	}
 }
 
-// clearAzureEnv unsets azidentity's variables for the test, so what the
-// machine has does not leak into it.
-func clearAzureEnv(t *testing.T) {
-	t.Helper()
-	for _, k := range []string{azconf.EnvTenantID, azconf.EnvClientID, azconf.EnvClientSecret, azconf.EnvCertificatePath,
-		azconf.EnvCertificatePassword, azconf.EnvFederatedTokenFile, azconf.EnvAuthorityHost} {
-		t.Setenv(k, "")
-	}
-}
-
 func TestVersionAndHelp(t *testing.T) {
+	t.Parallel()
 	code, stdout, _ := runCLI(t, t.Context(), "--version")
 	if code != 0 || !strings.Contains(stdout, exporterName) {
 		t.Errorf("--version: code %d, stdout %q", code, stdout)

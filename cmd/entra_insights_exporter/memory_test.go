@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -17,9 +18,12 @@ import (
 // running exporter and measures what it costs: the bytes allocated per
 // failed refresh stay near the 16 MiB body cap, far from the body's size,
 // and the heap does not grow by the body either.
+//
+// Not parallel: it reads the process's allocations and heap, which any
+// test beside it would add to.
 func TestOversizedBodyMemoryBounded(t *testing.T) {
 	const bodySize = 1 << 30
-	env, _ := startFaultEnv(t, "oversized memory", false)
+	env, _ := startFaultEnv(t, false)
 	errorsOf := func(f map[string]*dto.MetricFamily) float64 {
 		return sumWhere(f, "entra_insights_refresh_errors_total", map[string]string{"tenant": "contoso", "reason": "bad_response"})
 	}
@@ -52,7 +56,7 @@ func TestOversizedBodyMemoryBounded(t *testing.T) {
 		peak.Store(heapBefore)
 		errorsBefore := errorsOf(env.in.scrapeFast(t))
 		requests := env.sim.Stats().GraphRequests
-		waitFor(t, time.Duration(n+2)*faultInterval, func() bool {
+		waitFor(t, time.Duration(n+2)*faultInterval, fmt.Sprintf("%d refreshes", n), func() bool {
 			return env.sim.Stats().GraphRequests >= requests+n*len(faultReports)
 		})
 		time.Sleep(500 * time.Millisecond) // the last refresh ends

@@ -150,6 +150,8 @@ func quietCases() []quietCase {
 	}
 }
 
+// TestTransientFaultsAndDataOddities runs every quiet case side by side.
+// Not parallel, as TestFaults: the cases' timing is that of 2 s refreshes.
 func TestTransientFaultsAndDataOddities(t *testing.T) {
 	cases := quietCases()
 	runSideBySide(t, len(cases), func(i int) string { return cases[i].name },
@@ -157,7 +159,7 @@ func TestTransientFaultsAndDataOddities(t *testing.T) {
 }
 
 func runQuietCase(t *testing.T, tc quietCase) {
-	env, good := startFaultEnv(t, "quiet "+tc.name, false)
+	env, good := startFaultEnv(t, false)
 	tenant := map[string]string{"tenant": "contoso"}
 	since := time.Now()
 	tc.inject(env)

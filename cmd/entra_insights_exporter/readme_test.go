@@ -20,12 +20,13 @@ const readmePath = "../../README.md"
 // TestREADMEIsCurrent keeps the README's metric catalog and flag list equal
 // to what the code exposes; -update rewrites them.
 func TestREADMEIsCurrent(t *testing.T) {
-	e := startExporter(t, "--demo")
+	t.Parallel()
+	in := launch(t, "--demo")
 	families, err := collector.Families(collector.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	catalog := renderCatalog(e.waitUntilUp(t, "demo"), families)
+	catalog := renderCatalog(in.waitUp(t, 1), families)
 	_, help, _ := runCLI(t, t.Context(), "--help")
 	_, serveHelp, _ := runCLI(t, t.Context(), "serve", "--help")
 	_, backfillHelp, _ := runCLI(t, t.Context(), "backfill", "--help")

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -23,6 +24,7 @@ import (
 
 	"github.com/entra-insights/entra_insights_exporter/graph/insights"
 	"github.com/entra-insights/entra_insights_exporter/graph/transport"
+	"github.com/entra-insights/entra_insights_exporter/internal/azconf"
 	"github.com/entra-insights/entra_insights_exporter/internal/graphsim"
 	"github.com/entra-insights/entra_insights_exporter/internal/graphsim/graphsimtest"
 )
@@ -34,20 +36,20 @@ const canary = "Zq8~canary-SECRET-do-not-print.7f3a9c"
 // base32 characters), which no output may contain either.
 var accessToken = regexp.MustCompile(`graphsim\.[A-Z2-7]{20,}`)
 
-// TestSecretsNeverLeak runs the exporter at debug level with a distinctive
-// secret from AZURE_CLIENT_SECRET through token errors, Graph errors and a
-// failed reload, and greps everything it wrote or served for the secret and
+// TestSecretsNeverLeak runs the exporter (a child process) at debug level
+// with a distinctive secret from AZURE_CLIENT_SECRET through token errors,
+// Graph errors and a failed reload, and greps everything it wrote or served for the secret and
 // for access tokens: stdout, stderr, /metrics, the landing page, the health
 // endpoints and every error body.
 func TestSecretsNeverLeak(t *testing.T) {
+	t.Parallel()
 	sim := graphsimtest.Start(t, graphsim.Options{Now: func() time.Time { return simNow }, PageSize: 1000, ClientSecret: canary})
 	caFile, err := sim.WriteCAFile(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv("AZURE_CLIENT_SECRET", canary)
 	config := reportsConfig(t, faultReports)
-	in := launch(t, "secrets",
+	in := startChild(t, map[string]string{azconf.EnvClientSecret: canary},
 		"--log.level=debug",
 		"--azure.tenant-id="+sim.TenantID, "--azure.tenant-name=contoso", "--azure.client-id="+sim.ClientID,
 		"--azure.authority-host="+sim.AuthorityHost, "--graph.url="+sim.GraphURL, "--graph.ca-file="+caFile,
@@ -57,12 +59,12 @@ func TestSecretsNeverLeak(t *testing.T) {
 	up := func(f map[string]*dto.MetricFamily) bool {
 		return sumWhere(f, "entra_insights_tenant_up", map[string]string{"tenant": "contoso"}) == 1
 	}
-	in.waitScrape(t, 30*time.Second, "first refresh", up)
+	in.waitUp(t, 1)
 
 	var served []string // every body the exporter answered
 	get := func(method, path string) {
 		t.Helper()
-		req, _ := http.NewRequestWithContext(t.Context(), method, "http://"+in.addr+path, nil)
+		req, _ := http.NewRequestWithContext(t.Context(), method, in.url(path), nil)
 		resp, err := noKeepAlive.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -153,6 +155,7 @@ func excerpt(out, s string) string {
 // then in --azure.client-secret-file: the exporter shows the token
 // failure, then recovers from the new file without a restart.
 func TestSecretFileRotation(t *testing.T) {
+	t.Parallel()
 	sim := graphsimtest.Start(t, graphsim.Options{Now: func() time.Time { return simNow }, PageSize: 1000})
 	args := simArgs(t, sim, "")
 	var secretFile string
@@ -161,12 +164,10 @@ func TestSecretFileRotation(t *testing.T) {
 			secretFile = v
 		}
 	}
-	in := launch(t, "rotation", append(args, "--graph.rate-limit=0", "--insights.refresh-interval=1s",
+	in := launch(t, append(args, "--graph.rate-limit=0", "--insights.refresh-interval=1s",
 		"--insights.refresh-timeout=1s", "--insights.max-age=1m", "--config.file="+reportsConfig(t, faultReports))...)
 	tenant := map[string]string{"tenant": "contoso"}
-	in.waitScrape(t, 30*time.Second, "first refresh", func(f map[string]*dto.MetricFamily) bool {
-		return sumWhere(f, "entra_insights_tenant_up", tenant) == 1
-	})
+	in.waitUp(t, 1)
 
 	// The secret is rotated in Entra and the old tokens revoked: the old
 	// secret in the file no longer gets a token.
@@ -196,8 +197,9 @@ func TestSecretFileRotation(t *testing.T) {
 // TestWebConfigTLSAndBasicAuth serves /metrics behind --web.config.file
 // with TLS and basic auth and checks it with a real TLS client.
 func TestWebConfigTLSAndBasicAuth(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
-	certPEM, keyPEM := selfSigned(t)
+	certPEM, keyPEM := serverCertificate(t)
 	hash, err := bcrypt.GenerateFromPassword([]byte("s3cret-scrape"), bcrypt.MinCost)
 	if err != nil {
 		t.Fatal(err)
@@ -206,7 +208,7 @@ func TestWebConfigTLSAndBasicAuth(t *testing.T) {
 		"  cert_file: "+writeFile(t, dir, "cert.pem", string(certPEM))+"\n"+
 		"  key_file: "+writeFile(t, dir, "key.pem", string(keyPEM))+"\n"+
 		"basic_auth_users:\n  prometheus: "+string(hash)+"\n")
-	in := start(t, "web config", "--demo", "--web.config.file="+webConfig)
+	in := start(t, "--demo", "--web.config.file="+webConfig)
 
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(certPEM)
@@ -234,7 +236,7 @@ func TestWebConfigTLSAndBasicAuth(t *testing.T) {
 		}
 		return code, body
 	}
-	waitFor(t, 30*time.Second, func() bool {
+	waitFor(t, 30*time.Second, "the demo tenant up over TLS", func() bool {
 		code, body, err := try("/metrics", "prometheus", "s3cret-scrape")
 		return err == nil && code == http.StatusOK && strings.Contains(body, `entra_insights_tenant_up{tenant="demo"} 1`)
 	})
@@ -260,7 +262,7 @@ func TestWebConfigTLSAndBasicAuth(t *testing.T) {
 		})
 	}
 	t.Run("plain HTTP refused", func(t *testing.T) {
-		resp, err := noKeepAlive.Get("http://" + in.addr + "/metrics")
+		resp, err := noKeepAlive.Get(in.url("/metrics"))
 		if err == nil {
 			body, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
@@ -277,14 +279,15 @@ func TestWebConfigTLSAndBasicAuth(t *testing.T) {
 	})
 }
 
-// selfSigned returns a certificate and key for 127.0.0.1, valid for a day.
-func selfSigned(t *testing.T) (certPEM, keyPEM []byte) {
+// serverCertificate returns a certificate and key for 127.0.0.1, valid
+// for a day.
+func serverCertificate(t *testing.T) (certPEM, keyPEM []byte) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	template := &x509.Certificate{
+	return selfSigned(t, key, &x509.Certificate{
 		SerialNumber: big.NewInt(1),
 		Subject:      pkix.Name{CommonName: "entra_insights_exporter test"},
 		NotBefore:    time.Now().Add(-time.Hour),
@@ -292,17 +295,23 @@ func selfSigned(t *testing.T) (certPEM, keyPEM []byte) {
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, template, template, &key.PublicKey, key)
+	})
+}
+
+// selfSigned signs template with key and returns the certificate and the
+// key (PKCS #8), PEM-encoded.
+func selfSigned(t *testing.T, key crypto.Signer, template *x509.Certificate) (certPEM, keyPEM []byte) {
+	t.Helper()
+	der, err := x509.CreateCertificate(rand.Reader, template, template, key.Public(), key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	keyDER, err := x509.MarshalECPrivateKey(key)
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER})
+		pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})
 }
 
 // TestGraphCertificatesAreVerified points the exporter at a Graph and at a
@@ -310,6 +319,7 @@ func selfSigned(t *testing.T) (certPEM, keyPEM []byte) {
 // clear reason and hint, and the untrusted Graph never receives a request
 // (so never a token).
 func TestGraphCertificatesAreVerified(t *testing.T) {
+	t.Parallel()
 	trusted := graphsimtest.Start(t, graphsim.Options{Now: func() time.Time { return simNow }, PageSize: 1000})
 	untrusted := graphsimtest.Start(t, graphsim.Options{Now: func() time.Time { return simNow }, PageSize: 1000})
 	for _, tc := range []struct {
@@ -322,11 +332,12 @@ func TestGraphCertificatesAreVerified(t *testing.T) {
 		{"untrusted token service", trusted, untrusted, insights.ReasonToken, "certificate"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			args := simArgs(t, trusted, tc.graph.GraphURL) // trusts the trusted sim's CA only
 			args = append(setFlag(args, "azure.authority-host", tc.identity.AuthorityHost), "--graph.rate-limit=0",
 				"--insights.refresh-interval=1s", "--insights.refresh-timeout=1s",
 				"--config.file="+reportsConfig(t, faultReports[:1]))
-			in := launch(t, "tls "+tc.name, args...)
+			in := launch(t, args...)
 			in.waitScrape(t, 10*time.Second, "failure", func(f map[string]*dto.MetricFamily) bool {
 				return sumWhere(f, "entra_insights_refresh_errors_total", map[string]string{"tenant": "contoso", "reason": string(tc.reason)}) > 0
 			})

@@ -1,23 +1,18 @@
 package main
 
 import (
-	"context"
-	"io"
-	"math"
-	"net"
-	"net/http"
+	"bytes"
+	"maps"
 	"os/exec"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 
 	"github.com/entra-insights/entra_insights_exporter/graph/insights"
+	"github.com/entra-insights/entra_insights_exporter/internal/azconf"
 	"github.com/entra-insights/entra_insights_exporter/internal/graphsim"
 	"github.com/entra-insights/entra_insights_exporter/internal/graphsim/graphsimtest"
 	"github.com/entra-insights/entra_insights_exporter/internal/promtest"
@@ -27,139 +22,6 @@ import (
 // does not matter: the as-of period comes from the data.
 var simNow = time.Date(2026, 11, 27, 15, 4, 5, 0, time.UTC)
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
-// exporter is a serve command running in-process.
-type exporter struct {
-	addr   string
-	stderr *syncBuffer
-	done   chan int
-}
-
-// startExporter runs `serve` with args in-process and waits until it is
-// ready; it stops at test cleanup and the test fails if it did not exit 0.
-func startExporter(t *testing.T, args ...string) *exporter {
-	t.Helper()
-	ctx, cancel := context.WithCancel(t.Context())
-	e := &exporter{addr: freeAddr(t), stderr: &syncBuffer{}, done: make(chan int, 1)}
-	args = append([]string{"serve", "--web.listen-address=" + e.addr}, testDefaults(t, args)...)
-	go func() { e.done <- run(ctx, args, io.Discard, e.stderr, nil) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case code := <-e.done:
-			if code != 0 {
-				t.Errorf("exporter exited %d; stderr:\n%s", code, e.stderr)
-			}
-		case <-time.After(15 * time.Second):
-			t.Errorf("exporter did not stop within 15s after cancel")
-		}
-	})
-	waitFor(t, 30*time.Second, func() bool {
-		select {
-		case code := <-e.done:
-			t.Fatalf("exporter exited early with %d; stderr:\n%s", code, e.stderr)
-		default:
-		}
-		resp, err := http.Get("http://" + e.addr + "/-/ready")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
-	return e
-}
-
-// scrape returns the parsed /metrics of the exporter.
-func (e *exporter) scrape(t *testing.T) map[string]*dto.MetricFamily {
-	t.Helper()
-	resp, err := http.Get("http://" + e.addr + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("/metrics: %s", resp.Status)
-	}
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	families, err := parser.TextToMetricFamilies(resp.Body)
-	if err != nil {
-		t.Fatalf("parse /metrics: %v", err)
-	}
-	return families
-}
-
-// waitUntilUp waits for the first full refresh of every report.
-func (e *exporter) waitUntilUp(t *testing.T, tenant string) map[string]*dto.MetricFamily {
-	t.Helper()
-	var families map[string]*dto.MetricFamily
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("exporter log:\n%s", e.stderr)
-		}
-	})
-	waitFor(t, 60*time.Second, func() bool {
-		families = e.scrape(t)
-		return sumWhere(families, "entra_insights_tenant_up", map[string]string{"tenant": tenant}) == 1
-	})
-	return families
-}
-
-func waitFor(t *testing.T, timeout time.Duration, ok func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("condition not met within %s", timeout)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-// sumWhere sums the values of family name's series whose labels include want.
-func sumWhere(families map[string]*dto.MetricFamily, name string, want map[string]string) float64 {
-	f := families[name]
-	if f == nil {
-		return math.NaN()
-	}
-	sum := 0.0
-	for _, m := range f.Metric {
-		if hasLabels(m, want) {
-			switch {
-			case m.Gauge != nil:
-				sum += m.Gauge.GetValue()
-			case m.Counter != nil:
-				sum += m.Counter.GetValue()
-			case m.Untyped != nil:
-				sum += m.Untyped.GetValue()
-			}
-		}
-	}
-	return sum
-}
-
-func hasLabels(m *dto.Metric, want map[string]string) bool {
-	found := 0
-	for _, lp := range m.Label {
-		if v, ok := want[lp.GetName()]; ok {
-			if v != lp.GetValue() {
-				return false
-			}
-			found++
-		}
-	}
-	return found == len(want)
-}
-
 // expectation is one independently computed total: the sum over the rows
 // of the as-of period of report r of value, which must equal the sum of the
 // metric's series with the given labels.
@@ -168,6 +30,13 @@ type expectation struct {
 	labels map[string]string
 	report insights.Report
 	value  func(insights.Row) int64
+}
+
+// withTenant is e's labels and tenant's.
+func (e expectation) withTenant(tenant string) map[string]string {
+	labels := map[string]string{"tenant": tenant}
+	maps.Copy(labels, e.labels)
+	return labels
 }
 
 func sumFailures(fs []insights.Failure) int64 {
@@ -284,11 +153,7 @@ func checkTotals(t *testing.T, families map[string]*dto.MetricFamily, tenant, te
 				want += e.value(row)
 			}
 		}
-		labels := map[string]string{"tenant": tenant}
-		for k, v := range e.labels {
-			labels[k] = v
-		}
-		got := sumWhere(families, e.metric, labels)
+		got := sumWhere(families, e.metric, e.withTenant(tenant))
 		if got != float64(want) {
 			t.Errorf("sum(%s%v) = %v, want %d from the simulator's rows of %s", e.metric, e.labels, got, want, e.report)
 		}
@@ -299,30 +164,31 @@ func checkTotals(t *testing.T, families map[string]*dto.MetricFamily, tenant, te
 }
 
 // TestServeAgainstSimulatorOverTLS runs the real server against the
-// simulator over TLS with a client-secret credential from the environment,
-// a custom authority host and --graph.url, and checks every exported total
-// against the rows the simulator served.
+// simulator over TLS with a client-secret credential from the environment
+// (of a child process, so the test can run beside others), a custom
+// authority host and --graph.url, and checks every exported total against
+// the rows the simulator served.
 func TestServeAgainstSimulatorOverTLS(t *testing.T) {
+	t.Parallel()
 	sim := graphsimtest.Start(t, graphsim.Options{Now: func() time.Time { return simNow }, PageSize: 1000}) // one page per report: the 5-per-10s budget applies
 	caFile, err := sim.WriteCAFile(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv("AZURE_TENANT_ID", sim.TenantID)
-	t.Setenv("AZURE_CLIENT_ID", sim.ClientID)
-	t.Setenv("AZURE_CLIENT_SECRET", sim.ClientSecret)
-	e := startExporter(t,
+	in := startChild(t, map[string]string{
+		azconf.EnvTenantID: sim.TenantID, azconf.EnvClientID: sim.ClientID, azconf.EnvClientSecret: sim.ClientSecret,
+	},
 		"--azure.tenant-name=contoso",
 		"--azure.authority-host="+sim.AuthorityHost,
 		"--graph.url="+sim.GraphURL,
 		"--graph.ca-file="+caFile,
 		"--insights.refresh-interval=10m", // no second refresh during the test
 	)
-	families := e.waitUntilUp(t, "contoso")
+	families := in.waitUp(t, 1)
 	checkTotals(t, families, "contoso", sim.TenantID, simNow)
 
 	for _, r := range insights.AllReports() {
-		labels := map[string]string{"tenant": "contoso", "granularity": string(r.Granularity), "report": r.Name}
+		labels := reportLabels("contoso", r)
 		if got := sumWhere(families, "entra_insights_report_up", labels); got != 1 {
 			t.Errorf("report_up%v = %v, want 1", labels, got)
 		}
@@ -334,14 +200,14 @@ func TestServeAgainstSimulatorOverTLS(t *testing.T) {
 		t.Errorf("simulator saw %d Graph requests, %d with a valid bearer token; want all of ≥ 18", stats.GraphRequests, stats.Authorized)
 	}
 	checkBudget(t, sim.Stats().Requests)
-	if strings.Contains(e.stderr.String(), sim.ClientSecret) {
+	if strings.Contains(in.stderr.String(), sim.ClientSecret) {
 		t.Errorf("the client secret appears in the log")
 	}
 
 	// Scrapes never call Graph.
 	before := sim.Stats().GraphRequests
 	for range 100 {
-		e.scrape(t)
+		in.scrape(t)
 	}
 	if after := sim.Stats().GraphRequests; after != before {
 		t.Errorf("100 scrapes caused %d Graph requests, want 0", after-before)
@@ -374,9 +240,10 @@ func checkBudget(t *testing.T, requests []graphsim.Request) {
 
 // TestDemoServesEveryMetricWithinSeconds is the README's first command.
 func TestDemoServesEveryMetricWithinSeconds(t *testing.T) {
+	t.Parallel()
 	start := time.Now()
-	e := startExporter(t, "--demo")
-	families := e.waitUntilUp(t, "demo")
+	in := launch(t, "--demo")
+	families := in.waitUp(t, 1)
 	t.Logf("demo: all reports up %s after start", time.Since(start).Round(time.Millisecond))
 	for _, exp := range expectations() {
 		if !slices.Contains(insights.LogsReports(), exp.report) {
@@ -387,11 +254,7 @@ func TestDemoServesEveryMetricWithinSeconds(t *testing.T) {
 			}
 			continue
 		}
-		labels := map[string]string{"tenant": "demo"}
-		for k, v := range exp.labels {
-			labels[k] = v
-		}
-		if got := sumWhere(families, exp.metric, labels); !(got > 0) {
+		if got := sumWhere(families, exp.metric, exp.withTenant("demo")); !(got > 0) {
 			t.Errorf("demo: sum(%s%v) = %v, want > 0", exp.metric, exp.labels, got)
 		}
 	}
@@ -415,37 +278,19 @@ func TestDemoServesEveryMetricWithinSeconds(t *testing.T) {
 	}
 }
 
-// syncBuffer is a strings.Builder safe for the logger's and the test's goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf strings.Builder
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // TestDemoPassesPromtoolCheckMetrics: promtool (Debian's 2.42) prints
 // nothing for the exporter's whole /metrics.
 func TestDemoPassesPromtoolCheckMetrics(t *testing.T) {
+	t.Parallel()
 	promtest.Require(t)
-	e := startExporter(t, "--demo")
-	e.waitUntilUp(t, "demo")
-	resp, err := http.Get("http://" + e.addr + "/metrics")
+	in := launch(t, "--demo")
+	in.waitUp(t, 1)
+	body, err := getOK(noKeepAlive, in.url("/metrics"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
 	cmd := exec.CommandContext(t.Context(), "promtool", "check", "metrics")
-	cmd.Stdin = resp.Body
+	cmd.Stdin = bytes.NewReader(body)
 	out, err := cmd.CombinedOutput()
 	if err != nil || len(out) > 0 {
 		t.Errorf("promtool check metrics: %v\n%s", err, out)

@@ -1,11 +1,8 @@
 package main
 
 import (
-	"errors"
 	"fmt"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -13,17 +10,9 @@ import (
 	"testing"
 	"time"
 
-	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
-
 	"github.com/entra-insights/entra_insights_exporter/internal/graphsim"
 	"github.com/entra-insights/entra_insights_exporter/internal/graphsim/graphsimtest"
 )
-
-// runMainEnv makes the test binary run main() instead of the tests, so a
-// test can start the real command in a child process and signal it.
-const runMainEnv = "ENTRA_INSIGHTS_TEST_RUN_MAIN"
 
 // defaultStateFile is where serve writes its state when no test says
 // where: the package directory, which a test run must leave as it found it.
@@ -79,9 +68,9 @@ func stallNextRefresh(t *testing.T, sim *graphsim.Sim) time.Duration {
 	t.Helper()
 	faulted := sim.Stats().Faulted
 	sim.SetFault(graphsim.Fault{Kind: graphsim.FaultStall})
-	waitFor(t, 2*shutdownInterval, func() bool { return sim.Stats().Faulted > faulted })
+	waitFor(t, 2*shutdownInterval, "a stalled request", func() bool { return sim.Stats().Faulted > faulted })
 	stalledAt := time.Now()
-	waitFor(t, time.Second, func() bool { return sim.Stats().Faulted >= faulted+len(faultReports) })
+	waitFor(t, time.Second, "every report stalled", func() bool { return sim.Stats().Faulted >= faulted+len(faultReports) })
 	return shutdownInterval - time.Since(stalledAt)
 }
 
@@ -91,12 +80,11 @@ func stallNextRefresh(t *testing.T, sim *graphsim.Sim) time.Duration {
 // complete snapshot, the aborted refresh publishes and logs nothing, and no
 // goroutine is left.
 func TestShutdownDuringStalledRefresh(t *testing.T) {
+	t.Parallel()
 	sim, args := stalledExporterArgs(t)
-	in := launch(t, "shutdown", args...)
+	in := launch(t, args...)
 	tenant := map[string]string{"tenant": "contoso"}
-	good := in.waitScrape(t, 30*time.Second, "first refresh", func(f map[string]*dto.MetricFamily) bool {
-		return sumWhere(f, "entra_insights_tenant_up", tenant) == 1
-	})
+	good := in.waitUp(t, 1)
 	goodSeries := seriesOf(t, good, nil)
 	left := stallNextRefresh(t, sim)
 
@@ -114,7 +102,7 @@ func TestShutdownDuringStalledRefresh(t *testing.T) {
 				return
 			default:
 			}
-			f, err := scrapeParsed("http://" + in.addr + "/metrics")
+			f, _, err := in.tryScrape()
 			if err != nil {
 				continue // refused once the listener is closed
 			}
@@ -158,10 +146,11 @@ func TestShutdownDuringStalledRefresh(t *testing.T) {
 // refresh hangs on one stalled report: the three reports already read are
 // never published, so scrapes show no data until a refresh is complete.
 func TestShutdownDuringFirstRefresh(t *testing.T) {
+	t.Parallel()
 	sim, args := stalledExporterArgs(t)
 	sim.SetFault(graphsim.Fault{Kind: graphsim.FaultStall, Report: faultTarget.String()})
-	in := launch(t, "first refresh", args...)
-	waitFor(t, 10*time.Second, func() bool { return sim.Stats().GraphRequests >= len(faultReports) })
+	in := launch(t, args...)
+	waitFor(t, 10*time.Second, "every report requested", func() bool { return sim.Stats().GraphRequests >= len(faultReports) })
 	time.Sleep(200 * time.Millisecond) // the three other reports are in
 	f := in.scrapeFast(t)
 	if n := len(seriesOf(t, f, nil)); n != 0 {
@@ -182,72 +171,31 @@ func TestShutdownDuringFirstRefresh(t *testing.T) {
 	}
 }
 
-// scrapeParsed fetches and parses url.
-func scrapeParsed(url string) (map[string]*dto.MetricFamily, error) {
-	return scrapeWith(noKeepAlive, url)
-}
-
-// scrapeWith fetches and parses url with client.
-func scrapeWith(client *http.Client, url string) (map[string]*dto.MetricFamily, error) {
-	resp, err := client.Get(url)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, errors.New(resp.Status)
-	}
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	return parser.TextToMetricFamilies(resp.Body)
-}
-
 // TestSIGTERMDuringStalledRefresh runs the real binary (this test binary
 // running main) and sends it SIGTERM while a refresh hangs on a stalled
 // Graph: it exits 0 long before the refresh's deadline and logs no failure
 // of the aborted refresh.
 func TestSIGTERMDuringStalledRefresh(t *testing.T) {
+	t.Parallel()
 	sim, args := stalledExporterArgs(t)
-	addr := freeAddr(t)
-	cmd := exec.Command(os.Args[0], append([]string{"serve", "--web.listen-address=" + addr}, args...)...)
-	cmd.Env = append(os.Environ(), runMainEnv+"=1")
-	var stderr syncBuffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var waitErr error
-	exited := make(chan struct{})
-	go func() { waitErr = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill() // fails harmlessly once it has exited
-		<-exited
-	})
-	waitFor(t, 30*time.Second, func() bool {
-		f, err := scrapeParsed("http://" + addr + "/metrics")
-		return err == nil && sumWhere(f, "entra_insights_tenant_up", map[string]string{"tenant": "contoso"}) == 1
-	})
+	c := startChild(t, nil, args...)
+	c.waitUp(t, 1)
 	left := stallNextRefresh(t, sim)
 	began := time.Now()
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
+	c.signal(t, syscall.SIGTERM)
+	err := c.wait(t, stopTimeout)
+	took := time.Since(began)
+	if err != nil {
+		t.Errorf("exit: %v, want 0", err)
 	}
-	select {
-	case <-exited:
-		took := time.Since(began)
-		if waitErr != nil {
-			t.Errorf("exit: %v, want 0; stderr:\n%s", waitErr, stderr.String())
-		}
-		if took >= left-100*time.Millisecond {
-			t.Errorf("exit took %s; the stalled refresh had %s left: the stall was not cancelled", took, left)
-		}
-		if !strings.Contains(stderr.String(), "shutting down") {
-			t.Errorf("no shutdown logged:\n%s", stderr.String())
-		}
-		if lines := logLines(stderr.String(), "report refresh failed"); len(lines) > 0 {
-			t.Errorf("the aborted refresh logged a failure: %s", lines[0])
-		}
-		t.Logf("SIGTERM with a refresh stalled: exit 0 after %s (%s before the refresh deadline)", took, left.Round(time.Millisecond))
-	case <-time.After(stopTimeout):
-		t.Fatalf("no exit within %s of SIGTERM; stderr:\n%s", stopTimeout, stderr.String())
+	if took >= left-100*time.Millisecond {
+		t.Errorf("exit took %s; the stalled refresh had %s left: the stall was not cancelled", took, left)
 	}
+	if !strings.Contains(c.stderr.String(), "shutting down") {
+		t.Errorf("no shutdown logged")
+	}
+	if lines := logLines(c.stderr.String(), "report refresh failed"); len(lines) > 0 {
+		t.Errorf("the aborted refresh logged a failure: %s", lines[0])
+	}
+	t.Logf("SIGTERM with a refresh stalled: exit 0 after %s (%s before the refresh deadline)", took, left.Round(time.Millisecond))
 }

@@ -28,7 +28,7 @@ const (
 // stderr is kept for failure messages.
 type process struct {
 	name   string
-	stderr *lockedBuffer
+	stderr *LockedBuffer
 	done   chan struct{} // closed when the process has exited
 	err    error         // exit status; read only after done is closed
 }
@@ -38,7 +38,7 @@ type process struct {
 // failed, logs the tail of stderr.
 func startProcess(t testing.TB, name, bin string, args ...string) *process {
 	t.Helper()
-	p := &process{name: name, stderr: &lockedBuffer{}, done: make(chan struct{})}
+	p := &process{name: name, stderr: &LockedBuffer{}, done: make(chan struct{})}
 	cmd := exec.CommandContext(t.Context(), bin, args...)
 	cmd.Stdout = p.stderr
 	cmd.Stderr = p.stderr
@@ -144,20 +144,20 @@ func startListening(t testing.TB, name, bin, readyPath string, args func(addr st
 	return ""
 }
 
-// lockedBuffer is a bytes.Buffer safe for the process's writes and the
-// test's reads at the same time.
-type lockedBuffer struct {
+// LockedBuffer is a bytes.Buffer safe for a process's (or a logger's)
+// writes and the test's reads at the same time.
+type LockedBuffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
-func (b *lockedBuffer) Write(p []byte) (int, error) {
+func (b *LockedBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Write(p)
 }
 
-func (b *lockedBuffer) String() string {
+func (b *LockedBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
