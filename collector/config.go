@@ -20,7 +20,7 @@ const (
 // Config selects what the exporter reads and how it keeps it fresh. Zero
 // values mean the defaults.
 type Config struct {
-	// Reports to read; nil means insights.AllReports().
+	// Reports to read; nil means insights.DefaultReports().
 	Reports []insights.Report
 	// Dimensions lists per report the dimension labels every metric of that
 	// report keeps, replacing the catalog defaults (an empty list keeps
@@ -41,7 +41,7 @@ type Config struct {
 // withDefaults returns c with its zero values replaced by the defaults.
 func (c Config) withDefaults() Config {
 	if c.Reports == nil {
-		c.Reports = insights.AllReports()
+		c.Reports = insights.DefaultReports()
 	}
 	if c.RefreshInterval == 0 {
 		c.RefreshInterval = DefaultRefreshInterval

@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -73,7 +74,7 @@ func TestConfigValidate(t *testing.T) {
 
 func TestConfigDefaults(t *testing.T) {
 	got := Config{}.withDefaults()
-	if len(got.Reports) != len(insights.AllReports()) || got.RefreshInterval != 5*time.Minute ||
+	if !slices.Equal(got.Reports, insights.DefaultReports()) || got.RefreshInterval != 5*time.Minute ||
 		got.RefreshTimeout != 2*time.Minute || got.MaxAge != time.Hour {
 		t.Errorf("withDefaults() = %+v", got)
 	}

@@ -57,12 +57,16 @@ func goldenExporter(t testing.TB, cfg Config) (*Exporter, *prometheus.Registry) 
 	return e, reg
 }
 
+// everyReport is the config of the golden tests: all 18 reports, the
+// deprecated ones too, so that every family is covered.
+func everyReport() Config { return Config{Reports: insights.AllReports()} }
+
 // TestGolden compares every metric family with its golden file
 // testdata/<family>.prom, and the whole exposition with testdata/all.prom
 // (which `promtool check metrics` also reads). Run with -update to rewrite
 // them after an intended change, and review the diff.
 func TestGolden(t *testing.T) {
-	e, reg := goldenExporter(t, Config{})
+	e, reg := goldenExporter(t, everyReport())
 	families, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
@@ -74,7 +78,7 @@ func TestGolden(t *testing.T) {
 	// Every family the exporter describes must be in the exposition: the
 	// simulator fills every report.
 	logsOnly := map[string]bool{}
-	all, _ := Families(Config{})
+	all, _ := Families(everyReport())
 	for _, f := range all {
 		logsOnly[f.Name] = f.Report != "" && !slices.Contains(f.Sources, SourceUserInsights)
 	}
@@ -157,7 +161,7 @@ func writeGolden(t *testing.T, g prometheus.Gatherer, path string, names ...stri
 }
 
 func TestLint(t *testing.T) {
-	e, reg := goldenExporter(t, Config{})
+	e, reg := goldenExporter(t, everyReport())
 	problems, err := testutil.CollectAndLint(e)
 	if err != nil {
 		t.Fatal(err)
@@ -178,7 +182,7 @@ func TestLint(t *testing.T) {
 // simulator's rows, without the catalog, so the golden files are not only
 // checked against themselves.
 func TestGoldenValuesByHand(t *testing.T) {
-	_, reg := goldenExporter(t, Config{})
+	_, reg := goldenExporter(t, everyReport())
 	got := gatherValues(t, reg)
 	now := goldenNow()
 	today := date(2026, 11, 27)
@@ -257,7 +261,7 @@ func TestGoldenValuesByHand(t *testing.T) {
 // TestGoldenAppInfo checks exactly one app_info series per app id of the
 // data, with the newest name of a renamed app.
 func TestGoldenAppInfo(t *testing.T) {
-	_, reg := goldenExporter(t, Config{})
+	_, reg := goldenExporter(t, everyReport())
 	got := gatherValues(t, reg)
 	for _, st := range goldenTenants() {
 		ids := map[string]bool{}
@@ -295,7 +299,7 @@ func TestGoldenAppInfo(t *testing.T) {
 // (Prometheus 2.42), which are stricter than client_golang's linter: no
 // metric type anywhere in a name and no suffix of histogram or summary series.
 func TestNamesPassPromtool(t *testing.T) {
-	e, _ := goldenExporter(t, Config{})
+	e, _ := goldenExporter(t, everyReport())
 	for _, name := range append(describedNames(e), "entra_insights_refresh_errors_total") {
 		for _, typ := range []string{"counter", "gauge", "histogram", "summary", "untyped"} {
 			if strings.Contains(name, "_"+typ+"_") || strings.HasSuffix(name, "_"+typ) {
@@ -314,12 +318,12 @@ func TestNamesPassPromtool(t *testing.T) {
 // README's catalog, lists exactly the families exposed, with their types,
 // help and labels.
 func TestFamiliesMatchExposition(t *testing.T) {
-	_, reg := goldenExporter(t, Config{})
+	_, reg := goldenExporter(t, everyReport())
 	exposed, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
-	families, err := Families(Config{})
+	families, err := Families(everyReport())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -258,13 +258,13 @@ func TestStalledReportDelaysNoOther(t *testing.T) {
 				<-ctx.Done()
 				return nil, ctx.Err()
 			}
-			time.Sleep(2 * time.Second) // each of the others takes a while too: 34s one after another
+			time.Sleep(3 * time.Second) // each of the others takes a while too: 45s one after another
 			return []insights.Row{{FactDate: date(2026, 11, 27), Count: 1}}, nil
 		})
 		e, reg := newTestExporter(t, Config{RefreshTimeout: 30 * time.Second}, nil, Tenant{Name: "t", Source: source})
 		e.RefreshAll(t.Context())
 		got := gatherValues(t, reg)
-		for _, r := range insights.AllReports() {
+		for _, r := range insights.DefaultReports() {
 			want := 1.0
 			if r == stalled {
 				want = 0

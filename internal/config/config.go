@@ -25,7 +25,7 @@ type File struct {
 	// Tenants to read. Fields left empty take the value of the matching
 	// --azure.* flag, so a file may list only names and tenant ids.
 	Tenants []Tenant `yaml:"tenants"`
-	// Reports to read, as "daily/activeUsers"; empty means all 18.
+	// Reports to read, as "daily/activeUsers"; empty means insights.DefaultReports (all 18 but the deprecated inactiveUsersByApplication).
 	Reports []string `yaml:"reports"`
 	// Dimensions maps a report ("daily/activeUsers", or "activeUsers" for
 	// both granularities) to the dimension labels to keep for its metrics.
