@@ -706,7 +706,7 @@ func dataMetricReports(t *testing.T) map[string]insights.Report {
 
 // metricReports is the catalog's metric → report map, computed once.
 var metricReports = sync.OnceValues(func() (map[string]insights.Report, error) {
-	families, err := collector.Families(collector.Config{})
+	families, err := collector.Families(collector.Config{Reports: insights.AllReports()})
 	if err != nil {
 		return nil, err
 	}

@@ -127,6 +127,7 @@ func scrapeOnce(client *http.Client, url string) (int64, error) {
 func loadConfig(t *testing.T, tenantIDs []string) string {
 	t.Helper()
 	var b strings.Builder
+	b.WriteString(reportsLine(insights.AllReports())) // every report, the deprecated ones too: the most series
 	b.WriteString("tenants:\n")
 	for i, id := range tenantIDs {
 		fmt.Fprintf(&b, "  - {name: tenant%d, tenant_id: %s}\n", i, id)

@@ -11,6 +11,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/entra-insights/entra_insights_exporter/collector"
+	"github.com/entra-insights/entra_insights_exporter/graph/insights"
 )
 
 var update = flag.Bool("update", false, "rewrite the generated sections of README.md")
@@ -22,7 +23,7 @@ const readmePath = "../../README.md"
 func TestREADMEIsCurrent(t *testing.T) {
 	t.Parallel()
 	in := launch(t, "--demo")
-	families, err := collector.Families(collector.Config{})
+	families, err := collector.Families(collector.Config{Reports: insights.AllReports()})
 	if err != nil {
 		t.Fatal(err)
 	}
