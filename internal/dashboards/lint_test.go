@@ -219,34 +219,41 @@ func TestLintLayout(t *testing.T) {
 	}
 }
 
-func TestLintQueries(t *testing.T) {
-	now := time.Now()
+// eachTarget runs check as a subtest on every query of every committed
+// dashboard.
+func eachTarget(t *testing.T, check func(t *testing.T, tg Target)) {
+	t.Helper()
 	for name, d := range committedDashboards(t) {
 		targets, err := Targets(d)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, tg := range targets {
-			t.Run(name+"/"+tg.Panel+"/"+tg.RefID, func(t *testing.T) {
-				if err := lintExpr(tg.Expr, !tg.Instant); err != nil {
-					t.Errorf("%s: %v\n%s", tg, err, tg.Expr)
-				}
-				if tg.Instant {
-					return
-				}
-				w, err := window(tg, now)
-				if err != nil {
-					t.Fatalf("%s: %v", tg, err)
-				}
-				// Grafana's step is max(interval, range/maxDataPoints), rounded
-				// up to a "nice" value: keep range/maxDataPoints well below.
-				if tg.MaxDataPoints == 0 || w.end.Sub(w.start)/time.Duration(tg.MaxDataPoints) > w.step/2 {
-					t.Errorf("%s: maxDataPoints %v too low for the range: the step would not be the %s interval",
-						tg, tg.MaxDataPoints, tg.Interval)
-				}
-			})
+			t.Run(name+"/"+tg.Panel+"/"+tg.RefID, func(t *testing.T) { check(t, tg) })
 		}
 	}
+}
+
+func TestLintQueries(t *testing.T) {
+	now := time.Now()
+	eachTarget(t, func(t *testing.T, tg Target) {
+		if err := lintExpr(tg.Expr, !tg.Instant); err != nil {
+			t.Errorf("%s: %v\n%s", tg, err, tg.Expr)
+		}
+		if tg.Instant {
+			return
+		}
+		w, err := window(tg, now)
+		if err != nil {
+			t.Fatalf("%s: %v", tg, err)
+		}
+		// Grafana's step is max(interval, range/maxDataPoints), rounded
+		// up to a "nice" value: keep range/maxDataPoints well below.
+		if tg.MaxDataPoints == 0 || w.end.Sub(w.start)/time.Duration(tg.MaxDataPoints) > w.step/2 {
+			t.Errorf("%s: maxDataPoints %v too low for the range: the step would not be the %s interval",
+				tg, tg.MaxDataPoints, tg.Interval)
+		}
+	})
 }
 
 // lintExpr applies the PromQL rules: functions Prometheus 2.42 knows, rate

@@ -231,19 +231,11 @@ func TestLintDashboardLinterPanels(t *testing.T) {
 var rangeOf = regexp.MustCompile(`\b(\w+)\(([^()\[]*)\[([^\]]+)\]`)
 
 func TestLintDashboardLinterTargets(t *testing.T) {
-	for name, d := range committedDashboards(t) {
-		targets, err := Targets(d)
-		if err != nil {
-			t.Fatal(err)
+	eachTarget(t, func(t *testing.T, tg Target) {
+		if err := linterTarget(tg.Expr); err != nil {
+			t.Errorf("%s: %v\n%s", tg, err, tg.Expr)
 		}
-		for _, tg := range targets {
-			t.Run(name+"/"+tg.Panel+"/"+tg.RefID, func(t *testing.T) {
-				if err := linterTarget(tg.Expr); err != nil {
-					t.Errorf("%s: %v\n%s", tg, err, tg.Expr)
-				}
-			})
-		}
-	}
+	})
 }
 
 // linterTarget applies dashboard-linter's target rules to a query:
