@@ -186,11 +186,12 @@ func Specs() []ReportSpec {
 
 // SpecOf returns the spec of the report named name.
 func SpecOf(name string) (ReportSpec, bool) {
-	i := slices.IndexFunc(Specs(), func(s ReportSpec) bool { return s.Name == name })
+	specs := Specs()
+	i := slices.IndexFunc(specs, func(s ReportSpec) bool { return s.Name == name })
 	if i < 0 {
 		return ReportSpec{}, false
 	}
-	return Specs()[i], true
+	return specs[i], true
 }
 
 // AllReports returns the 18 reports Graph serves under
