@@ -290,8 +290,8 @@ func TestVersionFromBuildInfo(t *testing.T) {
 		{"modified tree", &debug.BuildInfo{Main: debug.Module{Version: "v0.0.0-20261202010203-0123456789ab+dirty"},
 			Settings: settings("vcs.revision", rev, "vcs.modified", "true")}, "v0.0.0-20261202010203-0123456789ab+dirty", rev + "-modified", ""},
 		{"devel with a revision", &debug.BuildInfo{Main: debug.Module{Version: "(devel)"}, Settings: settings("vcs.revision", rev)}, "devel-0123456789ab", rev, ""},
-		{"nothing recorded", &debug.BuildInfo{Main: debug.Module{Version: "(devel)"}}, "", "", ""},
-		{"no build info", nil, "", "", ""},
+		{"nothing recorded", &debug.BuildInfo{Main: debug.Module{Version: "(devel)"}}, "devel", "", ""},
+		{"no build info", nil, "devel", "", ""},
 	} {
 		v, r, d := fromBuildInfo(tc.info)
 		if v != tc.wantV || r != tc.wantR || d != tc.wantD {

@@ -24,10 +24,11 @@ func applyBuildInfo(info *debug.BuildInfo) {
 }
 
 // fromBuildInfo returns the module version, VCS revision and commit time
-// recorded in info; "" for what it lacks.
+// recorded in info; "" for a revision or time it lacks, "devel" for a
+// version.
 func fromBuildInfo(info *debug.BuildInfo) (v, revision, date string) {
 	if info == nil {
-		return "", "", ""
+		return "devel", "", ""
 	}
 	modified := false
 	for _, s := range info.Settings {
@@ -44,8 +45,14 @@ func fromBuildInfo(info *debug.BuildInfo) (v, revision, date string) {
 	if v == "(devel)" { // built without module or VCS information
 		v = ""
 	}
-	if v == "" && revision != "" {
+	switch {
+	case v == "" && revision != "":
 		v = "devel-" + revision[:min(12, len(revision))]
+	case v == "":
+		// Built with -buildvcs=false (some machines set it in go env) or
+		// outside a clone: say it is a development build, as Go's own
+		// toolchain does, rather than print an empty version.
+		v = "devel"
 	}
 	if revision != "" && modified {
 		revision += "-modified"
