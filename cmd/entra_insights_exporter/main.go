@@ -45,7 +45,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, hup <-cha
 	exit := -1
 	parser, err := kong.New(&c,
 		kong.Name(exporterName),
-		kong.Description("Prometheus exporter for Microsoft Entra External ID user insights (Graph beta /reports/userInsights)."),
+		kong.Description("Prometheus exporter for Microsoft Entra External ID application user activity, from the sign-in and sign-up logs (or the retired userInsights reports)."),
 		kong.DefaultEnvars("ENTRA_INSIGHTS"),
 		kongVars(),
 		kong.Vars{"version": version.Print(exporterName)},

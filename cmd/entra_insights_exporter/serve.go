@@ -144,7 +144,7 @@ func (s *serveCmd) routes(rt *app.Runtime, ready *atomic.Bool) (http.Handler, er
 	mux.Handle("/-/reload", rt.ReloadHandler(s.EnableLifecycle))
 	landing, err := web.NewLandingPage(web.LandingConfig{
 		Name:        exporterName,
-		Description: "Microsoft Entra External ID user insights (Graph beta /reports/userInsights) as Prometheus metrics",
+		Description: "Microsoft Entra External ID application user activity as Prometheus metrics",
 		Version:     version.Info(),
 		Profiling:   "false", // no /debug/pprof is served: no links to it
 		Links: []web.LandingLinks{
