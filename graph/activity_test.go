@@ -108,3 +108,37 @@ func TestUserCountsFromSimulator(t *testing.T) {
 		t.Fatalf("Registrations: %d users, %v", regs, err)
 	}
 }
+
+// TestActivityForbiddenNamesItsPermissions: a 403 on an activity read
+// names the logs source's permissions, not the retired API's.
+func TestActivityForbiddenNamesItsPermissions(t *testing.T) {
+	sim, c := activityClient(t, graphsim.Options{})
+	from := fixedNow().Add(-time.Hour)
+	reads := map[string]func() error{
+		"signIns": func() error {
+			return c.SignIns(t.Context(), from, fixedNow(), func([]insights.SignIn) error { return nil })
+		},
+		"signUps": func() error {
+			return c.SignUps(t.Context(), from, fixedNow(), func([]insights.SignUp) error { return nil })
+		},
+		"users/$count": func() error { _, err := c.UserCount(t.Context()); return err },
+		"userRegistrationDetails": func() error {
+			return c.Registrations(t.Context(), func([]insights.Registration) error { return nil })
+		},
+	}
+	for resource, read := range reads {
+		sim.SetFault(graphsim.Fault{Kind: graphsim.FaultStatus, Status: 403, Report: resource})
+		err := read()
+		var ie *insights.Error
+		if !errors.As(err, &ie) || ie.Reason != insights.ReasonForbidden || ie.Hint != graph.HintForbiddenActivity {
+			t.Errorf("%s with 403: %v (hint %q), want reason forbidden and the activity hint", resource, err, hintOf(ie))
+		}
+	}
+}
+
+func hintOf(e *insights.Error) string {
+	if e == nil {
+		return ""
+	}
+	return e.Hint
+}

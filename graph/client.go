@@ -292,7 +292,11 @@ func classify(ctx context.Context, kind requestKind, err error) error {
 			}
 			return &insights.Error{Reason: insights.ReasonRetired, Status: status, Hint: HintRetired, Err: detail}
 		}
-		return transport.StatusError(status, graphDetail(err))
+		e := transport.StatusError(status, graphDetail(err))
+		if e.Reason == insights.ReasonForbidden {
+			e.Hint = kind.forbiddenHint()
+		}
+		return e
 	}
 	if ctx.Err() != nil {
 		return &insights.Error{Reason: insights.ReasonTimeout, Hint: transport.HintTimeout, Err: err}
@@ -310,6 +314,22 @@ const (
 	userInsightsRequest requestKind = iota
 	activityRequest
 )
+
+// The permissions each kind of read needs, told when Graph answers 403.
+const (
+	HintForbiddenUserInsights = "grant the application permission Insights-UserMetric.Read.All " +
+		"(type Application) and admin consent"
+	HintForbiddenActivity = "grant the application permissions AuditLog.Read.All and Directory.Read.All " +
+		"(type Application) and admin consent; a message about a premium license means the tenant " +
+		"lacks the Entra ID P1/P2 licence the sign-in logs need"
+)
+
+func (k requestKind) forbiddenHint() string {
+	if k == userInsightsRequest {
+		return HintForbiddenUserInsights
+	}
+	return HintForbiddenActivity
+}
 
 // statusOf returns the HTTP status of an SDK error, 0 if it has none.
 func statusOf(err error) int {

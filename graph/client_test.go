@@ -73,7 +73,7 @@ func TestFetchFailures(t *testing.T) {
 			handler: func(*fakeGraph) http.HandlerFunc {
 				return func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, 403, accessDenied) }
 			},
-			wantReason: insights.ReasonForbidden, wantStatus: 403, wantHint: transport.HintForbidden,
+			wantReason: insights.ReasonForbidden, wantStatus: 403, wantHint: HintForbiddenUserInsights,
 			wantText: "Authorization_RequestDenied: Insufficient privileges",
 		},
 		{

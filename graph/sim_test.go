@@ -143,7 +143,7 @@ func TestFetchFailuresFromSimulator(t *testing.T) {
 		{"oversized body", graphsim.Fault{Kind: graphsim.FaultOversized, Size: 17 << 20}, insights.ReasonBadResponse, transport.HintBadResponse},
 		{"nextLink loop", graphsim.Fault{Kind: graphsim.FaultNextLinkLoop}, insights.ReasonBadResponse, transport.HintBadResponse},
 		{"connection reset in the body", graphsim.Fault{Kind: graphsim.FaultReset}, insights.ReasonNetwork, transport.HintNetwork},
-		{"403", graphsim.Fault{Kind: graphsim.FaultStatus, Status: 403}, insights.ReasonForbidden, transport.HintForbidden},
+		{"403", graphsim.Fault{Kind: graphsim.FaultStatus, Status: 403}, insights.ReasonForbidden, graph.HintForbiddenUserInsights},
 		{"500 twice", graphsim.Fault{Kind: graphsim.FaultStatus, Status: 500}, insights.ReasonServerError, transport.HintServerError},
 		{"token service refuses the secret", graphsim.Fault{Kind: graphsim.FaultTokenError, TokenError: "AADSTS7000215"},
 			insights.ReasonToken, "invalid_client: the client secret or certificate is wrong or expired; check it and the client id"},

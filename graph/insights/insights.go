@@ -135,7 +135,7 @@ type Reason string
 // The failure reasons.
 const (
 	ReasonUnauthorized Reason = "unauthorized" // 401 from Graph, even after a fresh token
-	ReasonForbidden    Reason = "forbidden"    // 403: Insights-UserMetric.Read.All missing
+	ReasonForbidden    Reason = "forbidden"    // 403: a permission (or its consent) missing
 	ReasonThrottled    Reason = "throttled"    // 429 after the retries
 	ReasonServerError  Reason = "server_error" // 5xx after the retries, or another unexpected status
 	ReasonTimeout      Reason = "timeout"      // the refresh or a request timed out

@@ -16,8 +16,8 @@ import (
 const (
 	HintUnauthorized = "Graph rejected the access token: check the tenant id, the client id and that " +
 		"the token audience (--graph.scope) belongs to the cloud of --graph.url"
-	HintForbidden = "grant the application permission Insights-UserMetric.Read.All (type Application) " +
-		"and admin consent"
+	HintForbidden = "Graph refused the request: the app registration lacks a permission or its " +
+		"admin consent"
 	HintThrottled   = "Graph throttled the exporter: lengthen --insights.refresh-interval or spread the tenants"
 	HintServerError = "Graph failed after retries; the next refresh tries again"
 	HintBadRequest  = "Graph refused the request: check --graph.url (the beta API may have changed)"

@@ -47,9 +47,6 @@ func TestStatusError(t *testing.T) {
 	if e := StatusError(403, nil); e.Error() != "forbidden (HTTP 403): Forbidden" {
 		t.Errorf("without detail: %q", e.Error())
 	}
-	if HintForbidden != "grant the application permission Insights-UserMetric.Read.All (type Application) and admin consent" {
-		t.Errorf("forbidden hint changed: %q", HintForbidden)
-	}
 }
 
 // TestTransportOverRealNetwork checks the classification of failures a
