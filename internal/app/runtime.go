@@ -111,11 +111,13 @@ func (rt *Runtime) Reload(ctx context.Context) error {
 	gen, err := rt.start(p)
 	if err != nil {
 		rt.forgetAllBut(rt.running())
+		rt.reclaim()
 		return err
 	}
 	if err := waitFirstRefresh(ctx, gen, p.Collector.RefreshTimeout); err != nil {
 		gen.close()
 		rt.forgetAllBut(rt.running())
+		rt.reclaim()
 		return err
 	}
 	if old := rt.current.Swap(gen); old != nil {
@@ -125,6 +127,22 @@ func (rt *Runtime) Reload(ctx context.Context) error {
 	rt.logger.Info("configuration reloaded", "tenants", len(p.Tenants))
 	p.LogCredentials(rt.logger)
 	return nil
+}
+
+// reclaim gives the running generation's logs sources their state back
+// after a failed reload: the new generation's sources claimed it (so that
+// only they would write during their first refresh) and are gone now.
+func (rt *Runtime) reclaim() {
+	gen := rt.current.Load()
+	if gen == nil {
+		return
+	}
+	for _, s := range gen.logs {
+		if err := s.Reclaim(); err != nil {
+			rt.logger.Error("reload failed and the running logs source could not take its state back; it stops saving until a restart",
+				"err", azconf.OneLine(err.Error()))
+		}
+	}
 }
 
 // running is the current generation's plan; an empty one before Start.
@@ -195,6 +213,7 @@ type generation struct {
 	plan     *Plan
 	registry *prometheus.Registry
 	exporter *collector.Exporter
+	logs     []*logsource.Source // the tenants' logs sources, which own their state in the store
 	stop     context.CancelFunc
 	done     chan struct{}
 }
@@ -209,7 +228,10 @@ func (rt *Runtime) start(p *Plan) (*generation, error) {
 	rt.track(p)
 	reg := prometheus.NewRegistry()
 	tenants := make([]collector.Tenant, 0, len(p.Tenants))
-	var sources sourceMetrics
+	var (
+		sources sourceMetrics
+		logs    []*logsource.Source
+	)
 	for _, pt := range p.Tenants {
 		// The demo keeps its logs state in memory: no file in the working directory.
 		t, err := rt.tenant(pt, catalog, rt.sim == nil)
@@ -218,6 +240,9 @@ func (rt *Runtime) start(p *Plan) (*generation, error) {
 		}
 		if c, ok := t.Source.(prometheus.Collector); ok {
 			sources = append(sources, c)
+		}
+		if s, ok := t.Source.(*logsource.Source); ok {
+			logs = append(logs, s)
 		}
 		tenants = append(tenants, t)
 	}
@@ -232,7 +257,7 @@ func (rt *Runtime) start(p *Plan) (*generation, error) {
 		return nil, fmt.Errorf("register the collector: %w", err)
 	}
 	runCtx, stop := context.WithCancel(rt.ctx)
-	g := &generation{plan: p, registry: reg, exporter: exp, stop: stop, done: make(chan struct{})}
+	g := &generation{plan: p, registry: reg, exporter: exp, logs: logs, stop: stop, done: make(chan struct{})}
 	go func() {
 		defer close(g.done)
 		exp.Run(runCtx)

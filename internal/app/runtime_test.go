@@ -357,3 +357,30 @@ func TestTheStateFileOutlivesGenerations(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestFailedReloadGivesTheLogsStateBack: the new generation's logs sources
+// claim their tenants' state when they start; when that reload then fails,
+// the running sources take it back and go on saving (before, every save
+// failed with "state claimed by a newer source" until a restart).
+func TestFailedReloadGivesTheLogsStateBack(t *testing.T) {
+	rt := startSimRuntime(t, insights.SourceLogs, "contoso")
+	running := rt.current.Load()
+	if len(running.logs) != 1 {
+		t.Fatalf("%d logs sources in the running generation, want 1", len(running.logs))
+	}
+	rt.writeTenants(t, "contoso", "fabrikam")
+	rt.sim.SetFault(graphsim.Fault{Kind: graphsim.FaultStall, Delay: time.Minute})
+	ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+	err := rt.Reload(ctx)
+	cancel()
+	rt.sim.SetFault(graphsim.Fault{})
+	if err == nil || rt.current.Load() != running {
+		t.Fatalf("reload whose first refresh stalls: %v, and the running generation replaced: %v", err, rt.current.Load() != running)
+	}
+	if err := running.logs[0].Sync(t.Context()); err != nil {
+		t.Fatalf("the running logs source after the failed reload: %v", err)
+	}
+	if got := rt.log.lines("could not write the logs source's state"); len(got) > 0 {
+		t.Errorf("the running source could not save: %q", got)
+	}
+}

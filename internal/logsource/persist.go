@@ -156,3 +156,23 @@ func (s *Source) checkSets(tx *store.Tx) error {
 func (s *Source) reload() error {
 	return s.opts.Store.View(s.opts.Tenant, s.load)
 }
+
+// Reclaim makes s its tenant's writer again after a newer source claimed
+// the state and was then dropped (a reload that failed): it claims anew and
+// reloads what that source may have committed meanwhile, so the running
+// source neither stops saving nor overwrites it. The newer source must
+// have stopped.
+func (s *Source) Reclaim() error {
+	if s.opts.Store == nil {
+		return nil
+	}
+	s.syncing.Lock()
+	defer s.syncing.Unlock()
+	claim, err := s.opts.Store.Claim(s.opts.Tenant, s.load)
+	if err != nil {
+		return fmt.Errorf("%s: tenant %q: reclaim: %w", s.opts.Store.Path(), s.opts.Tenant, err)
+	}
+	s.claim = claim
+	s.publish()
+	return nil
+}
