@@ -14,7 +14,7 @@ const (
 	// exactUsersHelp goes with upperBoundHelp on the user counts the logs
 	// source also produces.
 	exactUsersHelp = " logs source: exact distinct users per label set (a user of two apps counts once in each; the tenant-wide" +
-		" figure is entra_insights_G_tenant_active_users), this month's from the retained logs until a whole month has been read;" +
+		" figure is entra_insights_{daily,monthly}_tenant_active_users), this month's from the retained logs until a whole month has been read;" +
 		" userinsights source:"
 )
 

@@ -4,10 +4,12 @@ import (
 	"cmp"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/entra-insights/entra_insights_exporter/collector"
 	"github.com/entra-insights/entra_insights_exporter/graph"
+	"github.com/entra-insights/entra_insights_exporter/graph/insights"
 	"github.com/entra-insights/entra_insights_exporter/internal/azconf"
 	"github.com/entra-insights/entra_insights_exporter/internal/config"
 	"github.com/entra-insights/entra_insights_exporter/internal/graphsim"
@@ -30,6 +32,9 @@ type Tenant struct {
 	Graph      graph.Config
 	Source     string        // insights.SourceLogs or SourceUserInsights
 	Credential azconf.Choice // which credential Graph.AuthMode resolves to, and why
+	// Unserved are the listed reports this tenant's source cannot produce
+	// (the logs source has no live replacement for some): absent for it.
+	Unserved []insights.Report
 }
 
 // Name is the tenant label value.
@@ -86,7 +91,32 @@ func NewPlan(cfg Config, sim *graphsim.Sim) (*Plan, error) {
 		}
 		p.Tenants[i].Credential = choice
 	}
+	if err := p.checkServed(); err != nil {
+		return nil, fmt.Errorf("config.file: reports: %w", err)
+	}
 	return p, nil
+}
+
+// checkServed notes for each tenant the listed reports its source does not
+// produce, and fails when a listed report is produced for no tenant at
+// all: a setting that can only be a mistake (say, a userInsights-era list
+// under the logs source).
+func (p *Plan) checkServed() error {
+	for _, r := range p.Collector.Reports {
+		served := len(p.Tenants) == 0 // --config.check of a demo plans none
+		for i, t := range p.Tenants {
+			if t.Source == insights.SourceLogs && !slices.Contains(insights.LogsReports(), r) {
+				p.Tenants[i].Unserved = append(p.Tenants[i].Unserved, r)
+				continue
+			}
+			served = true
+		}
+		if !served {
+			return fmt.Errorf("%s: the logs source, which every tenant reads, has no live replacement for it "+
+				"(see the README's catalog); remove it, or give a tenant source: userinsights", r)
+		}
+	}
+	return nil
 }
 
 // credentials are the credential settings of t, for azconf's rules: the
@@ -99,10 +129,15 @@ func credentials(t graph.Config) azconf.Credentials {
 	}
 }
 
-// LogCredentials says, one line per tenant, which credential each uses.
-func (p *Plan) LogCredentials(logger *slog.Logger) {
+// Log says, one line per tenant, which credential each uses, and warns of
+// the listed reports a tenant's source does not produce.
+func (p *Plan) Log(logger *slog.Logger) {
 	for _, t := range p.Tenants {
 		logger.Info("credential", "tenant", t.Name(), "auth_mode", t.Credential.Mode, "chosen_by", t.Credential.From)
+		if len(t.Unserved) > 0 {
+			logger.Warn("listed reports the tenant's source does not produce; they are absent for it",
+				"tenant", t.Name(), "source", t.Source, "reports", fmt.Sprint(t.Unserved))
+		}
 	}
 }
 

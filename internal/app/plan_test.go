@@ -1,6 +1,7 @@
 package app
 
 import (
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -122,5 +123,33 @@ func TestPlanOfTheDemo(t *testing.T) {
 	}
 	if p.Collector.RefreshInterval != demoRefreshInterval || p.Collector.RefreshTimeout != demoRefreshInterval {
 		t.Errorf("demo refresh every %s (timeout %s), want %s", p.Collector.RefreshInterval, p.Collector.RefreshTimeout, demoRefreshInterval)
+	}
+}
+
+// TestPlanOfReportsNoSourceProduces: a listed report that the logs source
+// has no replacement for fails the plan when every tenant reads logs, and
+// is noted (then logged) for the logs tenants when another reads it.
+func TestPlanOfReportsNoSourceProduces(t *testing.T) {
+	cfg := flagConfig("")
+	const list = "reports: [daily/activeUsers, monthly/requests]\n"
+	cfg.ConfigFile = writeTestFile(t, "config.yml", "tenants:\n  - {name: contoso, tenant_id: contoso.onmicrosoft.com}\n"+list)
+	if _, err := NewPlan(cfg, nil); err == nil || !strings.HasPrefix(err.Error(), "config.file: reports: monthly/requests: the logs source") {
+		t.Errorf("a report no tenant's source produces: %v, want an error naming it", err)
+	}
+
+	cfg.ConfigFile = writeTestFile(t, "config.yml", "tenants:\n  - {name: contoso, tenant_id: contoso.onmicrosoft.com}\n"+
+		"  - {name: fabrikam, tenant_id: fabrikam.onmicrosoft.com, source: userinsights}\n"+list)
+	p, err := NewPlan(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	requests := insights.Report{Granularity: insights.Monthly, Name: insights.Requests}
+	if !slices.Equal(p.Tenants[0].Unserved, []insights.Report{requests}) || p.Tenants[1].Unserved != nil {
+		t.Errorf("unserved %v and %v, want monthly/requests for the logs tenant only", p.Tenants[0].Unserved, p.Tenants[1].Unserved)
+	}
+	log := &logBuffer{}
+	p.Log(slog.New(slog.NewTextHandler(log, nil)))
+	if got := log.lines("level=WARN", "tenant=contoso", "source=logs", "monthly/requests"); len(got) != 1 {
+		t.Errorf("warnings %q, want one for contoso naming the report", log.lines("level=WARN"))
 	}
 }

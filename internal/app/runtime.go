@@ -88,7 +88,7 @@ func (rt *Runtime) Start(p *Plan) error {
 	rt.reload.Lock()
 	defer rt.reload.Unlock()
 	rt.logger.Info("starting "+Name, "version", version.Info(), "build_context", version.BuildContext(), "tenants", len(p.Tenants))
-	p.LogCredentials(rt.logger)
+	p.Log(rt.logger)
 	gen, err := rt.start(p)
 	if err != nil {
 		return err
@@ -125,7 +125,7 @@ func (rt *Runtime) Reload(ctx context.Context) error {
 	}
 	rt.forgetAllBut(p) // the removed tenants' counters go with them
 	rt.logger.Info("configuration reloaded", "tenants", len(p.Tenants))
-	p.LogCredentials(rt.logger)
+	p.Log(rt.logger)
 	return nil
 }
 

@@ -31,7 +31,7 @@ const (
 )
 
 // testReports keeps the refreshes short: two reports of each granularity.
-const testReports = "reports: [daily/activeUsers, daily/authentications, monthly/activeUsers, monthly/requests]\n"
+const testReports = "reports: [daily/activeUsers, daily/authentications, monthly/activeUsers, monthly/signUps]\n"
 
 // logBuffer keeps a logger's lines (a handler writes one record a call),
 // safe to read while generations log.
