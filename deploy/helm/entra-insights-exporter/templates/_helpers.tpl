@@ -138,7 +138,12 @@ spec:
         - --log.format={{ .Values.exporter.logFormat }}
         - --insights.source={{ .Values.exporter.source }}
         - --insights.refresh-interval={{ .Values.exporter.refreshInterval }}
-        - --insights.refresh-timeout={{ .Values.exporter.refreshTimeout }}
+        {{- with .Values.exporter.refreshTimeout }}
+        - --insights.refresh-timeout={{ . }}
+        {{- end }}
+        {{- with .Values.exporter.maxAge }}
+        - --insights.max-age={{ . }}
+        {{- end }}
         - --storage.path={{ include "entra-insights-exporter.dataDir" . }}/state.db
         - --logs.lookback={{ .Values.exporter.logsLookback }}
         - --azure.auth-mode={{ include "entra-insights-exporter.authMode" . }}
