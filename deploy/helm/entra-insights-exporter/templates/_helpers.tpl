@@ -86,6 +86,22 @@ workload-identity
 {{- end -}}
 {{- end -}}
 
+{{/*
+"true" when a credential may come from managed identity, which asks the
+instance metadata service (IMDS, 169.254.169.254:80): azure.authMode or a
+config tenant's auth_mode is managed-identity, or default (azidentity's
+DefaultAzureCredential chain ends in managed identity). auto never picks it.
+A tenant in existingConfigMap is not visible here.
+*/}}
+{{- define "entra-insights-exporter.usesIMDS" -}}
+{{- $modes := list "managed-identity" "default" -}}
+{{- $uses := has (include "entra-insights-exporter.authMode" .) $modes -}}
+{{- range (get .Values.config "tenants" | default list) -}}
+{{- if has (get . "auth_mode" | default "") $modes -}}{{- $uses = true -}}{{- end -}}
+{{- end -}}
+{{- if $uses -}}true{{- end -}}
+{{- end -}}
+
 {{/* Where the store of the logs source lives (the image's VOLUME). */}}
 {{- define "entra-insights-exporter.dataDir" -}}
 /var/lib/entra_insights_exporter
@@ -138,7 +154,12 @@ spec:
         - --log.format={{ .Values.exporter.logFormat }}
         - --insights.source={{ .Values.exporter.source }}
         - --insights.refresh-interval={{ .Values.exporter.refreshInterval }}
-        - --insights.refresh-timeout={{ .Values.exporter.refreshTimeout }}
+        {{- with .Values.exporter.refreshTimeout }}
+        - --insights.refresh-timeout={{ . }}
+        {{- end }}
+        {{- with .Values.exporter.maxAge }}
+        - --insights.max-age={{ . }}
+        {{- end }}
         - --storage.path={{ include "entra-insights-exporter.dataDir" . }}/state.db
         - --logs.lookback={{ .Values.exporter.logsLookback }}
         - --azure.auth-mode={{ include "entra-insights-exporter.authMode" . }}
