@@ -62,6 +62,9 @@ type feed struct {
 	SeenSince  time.Time `json:"seenSince"`
 	Events     int64     `json:"events"`     // events counted, ever
 	Duplicates int64     `json:"duplicates"` // events read again and skipped
+	// OutOfWindow counts the events Graph returned outside the window
+	// asked for, skipped.
+	OutOfWindow int64 `json:"outOfWindow,omitempty"`
 }
 
 // sample is one value read at a time (users/$count).
@@ -212,7 +215,7 @@ func decodeDoc(data []byte) (*doc, error) {
 		return nil, fmt.Errorf("document layout %d, this exporter reads %d", d.Schema, docSchema)
 	}
 	for name, f := range map[string]feed{"signIns": d.SignIns, "signUps": d.SignUps} {
-		if f.Events < 0 || f.Duplicates < 0 || (!f.Watermark.IsZero() && (f.Since.After(f.Watermark) || f.SeenSince.After(f.Watermark))) {
+		if f.Events < 0 || f.Duplicates < 0 || f.OutOfWindow < 0 || (!f.Watermark.IsZero() && (f.Since.After(f.Watermark) || f.SeenSince.After(f.Watermark))) {
 			return nil, fmt.Errorf("%s: inconsistent read position %+v", name, f)
 		}
 	}

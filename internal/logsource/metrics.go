@@ -20,6 +20,9 @@ var (
 	duplicatesDesc = prometheus.NewDesc("entra_insights_logs_duplicate_events_total",
 		"Events read again in the overlap window and skipped as already counted.",
 		[]string{"tenant", "feed"}, nil)
+	outOfWindowDesc = prometheus.NewDesc("entra_insights_logs_out_of_window_events_total",
+		"Events Graph returned outside the time window asked for (a misbehaving response), skipped and not counted.",
+		[]string{"tenant", "feed"}, nil)
 	openUsersDesc = prometheus.NewDesc("entra_insights_logs_open_period_users",
 		"Distinct users held (as ids) for the periods still open; what the memory of the logs source grows with.",
 		[]string{"tenant"}, nil)
@@ -27,7 +30,7 @@ var (
 
 // Describe implements prometheus.Collector.
 func (s *Source) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{watermarkDesc, sinceDesc, eventsDesc, duplicatesDesc, openUsersDesc} {
+	for _, d := range []*prometheus.Desc{watermarkDesc, sinceDesc, eventsDesc, duplicatesDesc, outOfWindowDesc, openUsersDesc} {
 		ch <- d
 	}
 }
@@ -46,6 +49,7 @@ func (s *Source) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(sinceDesc, prometheus.GaugeValue, float64(f.Since.Unix()), label, name)
 		ch <- prometheus.MustNewConstMetric(eventsDesc, prometheus.CounterValue, float64(f.Events), label, name)
 		ch <- prometheus.MustNewConstMetric(duplicatesDesc, prometheus.CounterValue, float64(f.Duplicates), label, name)
+		ch <- prometheus.MustNewConstMetric(outOfWindowDesc, prometheus.CounterValue, float64(f.OutOfWindow), label, name)
 	}
 	ch <- prometheus.MustNewConstMetric(openUsersDesc, prometheus.GaugeValue, float64(st.openUsers), label)
 }

@@ -105,12 +105,50 @@ type Source struct {
 	registrations *registrations
 	inactive      *inactive
 	syncErrs      map[string]error
-	// emptyRun counts a feed's empty windows in a row during a catch-up:
-	// each doubles the next window, so the days before Graph's retention
-	// (23 of a 30-day lookback in an external tenant) cost a few requests,
-	// not one each.
-	emptyRun map[string]int
+	// span is the length of a feed's next window (0: Chunk). Empty windows
+	// double it, so the days before Graph's retention (23 of a 30-day
+	// lookback in an external tenant) cost a few requests, not one each; a
+	// window with events stops the growth (back to at most Chunk); a first
+	// window of a Sync that could not be read before the deadline halves it,
+	// down to minSpan, so a window too big for one refresh is never retried
+	// as it was. Kept in memory only: after a restart windows start at Chunk.
+	span map[string]time.Duration
+	// regRetry and inactiveRetry space out the reads of registrations and
+	// inactive users after a failure (in memory only).
+	regRetry, inactiveRetry retry
 }
+
+// retry is the back-off of a periodic read after a failure.
+type retry struct {
+	err  error     // the last failure; nil after a success
+	at   time.Time // when it failed
+	wait time.Duration
+}
+
+// waiting reports whether the read failed and its back-off has not passed.
+func (r *retry) waiting(now time.Time) bool { return r.err != nil && now.Sub(r.at) < r.wait }
+
+// failed records a failure: the first waits first, each further one twice
+// as long as the one before, up to most.
+func (r *retry) failed(now time.Time, err error, first, most time.Duration) {
+	if r.err == nil {
+		r.wait = first
+	} else {
+		r.wait = max(first, min(2*r.wait, most))
+	}
+	r.err, r.at = err, now
+}
+
+// Back-off of the periodic reads after a failure; a 403 (a permission or
+// licence missing) waits longer from the start.
+const (
+	retryFirst          = 15 * time.Minute
+	retryForbiddenFirst = time.Hour
+	// minSpan is the shortest window a failed read shrinks to.
+	minSpan = time.Hour
+	// maxGrowth bounds the doubling of empty windows (Chunk << maxGrowth).
+	maxGrowth = 6
+)
 
 // stats are the figures of the source's own metrics.
 type stats struct {
@@ -213,7 +251,7 @@ func (s *Source) reset() {
 	s.periods = map[periodKey]*period{}
 	s.users, s.registrations, s.inactive = nil, nil, nil
 	s.syncErrs = map[string]error{}
-	s.emptyRun = map[string]int{}
+	s.span = map[string]time.Duration{}
 }
 
 // Reports lists the reports the logs source produces; the others of the
@@ -245,19 +283,72 @@ func (s *Source) Sync(ctx context.Context) error {
 	// windows on whole seconds read more easily in logs.
 	now := s.opts.Now().UTC().Truncate(time.Second)
 	s.syncErrs = map[string]error{}
-	// The small reads first: their values go into the commit of the first
-	// window (or one of their own when no window is due).
-	pending := s.readUsers(ctx, now)
-	if s.registrations == nil || now.Sub(s.registrations.At) >= s.opts.RegistrationsEvery {
-		pending = s.readRegistrations(ctx, now) || pending
-	}
-	if s.inactive.due(now) {
-		pending = s.readInactive(ctx, now) || pending
-	}
-	s.syncErrs[feedSignIns], s.syncErrs[feedSignUps] = s.syncEvents(ctx, now, pending)
+	// The event feeds first, then the periodic reads, each in its share of
+	// ctx's time: the rest is left for the caller to serve what was
+	// committed (the collector fails every report once its deadline
+	// passed).
+	eventsCtx, cancelEvents := reserve(ctx, 5, 30*time.Second)
+	defer cancelEvents()
+	periodicCtx, cancelPeriodic := reserve(ctx, 10, 10*time.Second)
+	defer cancelPeriodic()
+	s.syncErrs[feedSignIns], s.syncErrs[feedSignUps] = s.syncEvents(eventsCtx, now)
+	s.syncPeriodic(periodicCtx, now)
 	s.publish()
 	return errors.Join(s.syncErrs[feedSignIns], s.syncErrs[feedSignUps], s.syncErrs[feedUsers], s.syncErrs[feedRegistrations],
 		s.syncErrs[feedInactive])
+}
+
+// reserve returns ctx with a deadline that leaves a 1/part of ctx's time
+// left (at most most) unused; without a deadline, ctx as it is.
+func reserve(ctx context.Context, part int, most time.Duration) (context.Context, context.CancelFunc) {
+	d, ok := ctx.Deadline()
+	if !ok {
+		return context.WithCancel(ctx)
+	}
+	left := time.Until(d)
+	return context.WithDeadline(ctx, d.Add(-min(left/time.Duration(part), most)))
+}
+
+// syncPeriodic reads the user count, and the registrations and inactive
+// users when due (spaced out after a failure), and commits what changed.
+func (s *Source) syncPeriodic(ctx context.Context, now time.Time) {
+	var read []string
+	if s.readUsers(ctx, now) {
+		read = append(read, feedUsers)
+	}
+	switch {
+	case s.regRetry.waiting(now):
+		s.syncErrs[feedRegistrations] = s.regRetry.err
+	case s.regRetry.err != nil || s.registrations == nil || now.Sub(s.registrations.At) >= s.opts.RegistrationsEvery:
+		if s.readRegistrations(ctx, now) {
+			read = append(read, feedRegistrations)
+		}
+	}
+	switch {
+	case s.inactiveRetry.waiting(now):
+		s.syncErrs[feedInactive] = s.inactiveRetry.err
+	case s.inactiveRetry.err != nil || s.inactive.due(now):
+		if s.readInactive(ctx, now) {
+			read = append(read, feedInactive)
+		}
+	}
+	if len(read) == 0 {
+		return
+	}
+	if err := s.commit(newChange()); err != nil {
+		for _, name := range read {
+			s.syncErrs[name] = err
+		}
+	}
+}
+
+// failedPeriodic records a periodic read's failure and its back-off.
+func (s *Source) failedPeriodic(r *retry, now time.Time, err error) {
+	first := retryFirst
+	if insights.ReasonOf(err) == insights.ReasonForbidden || errors.Is(err, insights.ErrUnlicensed) {
+		first = retryForbiddenFirst
+	}
+	r.failed(now, err, first, max(first, s.opts.RegistrationsEvery))
 }
 
 func (s *Source) feed(name string) *feed {
@@ -269,26 +360,55 @@ func (s *Source) feed(name string) *feed {
 
 // window returns the next window of feed f to read, or false when f has
 // been read up to now. lost is set when the exporter was down for longer
-// than the lookback: the events in between can no longer be read.
-func (s *Source) window(f *feed, now time.Time, emptyRun int) (w window, lost, ok bool) {
+// than the lookback: the events in between can no longer be read. It
+// changes nothing: advance moves the feed once the window is committed.
+func (s *Source) window(f *feed, now time.Time, span time.Duration) (w window, lost, ok bool) {
 	oldest := now.Add(-s.opts.Lookback)
-	if f.Watermark.IsZero() {
-		f.Since, f.Watermark, f.SeenSince = oldest, oldest, oldest
+	watermark, seenSince := f.Watermark, f.SeenSince
+	if watermark.IsZero() { // never read: the first window starts at the lookback
+		watermark, seenSince = oldest, oldest
 	}
-	if !f.Watermark.Before(now) {
+	if !watermark.Before(now) {
 		return window{}, false, false
 	}
-	base := f.Watermark
+	base := watermark
 	if base.Before(oldest) {
 		base, lost = oldest, true
 	}
 	// Not before SeenSince: older ids are no longer in the seen set.
-	w.from = latest(f.Watermark.Add(-s.opts.Overlap), f.SeenSince, oldest)
-	w.to = base.Add(s.opts.Chunk << min(emptyRun, 6))
+	w.from = latest(watermark.Add(-s.opts.Overlap), seenSince, oldest)
+	w.to = base.Add(span)
 	if w.to.After(now) {
 		w.to = now
 	}
 	return w, lost, true
+}
+
+// spanOf is the length of feed name's next window.
+func (s *Source) spanOf(name string) time.Duration {
+	if d := s.span[name]; d > 0 {
+		return d
+	}
+	return s.opts.Chunk
+}
+
+// grow adjusts feed name's next window after a committed one: empty, it
+// doubles (up to Chunk << maxGrowth); with events, it is at most Chunk.
+func (s *Source) grow(name string, events int) {
+	if events == 0 {
+		s.span[name] = min(2*s.spanOf(name), s.opts.Chunk<<maxGrowth)
+		return
+	}
+	s.span[name] = min(s.spanOf(name), s.opts.Chunk)
+}
+
+// shrink halves feed name's next window after window w could not be read
+// in the time of a whole refresh, down to minSpan (or Chunk if shorter).
+func (s *Source) shrink(name string, w window) {
+	floor := min(minSpan, s.opts.Chunk)
+	s.span[name] = max(floor, min(s.spanOf(name), w.to.Sub(w.from))/2)
+	s.opts.Logger.Warn("could not read a window of the activity log within the refresh; the next window is half as long",
+		"feed", name, "window", w.String(), "next_span", s.span[name])
 }
 
 // window is a time range [from, to) of createdDateTime.
@@ -301,9 +421,8 @@ func (w window) String() string {
 // syncEvents reads both event feeds window by window, committing each
 // round (one window of each feed that is behind) in one transaction, until
 // both are read up to now or ctx ends. Having committed a round, a timeout
-// is not a failure: the next refresh goes on from there. pending says the
-// document changed without a round to carry it.
-func (s *Source) syncEvents(ctx context.Context, now time.Time, pending bool) (signInsErr, signUpsErr error) {
+// is not a failure: the next refresh goes on from there.
+func (s *Source) syncEvents(ctx context.Context, now time.Time) (signInsErr, signUpsErr error) {
 	for round := 0; ; round++ {
 		c := newChange()
 		var signIns []insights.SignIn
@@ -311,10 +430,6 @@ func (s *Source) syncEvents(ctx context.Context, now time.Time, pending bool) (s
 		inW, inDue := s.next(feedSignIns, now, signInsErr)
 		upW, upDue := s.next(feedSignUps, now, signUpsErr)
 		if !inDue && !upDue {
-			if pending { // the small reads alone
-				err := s.commit(c)
-				return errors.Join(signInsErr, err), errors.Join(signUpsErr, err)
-			}
 			return signInsErr, signUpsErr
 		}
 		if inDue {
@@ -333,23 +448,20 @@ func (s *Source) syncEvents(ctx context.Context, now time.Time, pending bool) (s
 				signUpsErr, upDue = s.readError(ctx, feedSignUps, upW, round, err), false
 			}
 		}
-		if !inDue && !upDue && !pending {
+		if !inDue && !upDue {
 			return signInsErr, signUpsErr
 		}
 		if inDue {
-			s.applySignIns(signIns, c)
+			s.grow(feedSignIns, s.applySignIns(signIns, inW, c))
 			s.advance(feedSignIns, inW, c)
-			s.countEmpty(feedSignIns, len(signIns))
 		}
 		if upDue {
-			s.applySignUps(signUps, c)
+			s.grow(feedSignUps, s.applySignUps(signUps, upW, c))
 			s.advance(feedSignUps, upW, c)
-			s.countEmpty(feedSignUps, len(signUps))
 		}
 		if err := s.commit(c); err != nil {
 			return errors.Join(signInsErr, err), errors.Join(signUpsErr, err)
 		}
-		pending = false
 	}
 }
 
@@ -359,7 +471,7 @@ func (s *Source) next(name string, now time.Time, failed error) (window, bool) {
 	if failed != nil {
 		return window{}, false
 	}
-	w, lost, ok := s.window(s.feed(name), now, s.emptyRun[name])
+	w, lost, ok := s.window(s.feed(name), now, s.spanOf(name))
 	if lost {
 		s.opts.Logger.Warn("events were never read: the exporter was down for longer than --logs.lookback (or Graph's retention)",
 			"feed", name, "lost_until", w.from)
@@ -367,22 +479,35 @@ func (s *Source) next(name string, now time.Time, failed error) (window, bool) {
 	return w, ok
 }
 
-func (s *Source) countEmpty(name string, events int) {
-	if events == 0 {
-		s.emptyRun[name]++
-		return
-	}
-	s.emptyRun[name] = 0
-}
-
 // readError is the error of a failed read; after a committed round, a
-// deadline only means the feed is catching up.
+// deadline only means the feed is catching up. A first window that ran
+// out of time had the whole refresh: the next one is shorter.
 func (s *Source) readError(ctx context.Context, name string, w window, round int, err error) error {
+	timedOut := ctx.Err() != nil || insights.ReasonOf(err) == insights.ReasonTimeout
+	if round == 0 && timedOut {
+		s.shrink(name, w)
+	}
 	if round > 0 && ctx.Err() != nil {
 		s.opts.Logger.Info("catching up with the activity log; the next refresh goes on", "feed", name, "read_until", w.from)
 		return nil
 	}
 	return fmt.Errorf("%s %s: %w", name, w, err)
+}
+
+// inWindow reports whether an event created at t belongs to window w; one
+// that does not (a misbehaving response) is skipped: counting it would
+// count it again on every refresh, as its id leaves the seen set at once.
+func (s *Source) inWindow(name string, w window, id string, t time.Time, odd *int) bool {
+	if !t.Before(w.from) && t.Before(w.to) {
+		return true
+	}
+	if *odd == 0 {
+		s.opts.Logger.Warn("Graph returned events outside the window asked for; they are skipped",
+			"feed", name, "window", w.String(), "id", id, "created", t)
+	}
+	*odd++
+	s.feed(name).OutOfWindow++
+	return false
 }
 
 // change collects what one round changed, for the store.
@@ -426,10 +551,14 @@ func (s *Source) fresh(name, id string, created time.Time, c *change) bool {
 	return true
 }
 
-func (s *Source) applySignIns(events []insights.SignIn, c *change) {
+// applySignIns counts the new sign-ins of window w and returns how many
+// events of the window were read.
+func (s *Source) applySignIns(events []insights.SignIn, w window, c *change) int {
+	odd := 0
+	defer func() { s.logOdd(feedSignIns, w, odd) }()
 	for i := range events {
 		e := &events[i]
-		if !s.fresh(feedSignIns, e.ID, e.Created, c) {
+		if !s.inWindow(feedSignIns, w, e.ID, e.Created, &odd) || !s.fresh(feedSignIns, e.ID, e.Created, c) {
 			continue
 		}
 		t := signInTuple(e)
@@ -444,12 +573,17 @@ func (s *Source) applySignIns(events []insights.SignIn, c *change) {
 			}
 		}
 	}
+	return len(events) - odd
 }
 
-func (s *Source) applySignUps(events []insights.SignUp, c *change) {
+// applySignUps counts the new sign-ups of window w and returns how many
+// events of the window were read.
+func (s *Source) applySignUps(events []insights.SignUp, w window, c *change) int {
+	odd := 0
+	defer func() { s.logOdd(feedSignUps, w, odd) }()
 	for i := range events {
 		e := &events[i]
-		if !s.fresh(feedSignUps, e.ID, e.Created, c) {
+		if !s.inWindow(feedSignUps, w, e.ID, e.Created, &odd) || !s.fresh(feedSignUps, e.ID, e.Created, c) {
 			continue
 		}
 		for _, g := range []insights.Granularity{insights.Daily, insights.Monthly} {
@@ -458,12 +592,23 @@ func (s *Source) applySignUps(events []insights.SignUp, c *change) {
 			p.addSignUp(e)
 		}
 	}
+	return len(events) - odd
+}
+
+// logOdd says how many events of one read were outside its window.
+func (s *Source) logOdd(name string, w window, odd int) {
+	if odd > 1 {
+		s.opts.Logger.Warn("events outside the window skipped", "feed", name, "window", w.String(), "events", odd)
+	}
 }
 
 // advance moves feed name past window w: the watermark, the seen ids kept
 // for the overlap, and (sign-ins) the periods no read can reach any more.
 func (s *Source) advance(name string, w window, c *change) {
 	f := s.feed(name)
+	if f.Watermark.IsZero() { // the first window committed: where the feed's reads start
+		f.Since, f.SeenSince = w.from, w.from
+	}
 	for id, created := range c.seen[name] {
 		s.seen[name][id] = created
 	}
@@ -545,9 +690,12 @@ func (s *Source) readRegistrations(ctx context.Context, now time.Time) bool {
 		return nil
 	})
 	if err != nil {
-		s.syncErrs[feedRegistrations] = fmt.Errorf("userRegistrationDetails: %w", err)
+		err = fmt.Errorf("userRegistrationDetails: %w", err)
+		s.syncErrs[feedRegistrations] = err
+		s.failedPeriodic(&s.regRetry, now, err)
 		return false
 	}
+	s.regRetry = retry{}
 	s.registrations = &registrations{At: now, ByMethod: byMethod}
 	return true
 }
@@ -574,15 +722,19 @@ func (s *Source) readInactive(ctx context.Context, now time.Time) bool {
 				s.opts.Logger.Warn("inactive users are not exported: they need users' signInActivity, which needs an"+
 					" Entra ID P1 or P2 licence in this tenant; trying again in a day", "err", err)
 			}
+			s.inactiveRetry = retry{}
 			s.inactive = &inactive{At: now, Unlicensed: true}
 			return true
 		}
 		if err != nil {
-			s.syncErrs[feedInactive] = fmt.Errorf("inactive users: %w", err)
+			err = fmt.Errorf("inactive users: %w", err)
+			s.syncErrs[feedInactive] = err
+			s.failedPeriodic(&s.inactiveRetry, now, err)
 			return false
 		}
 		byWindow[w] = n
 	}
+	s.inactiveRetry = retry{}
 	s.inactive = &inactive{At: now, ByWindow: byWindow}
 	return true
 }

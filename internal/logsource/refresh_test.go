@@ -1,0 +1,412 @@
+package logsource_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/entra-insights/entra_insights_exporter/collector"
+	"github.com/entra-insights/entra_insights_exporter/graph"
+	"github.com/entra-insights/entra_insights_exporter/graph/insights"
+	"github.com/entra-insights/entra_insights_exporter/graph/transport"
+	"github.com/entra-insights/entra_insights_exporter/internal/azconf"
+	"github.com/entra-insights/entra_insights_exporter/internal/graphsim"
+	"github.com/entra-insights/entra_insights_exporter/internal/graphsim/graphsimtest"
+	"github.com/entra-insights/entra_insights_exporter/internal/logsource"
+	"github.com/entra-insights/entra_insights_exporter/internal/store"
+)
+
+// simClient is a real Graph client of sim; graphURL and pool override the
+// simulator's (a proxy in front of it); budget applies Graph's request
+// budget (5 requests in 10 s per tenant).
+func simClient(t *testing.T, sim *graphsim.Sim, graphURL string, pool *x509.CertPool, budget bool) *graph.Client {
+	t.Helper()
+	if graphURL == "" {
+		graphURL = sim.GraphURL
+	}
+	if pool == nil {
+		pool = sim.CertPool
+	}
+	deps := graph.Deps{}
+	if budget {
+		deps.Limiters = transport.NewLimiters()
+	}
+	client, err := graph.NewClient(graph.Config{
+		TenantName: "t", TenantID: sim.TenantID, ClientID: sim.ClientID,
+		AuthMode: azconf.AuthClientSecret, ClientSecret: sim.ClientSecret, Cloud: azconf.DefaultCloud,
+		AuthorityHost: sim.AuthorityHost, GraphURL: graphURL, RootCAs: pool, DisableBudget: !budget,
+	}, deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return client
+}
+
+// logBuffer is a concurrency-safe log sink.
+type logBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+func (l *logBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
+
+func newSource(t *testing.T, r logsource.Reader, now func() time.Time, logs io.Writer, mod func(*logsource.Options)) *logsource.Source {
+	t.Helper()
+	if logs == nil {
+		logs = io.Discard
+	}
+	catalog, err := collector.NewCatalog(collector.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(filepath.Join(t.TempDir(), "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	opts := logsource.Options{Tenant: "t", Label: "t", Reader: r, Store: st, Now: now,
+		ActiveUserDims: catalog.ActiveUserDimensions(), Lookback: 7 * 24 * time.Hour,
+		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+	if mod != nil {
+		mod(&opts)
+	}
+	src, err := logsource.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return src
+}
+
+// gauge returns the value of the metric name of g whose labels include
+// labels, and whether there is one.
+func gauge(t *testing.T, g prometheus.Gatherer, name string, labels map[string]string) (float64, bool) {
+	t.Helper()
+	families, err := g.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+	metrics:
+		for _, m := range f.GetMetric() {
+			have := map[string]string{}
+			for _, l := range m.GetLabel() {
+				have[l.GetName()] = l.GetValue()
+			}
+			for k, v := range labels {
+				if have[k] != v {
+					continue metrics
+				}
+			}
+			return value(m), true
+		}
+	}
+	return 0, false
+}
+
+func value(m *dto.Metric) float64 {
+	switch {
+	case m.GetGauge() != nil:
+		return m.GetGauge().GetValue()
+	case m.GetCounter() != nil:
+		return m.GetCounter().GetValue()
+	}
+	return m.GetUntyped().GetValue()
+}
+
+// TestLongCatchUpServedInSameRefresh: a first start that needs more
+// requests than one refresh allows (Graph's budget, 5 requests in 10 s,
+// and a 3 s refresh) must serve the sign-in windows it committed in that
+// refresh: the sign-in reports up with rows, not every report failing on
+// the expired deadline. The event feeds are read before the periodic
+// reads, so these get the budget first.
+func TestLongCatchUpServedInSameRefresh(t *testing.T) {
+	now := func() time.Time { return goldenNow }
+	sim := graphsimtest.Start(t, graphsim.Options{Now: now})
+	client := simClient(t, sim, "", nil, true)
+	src := newSource(t, client, now, nil, func(o *logsource.Options) { o.Chunk = time.Hour })
+	reg := prometheus.NewPedanticRegistry()
+	e, err := collector.New([]collector.Tenant{{Name: "t", TenantID: sim.TenantID, Cloud: "public", Source: src,
+		SourceName: collector.SourceLogs}}, collector.Config{RefreshTimeout: 3 * time.Second}, nil, reg, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg.MustRegister(e, src)
+	e.RefreshAll(context.Background())
+
+	if reqs := sim.Stats().Requests; len(reqs) == 0 || !strings.Contains(reqs[0].Path, "auditLogs/signIns") {
+		t.Errorf("first Graph request %+v, want the sign-ins", reqs)
+	}
+	for _, r := range []string{insights.Authentications, insights.TenantActiveUsers} {
+		labels := map[string]string{"tenant": "t", "granularity": "daily", "report": r}
+		if up, _ := gauge(t, reg, "entra_insights_report_up", labels); up != 1 {
+			t.Errorf("report_up{report=%q} = %v after a refresh that committed sign-in windows, want 1", r, up)
+		}
+		if rows, _ := gauge(t, reg, "entra_insights_report_rows", labels); rows == 0 {
+			t.Errorf("report_rows{report=%q} = 0, want the committed windows' rows", r)
+		}
+	}
+	since, _ := gauge(t, reg, "entra_insights_logs_read_since_timestamp_seconds", map[string]string{"feed": "signIns"})
+	until, _ := gauge(t, reg, "entra_insights_logs_read_until_timestamp_seconds", map[string]string{"feed": "signIns"})
+	if until <= since {
+		t.Errorf("read until %v, since %v: no window committed", until, since)
+	}
+}
+
+// TestForbiddenRegistrationsBackOff: a 403 on userRegistrationDetails
+// fails its report on every refresh but is asked again only after a
+// back-off, not on every refresh.
+func TestForbiddenRegistrationsBackOff(t *testing.T) {
+	c := &clock{t: goldenNow}
+	sim := graphsimtest.Start(t, graphsim.Options{Now: c.now})
+	sim.SetFault(graphsim.Fault{Kind: graphsim.FaultStatus, Status: http.StatusForbidden, Report: "userRegistrationDetails"})
+	src := newSource(t, simClient(t, sim, "", nil, false), c.now, nil, nil)
+	mfa := insights.Report{Granularity: insights.Monthly, Name: insights.MFARegisteredUsers}
+	asked := func() int {
+		n := 0
+		for _, r := range sim.Stats().Requests {
+			if strings.Contains(r.Path, "userRegistrationDetails") {
+				n++
+			}
+		}
+		return n
+	}
+	for i := range 5 { // 5 refreshes, 10 minutes apart
+		_ = src.Sync(context.Background())
+		if _, err := src.Fetch(context.Background(), mfa); insights.ReasonOf(err) != insights.ReasonForbidden {
+			t.Errorf("refresh %d: registrations report: %v, want the 403", i, err)
+		}
+		c.add(10 * time.Minute)
+	}
+	if n := asked(); n != 1 {
+		t.Errorf("userRegistrationDetails asked %d times in 5 refreshes after a 403, want 1", n)
+	}
+	c.add(time.Hour)
+	_ = src.Sync(context.Background())
+	if n := asked(); n != 2 {
+		t.Errorf("userRegistrationDetails asked %d times after the back-off, want 2", n)
+	}
+}
+
+// signInWindows returns the [ge, lt) of createdDateTime of each sign-in
+// request's filter, in order.
+func signInWindows(t *testing.T, sim *graphsim.Sim) [][2]time.Time {
+	t.Helper()
+	var out [][2]time.Time
+	for _, r := range sim.Stats().Requests {
+		if !strings.HasSuffix(r.Path, "auditLogs/signIns") {
+			continue
+		}
+		q, err := url.ParseQuery(r.Query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var w [2]time.Time
+		for _, part := range strings.Split(q.Get("$filter"), " and ") {
+			f := strings.Fields(part)
+			if len(f) != 3 || f[0] != "createdDateTime" {
+				continue
+			}
+			at, err := time.Parse(time.RFC3339, f[2])
+			if err != nil {
+				t.Fatalf("filter %q: %v", q.Get("$filter"), err)
+			}
+			switch f[1] {
+			case "ge":
+				w[0] = at
+			case "lt":
+				w[1] = at
+			}
+		}
+		out = append(out, w)
+	}
+	return out
+}
+
+// TestTimedOutWindowShrinks: a window whose read cannot finish within a
+// refresh is read half as long the next time, down to an hour; once reads
+// answer again the feed moves on.
+func TestTimedOutWindowShrinks(t *testing.T) {
+	now := func() time.Time { return goldenNow }
+	sim := graphsimtest.Start(t, graphsim.Options{Now: now})
+	src := newSource(t, simClient(t, sim, "", nil, false), now, nil, nil)
+	sim.SetFault(graphsim.Fault{Kind: graphsim.FaultSlow, Delay: 5 * time.Second, Report: "signIns"})
+	for range 7 {
+		ctx, cancel := context.WithTimeout(context.Background(), 400*time.Millisecond)
+		_ = src.Sync(ctx)
+		cancel()
+	}
+	var lengths []time.Duration
+	for _, w := range signInWindows(t, sim) {
+		lengths = append(lengths, w[1].Sub(w[0]))
+	}
+	want := []time.Duration{24 * time.Hour, 12 * time.Hour, 6 * time.Hour, 3 * time.Hour, 90 * time.Minute, time.Hour, time.Hour}
+	if len(lengths) != len(want) {
+		t.Fatalf("sign-in windows asked %v, want %v", lengths, want)
+	}
+	for i := range want {
+		if lengths[i] != want[i] {
+			t.Fatalf("sign-in windows asked %v, want %v", lengths, want)
+		}
+	}
+	sim.SetFault(graphsim.Fault{})
+	_ = src.Sync(context.Background()) // the periodic reads that timed out above are still backing off
+	if _, err := src.Fetch(context.Background(), insights.Report{Granularity: insights.Daily, Name: insights.Authentications}); err != nil {
+		t.Fatalf("sign-ins once Graph answers: %v", err)
+	}
+}
+
+// TestOutOfWindowEventsSkipped: a response with an event created before
+// the window asked for (a misbehaving Graph) does not count it, on any
+// refresh, and counts it in out_of_window_events_total.
+func TestOutOfWindowEventsSkipped(t *testing.T) {
+	c := &clock{t: goldenNow}
+	sim := graphsimtest.Start(t, graphsim.Options{Now: c.now})
+	target, _ := url.Parse(sim.URL)
+	odd := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC) // 3 days back: inside the lookback, before every window below
+	var inject atomic.Bool
+	proxy := &httputil.ReverseProxy{
+		Rewrite: func(r *httputil.ProxyRequest) {
+			r.SetURL(target)
+			r.Out.Host = r.In.Host // the simulator's nextLinks point at the proxy
+			r.Out.Header.Del("Accept-Encoding")
+		},
+		Transport: sim.Client().Transport,
+		ModifyResponse: func(resp *http.Response) error {
+			if !inject.Load() || !strings.HasSuffix(resp.Request.URL.Path, "auditLogs/signIns") || resp.StatusCode != http.StatusOK {
+				return nil
+			}
+			body, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if err != nil {
+				return err
+			}
+			d := json.NewDecoder(bytes.NewReader(body))
+			d.UseNumber()
+			var page map[string]any
+			if err := d.Decode(&page); err != nil {
+				return err
+			}
+			if events, _ := page["value"].([]any); len(events) > 0 {
+				e := map[string]any{}
+				for k, v := range events[0].(map[string]any) {
+					e[k] = v
+				}
+				e["id"] = "odd-" + strconv.FormatInt(time.Now().UnixNano(), 10) // new on every read
+				e["createdDateTime"] = odd.Format(time.RFC3339)
+				page["value"] = append(events, e)
+			}
+			if body, err = json.Marshal(page); err != nil {
+				return err
+			}
+			resp.Body = io.NopCloser(bytes.NewReader(body))
+			resp.ContentLength = int64(len(body))
+			resp.Header.Set("Content-Length", strconv.Itoa(len(body)))
+			return nil
+		},
+	}
+	front := httptest.NewTLSServer(proxy)
+	t.Cleanup(front.Close)
+	pool := sim.CertPool.Clone()
+	pool.AddCert(front.Certificate())
+	var logs logBuffer
+	src := newSource(t, simClient(t, sim, front.URL+"/beta", pool, false), c.now, &logs, nil)
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(src)
+	attempts := func() int64 {
+		rows, err := src.Fetch(context.Background(), insights.Report{Granularity: insights.Daily, Name: insights.Authentications})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n int64
+		for _, r := range rows {
+			if r.FactDate.Equal(odd.Truncate(24 * time.Hour)) {
+				n += r.Attempts
+			}
+		}
+		return n
+	}
+	if err := src.Sync(context.Background()); err != nil { // caught up, honest answers
+		t.Fatal(err)
+	}
+	before := attempts()
+	inject.Store(true)
+	for range 3 {
+		c.add(10 * time.Minute)
+		if err := src.Sync(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := attempts(); got != before {
+		t.Errorf("sign-ins of %s: %d after 3 refreshes with an out-of-window event, want %d", odd.Format(time.DateOnly), got, before)
+	}
+	if n, _ := gauge(t, reg, "entra_insights_logs_out_of_window_events_total", map[string]string{"feed": "signIns"}); n != 3 {
+		t.Errorf("out_of_window_events_total{feed=signIns} = %v, want 3", n)
+	}
+	if n := strings.Count(logs.String(), "outside the window"); n != 3 {
+		t.Errorf("%d log lines about events outside the window, want one per read (3):\n%s", n, logs.String())
+	}
+}
+
+// TestFailedFirstReadMovesNothing: when the very first read of a feed
+// fails, the next refresh starts from its own lookback, without a false
+// "events were never read" warning, and read_since is that start.
+func TestFailedFirstReadMovesNothing(t *testing.T) {
+	c := &clock{t: goldenNow}
+	sim := graphsimtest.Start(t, graphsim.Options{Now: c.now})
+	sim.SetFault(graphsim.Fault{Kind: graphsim.FaultStatus, Status: http.StatusForbidden, Report: "signIns", Times: 1})
+	var logs logBuffer
+	src := newSource(t, simClient(t, sim, "", nil, false), c.now, &logs, nil)
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(src)
+	if err := src.Sync(context.Background()); err == nil {
+		t.Fatal("Sync with a failing first read: no error")
+	}
+	c.add(time.Hour)
+	for range 2 {
+		if err := src.Sync(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		c.add(10 * time.Minute)
+	}
+	if strings.Contains(logs.String(), "never read") {
+		t.Errorf("a false warning about events never read:\n%s", logs.String())
+	}
+	since, _ := gauge(t, reg, "entra_insights_logs_read_since_timestamp_seconds", map[string]string{"feed": "signIns"})
+	if want := goldenNow.Add(time.Hour - 7*24*time.Hour); since != float64(want.Unix()) {
+		t.Errorf("read_since %v, want %v (the first committed read's start)", time.Unix(int64(since), 0).UTC(), want)
+	}
+}
+
+// clock is a settable test clock.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
