@@ -30,6 +30,7 @@ import (
 	"github.com/entra-insights/entra_insights_exporter/internal/graphsim"
 	"github.com/entra-insights/entra_insights_exporter/internal/graphsim/graphsimtest"
 	"github.com/entra-insights/entra_insights_exporter/internal/logsource"
+	"github.com/entra-insights/entra_insights_exporter/internal/promtest"
 	"github.com/entra-insights/entra_insights_exporter/internal/store"
 )
 
@@ -58,19 +59,6 @@ func simClient(t *testing.T, sim *graphsim.Sim, graphURL string, pool *x509.Cert
 	}
 	return client
 }
-
-// logBuffer is a concurrency-safe log sink.
-type logBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-func (l *logBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
 
 func newSource(t *testing.T, r logsource.Reader, now func() time.Time, logs io.Writer, mod func(*logsource.Options)) *logsource.Source {
 	t.Helper()
@@ -333,7 +321,7 @@ func TestOutOfWindowEventsSkipped(t *testing.T) {
 	t.Cleanup(front.Close)
 	pool := sim.CertPool.Clone()
 	pool.AddCert(front.Certificate())
-	var logs logBuffer
+	var logs promtest.LockedBuffer
 	src := newSource(t, simClient(t, sim, front.URL+"/beta", pool, false), c.now, &logs, nil)
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(src)
@@ -379,7 +367,7 @@ func TestFailedFirstReadMovesNothing(t *testing.T) {
 	c := &clock{t: goldenNow}
 	sim := graphsimtest.Start(t, graphsim.Options{Now: c.now})
 	sim.SetFault(graphsim.Fault{Kind: graphsim.FaultStatus, Status: http.StatusForbidden, Report: "signIns", Times: 1})
-	var logs logBuffer
+	var logs promtest.LockedBuffer
 	src := newSource(t, simClient(t, sim, "", nil, false), c.now, &logs, nil)
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(src)
