@@ -115,6 +115,18 @@ func (s *simRuntime) write(t *testing.T, config string) {
 	}
 }
 
+// reloadWhileGraphStalls reloads while Graph does not answer, giving up
+// after a second (the new generation has started and claimed by then),
+// and returns the reload's error.
+func (s *simRuntime) reloadWhileGraphStalls(t *testing.T) error {
+	t.Helper()
+	s.sim.SetFault(graphsim.Fault{Kind: graphsim.FaultStall, Delay: time.Minute})
+	defer s.sim.SetFault(graphsim.Fault{})
+	ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+	defer cancel()
+	return s.Reload(ctx)
+}
+
 // writeTenants writes a config file with the named tenants.
 func (s *simRuntime) writeTenants(t *testing.T, names ...string) {
 	t.Helper()
@@ -229,11 +241,7 @@ func TestFailedReloadKeepsTheRunningGeneration(t *testing.T) {
 	}
 
 	rt.writeTenants(t, "contoso", "northwind")
-	rt.sim.SetFault(graphsim.Fault{Kind: graphsim.FaultStall, Delay: time.Minute})
-	ctx, cancel := context.WithTimeout(t.Context(), time.Second)
-	err := rt.Reload(ctx)
-	cancel()
-	rt.sim.SetFault(graphsim.Fault{})
+	err := rt.reloadWhileGraphStalls(t)
 	if err == nil || !strings.Contains(err.Error(), "first refresh did not finish") {
 		t.Fatalf("reload whose first refresh stalls: %v", err)
 	}
@@ -369,11 +377,7 @@ func TestFailedReloadGivesTheLogsStateBack(t *testing.T) {
 		t.Fatalf("%d logs sources in the running generation, want 1", len(running.logs))
 	}
 	rt.writeTenants(t, "contoso", "fabrikam")
-	rt.sim.SetFault(graphsim.Fault{Kind: graphsim.FaultStall, Delay: time.Minute})
-	ctx, cancel := context.WithTimeout(t.Context(), time.Second)
-	err := rt.Reload(ctx)
-	cancel()
-	rt.sim.SetFault(graphsim.Fault{})
+	err := rt.reloadWhileGraphStalls(t)
 	if err == nil || rt.current.Load() != running {
 		t.Fatalf("reload whose first refresh stalls: %v, and the running generation replaced: %v", err, rt.current.Load() != running)
 	}
