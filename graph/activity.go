@@ -19,19 +19,25 @@ import (
 
 // The activity-log reads of the logs source: auditLogs/signIns and
 // auditLogs/signUps by createdDateTime window, users/$count and
-// reports/authenticationMethods/userRegistrationDetails. Each reads only the
-// fields it needs ($select) with the largest page Graph allows ($top), and
-// follows @odata.nextLink to the end.
+// reports/authenticationMethods/userRegistrationDetails. Each sends only
+// the query options Microsoft documents for it (graph-contract.md in the
+// design notes): $filter with ge/le on createdDateTime and $top on the
+// event logs, nothing on userRegistrationDetails. $select on the event
+// logs is undocumented: it is sent only when the caller asks (it probes
+// and remembers whether Graph accepts it), and a refusal is
+// insights.ErrSelectRefused. Every read follows @odata.nextLink to the
+// end, one page at a time.
 
-// logsPageSize is Graph's maximum (and default) page of the activity logs.
+// logsPageSize is Graph's maximum (and default) page of the activity logs
+// ($top is documented: signin-list.md, auditlogroot-list-signups.md).
 const logsPageSize int32 = 1000
 
-// Fields read of each sign-in and sign-up ($select).
+// Fields read of each sign-in and sign-up when $select is used.
 var (
 	signInFields = []string{"id", "createdDateTime", "userId", "appId", "appDisplayName", "status", "deviceDetail",
 		"location", "authenticationRequirement", "authenticationDetails", "isInteractive", "signInEventTypes"}
-	signUpFields       = []string{"id", "createdDateTime", "userId", "appId", "appDisplayName", "signUpIdentityProvider", "status"}
-	registrationFields = []string{"id", "isMfaRegistered", "methodsRegistered"}
+	signUpFields = []string{"id", "createdDateTime", "userId", "appId", "appDisplayName", "signUpIdentityProvider",
+		"signUpStage", "correlationId", "status"}
 )
 
 // activityBuilders are the SDK's request builders of the activity logs.
@@ -52,25 +58,39 @@ func newActivityBuilders(adapter abs.RequestAdapter) activityBuilders {
 	}
 }
 
-// createdFilter is the OData filter of a createdDateTime window [from, to).
-func createdFilter(from, to time.Time) *string {
-	f := fmt.Sprintf("createdDateTime ge %s and createdDateTime lt %s",
-		from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339)) // whole seconds: Graph takes at most 7 fractional digits
-	return &f
+// CreatedFilter is the OData filter of the createdDateTime window
+// [from, to], both ends included: Graph documents eq, le and ge on
+// createdDateTime (resources/signin.md, selfservicesignup.md), not lt or
+// gt. An event on a bound is read by both windows that share it; the
+// caller drops the second by its id.
+func CreatedFilter(from, to time.Time) string {
+	// Whole seconds: Graph takes at most 7 fractional digits, and whole
+	// seconds read more easily in logs.
+	return fmt.Sprintf("createdDateTime ge %s and createdDateTime le %s",
+		from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339))
 }
 
-// SignIns reads the interactive user sign-ins created in [from, to) and
-// calls page for each page of them. Sign-ins Graph marks as
-// non-interactive are skipped; so are entries without an id or a
-// createdDateTime (counted in the log line at the end).
-func (c *Client) SignIns(ctx context.Context, from, to time.Time, page func([]insights.SignIn) error) error {
+// fieldsIf returns fields when sel is set, else nil (no $select).
+func fieldsIf(sel bool, fields []string) []string {
+	if sel {
+		return fields
+	}
+	return nil
+}
+
+// SignIns reads the interactive user sign-ins created in [from, to] and
+// calls page for each page of them; sel adds $select (see the file
+// comment). Sign-ins Graph marks as non-interactive are skipped; so are
+// entries without an id or a createdDateTime (counted in the log line at
+// the end).
+func (c *Client) SignIns(ctx context.Context, from, to time.Time, sel bool, page func([]insights.SignIn) error) error {
 	first := &auditlogs.SignInsRequestBuilderGetRequestConfiguration{
 		QueryParameters: &auditlogs.SignInsRequestBuilderGetQueryParameters{
-			Filter: createdFilter(from, to), Select: signInFields, Top: ptr(logsPageSize),
+			Filter: ptr(CreatedFilter(from, to)), Select: fieldsIf(sel, signInFields), Top: ptr(logsPageSize),
 		},
 	}
 	skipped := 0
-	err := readAll(ctx, c, "auditLogs/signIns", collectionPages[*auditlogs.SignInsRequestBuilder, auditlogs.SignInsRequestBuilderGetRequestConfiguration, models.SignInable](c.activity.signIns, first),
+	err := readEvents(ctx, c, "auditLogs/signIns", sel, collectionPages[*auditlogs.SignInsRequestBuilder, auditlogs.SignInsRequestBuilderGetRequestConfiguration, models.SignInable](c.activity.signIns, first),
 		func(items []models.SignInable) error {
 			events := make([]insights.SignIn, 0, len(items))
 			for _, item := range items {
@@ -148,14 +168,15 @@ func interactive(item models.SignInable) bool {
 	return true
 }
 
-// SignUps reads the self-service sign-ups created in [from, to).
-func (c *Client) SignUps(ctx context.Context, from, to time.Time, page func([]insights.SignUp) error) error {
+// SignUps reads the sign-up events created in [from, to] (one per stage of
+// each flow); sel adds $select.
+func (c *Client) SignUps(ctx context.Context, from, to time.Time, sel bool, page func([]insights.SignUp) error) error {
 	first := &auditlogs.SignUpsRequestBuilderGetRequestConfiguration{
 		QueryParameters: &auditlogs.SignUpsRequestBuilderGetQueryParameters{
-			Filter: createdFilter(from, to), Select: signUpFields, Top: ptr(logsPageSize),
+			Filter: ptr(CreatedFilter(from, to)), Select: fieldsIf(sel, signUpFields), Top: ptr(logsPageSize),
 		},
 	}
-	return readAll(ctx, c, "auditLogs/signUps", collectionPages[*auditlogs.SignUpsRequestBuilder, auditlogs.SignUpsRequestBuilderGetRequestConfiguration, models.SelfServiceSignUpable](c.activity.signUps, first),
+	return readEvents(ctx, c, "auditLogs/signUps", sel, collectionPages[*auditlogs.SignUpsRequestBuilder, auditlogs.SignUpsRequestBuilderGetRequestConfiguration, models.SelfServiceSignUpable](c.activity.signUps, first),
 		func(items []models.SelfServiceSignUpable) error {
 			events := make([]insights.SignUp, 0, len(items))
 			for _, item := range items {
@@ -165,7 +186,10 @@ func (c *Client) SignUps(ctx context.Context, from, to time.Time, page func([]in
 				e := insights.SignUp{
 					ID: *item.GetId(), Created: item.GetCreatedDateTime().UTC(), UserID: str(item.GetUserId()),
 					AppID: str(item.GetAppId()), AppName: str(item.GetAppDisplayName()),
-					IdentityProvider: str(item.GetSignUpIdentityProvider()),
+					IdentityProvider: str(item.GetSignUpIdentityProvider()), CorrelationID: str(item.GetCorrelationId()),
+				}
+				if st := item.GetSignUpStage(); st != nil {
+					e.Stage = st.String()
 				}
 				if st := item.GetStatus(); st != nil && st.GetErrorCode() != nil {
 					e.ErrorCode = int64(*st.GetErrorCode())
@@ -212,7 +236,7 @@ func (c *Client) InactiveUsers(ctx context.Context, before time.Time) (int64, er
 		return err
 	})
 	if err != nil {
-		if ie := (*insights.Error)(nil); errors.As(err, &ie) && ie.Status == 403 && strings.Contains(strings.ToLower(err.Error()), "premium license") {
+		if unlicensed(err) {
 			return 0, fmt.Errorf("users/$count (signInActivity): %w: %w", insights.ErrUnlicensed, err)
 		}
 		return 0, fmt.Errorf("users/$count (signInActivity): %w", err)
@@ -223,13 +247,26 @@ func (c *Client) InactiveUsers(ctx context.Context, before time.Time) (int64, er
 	return int64(*n), nil
 }
 
-// Registrations reads every user's MFA registration.
-func (c *Client) Registrations(ctx context.Context, page func([]insights.Registration) error) error {
-	first := &reports.AuthenticationMethodsUserRegistrationDetailsRequestBuilderGetRequestConfiguration{
-		QueryParameters: &reports.AuthenticationMethodsUserRegistrationDetailsRequestBuilderGetQueryParameters{
-			Select: registrationFields, Top: ptr(logsPageSize),
-		},
+// licenceCode is Graph's error code for a read the tenant's licence does
+// not cover (howto-manage-inactive-user-accounts.md: signInActivity needs
+// Entra ID P1/P2).
+const licenceCode = "Authentication_RequestFromNonPremiumTenantOrB2CTenant"
+
+// unlicensed reports whether err is Graph's licence refusal: a 403 with
+// licenceCode, or (older answers) a message about a premium license.
+func unlicensed(err error) bool {
+	ie := (*insights.Error)(nil)
+	if !errors.As(err, &ie) || ie.Status != 403 {
+		return false
 	}
+	return strings.EqualFold(ie.Code, licenceCode) || strings.Contains(strings.ToLower(err.Error()), "premium license")
+}
+
+// Registrations reads every user's MFA registration. Microsoft documents
+// only $filter (and v1.0 $orderby) on this read, so none is sent: pages
+// are Graph's default size.
+func (c *Client) Registrations(ctx context.Context, page func([]insights.Registration) error) error {
+	first := &reports.AuthenticationMethodsUserRegistrationDetailsRequestBuilderGetRequestConfiguration{}
 	return readAll(ctx, c, "reports/authenticationMethods/userRegistrationDetails",
 		collectionPages[*reports.AuthenticationMethodsUserRegistrationDetailsRequestBuilder,
 			reports.AuthenticationMethodsUserRegistrationDetailsRequestBuilderGetRequestConfiguration, models.UserRegistrationDetailsable](c.activity.registrations, first),
@@ -267,6 +304,27 @@ func collectionPages[B builder[B, Cfg, C], Cfg any, T any, C collection[T]](b B,
 		}
 		return resp.GetValue(), str(resp.GetOdataNextLink()), nil
 	}
+}
+
+// readEvents is readAll for an event log, read with $select when sel is
+// set: a 400 that names select is insights.ErrSelectRefused, one that says
+// "Invalid filter clause" insights.ErrFilterRefused, so the caller can
+// change the request rather than send it again.
+func readEvents[T any](ctx context.Context, c *Client, what string, sel bool,
+	get func(ctx context.Context, nextLink string) ([]T, string, error), page func([]T) error) error {
+	err := readAll(ctx, c, what, get, page)
+	ie := (*insights.Error)(nil)
+	if err == nil || !errors.As(err, &ie) || ie.Reason != insights.ReasonBadRequest {
+		return err
+	}
+	msg := strings.ToLower(ie.Error())
+	switch {
+	case sel && strings.Contains(msg, "select"):
+		return fmt.Errorf("%w: %w", insights.ErrSelectRefused, err)
+	case strings.Contains(msg, "invalid filter clause"):
+		return fmt.Errorf("%w: %w", insights.ErrFilterRefused, err)
+	}
+	return err
 }
 
 // readAll reads every page of a collection: get reads the first page

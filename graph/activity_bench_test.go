@@ -25,7 +25,7 @@ func BenchmarkSignInsIngest(b *testing.B) {
 	b.Run("sdk", func(b *testing.B) {
 		for b.Loop() {
 			events = 0
-			if err := c.SignIns(b.Context(), from, to, func(page []insights.SignIn) error {
+			if err := c.SignIns(b.Context(), from, to, false, func(page []insights.SignIn) error {
 				events += len(page)
 				return nil
 			}); err != nil {

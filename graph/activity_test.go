@@ -45,7 +45,7 @@ func TestSignInsAndSignUpsFromSimulator(t *testing.T) {
 	}
 	got := map[string]insights.SignIn{}
 	pages := 0
-	if err := c.SignIns(t.Context(), from, to, func(page []insights.SignIn) error {
+	if err := c.SignIns(t.Context(), from, to, false, func(page []insights.SignIn) error {
 		pages++
 		for _, e := range page {
 			if _, dup := got[e.ID]; dup {
@@ -79,7 +79,7 @@ func TestSignInsAndSignUpsFromSimulator(t *testing.T) {
 		t.Error("no MFA sign-in in the window; the test would not notice a broken mapping")
 	}
 	signUps := 0
-	if err := c.SignUps(t.Context(), from, to, func(page []insights.SignUp) error { signUps += len(page); return nil }); err != nil {
+	if err := c.SignUps(t.Context(), from, to, false, func(page []insights.SignUp) error { signUps += len(page); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	if signUps == 0 {
@@ -116,10 +116,10 @@ func TestActivityForbiddenNamesItsPermissions(t *testing.T) {
 	from := fixedNow().Add(-time.Hour)
 	reads := map[string]func() error{
 		"signIns": func() error {
-			return c.SignIns(t.Context(), from, fixedNow(), func([]insights.SignIn) error { return nil })
+			return c.SignIns(t.Context(), from, fixedNow(), false, func([]insights.SignIn) error { return nil })
 		},
 		"signUps": func() error {
-			return c.SignUps(t.Context(), from, fixedNow(), func([]insights.SignUp) error { return nil })
+			return c.SignUps(t.Context(), from, fixedNow(), false, func([]insights.SignUp) error { return nil })
 		},
 		"users/$count": func() error { _, err := c.UserCount(t.Context()); return err },
 		"userRegistrationDetails": func() error {

@@ -293,8 +293,12 @@ func classify(ctx context.Context, kind requestKind, err error) error {
 			return &insights.Error{Reason: insights.ReasonRetired, Status: status, Hint: HintRetired, Err: detail}
 		}
 		e := transport.StatusError(status, graphDetail(err))
-		if e.Reason == insights.ReasonForbidden {
+		e.Code = code
+		switch {
+		case e.Reason == insights.ReasonForbidden:
 			e.Hint = kind.forbiddenHint()
+		case e.Reason == insights.ReasonBadRequest && kind == activityRequest && message != "":
+			e.Hint = transport.HintRefusedQuery
 		}
 		return e
 	}

@@ -90,14 +90,14 @@ func TestFetchFailures(t *testing.T) {
 					writeJSON(w, 400, `{"error":{"code":"BadRequest","message":"Resource not found for the segment 'x'."}}`)
 				}
 			},
-			wantReason: insights.ReasonServerError, wantStatus: 400, wantHint: transport.HintBadRequest,
+			wantReason: insights.ReasonBadRequest, wantStatus: 400, wantHint: transport.HintBadRequest,
 		},
 		{
 			name: "error without a body keeps its status",
 			handler: func(*fakeGraph) http.HandlerFunc {
 				return func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(409) }
 			},
-			wantReason: insights.ReasonServerError, wantStatus: 409,
+			wantReason: insights.ReasonBadRequest, wantStatus: 409,
 		},
 		{
 			name: "429 after every retry is throttled",
@@ -252,10 +252,10 @@ func TestFetchClassifiesRetirement(t *testing.T) {
 		// Not retirement: other statuses keep their classification.
 		{"400 segment of another path", 400, "",
 			graphErrorBody("BadRequest", "Resource not found for the segment 'betaa'."),
-			insights.ReasonServerError, "segment 'betaa'"},
+			insights.ReasonBadRequest, "segment 'betaa'"},
 		{"400 bad filter", 400, "",
 			graphErrorBody("BadRequest", "Invalid filter clause"),
-			insights.ReasonServerError, "Invalid filter clause"},
+			insights.ReasonBadRequest, "Invalid filter clause"},
 		{"403 stays forbidden", 403, "", accessDenied, insights.ReasonForbidden, "Authorization_RequestDenied"},
 		{"500 ResourceNotFound is a server error", 500, "",
 			graphErrorBody("ResourceNotFound", "Resource not found."), insights.ReasonServerError, "ResourceNotFound"},

@@ -70,8 +70,8 @@ type storageFlags struct {
 }
 
 type logsFlags struct {
-	Lookback model.Duration `default:"30d" help:"How far back the logs source's first start reads; Graph returns no more than its retention (7 days in external tenants, 7 or 30 in workforce tenants)."`
-	Overlap  model.Duration `default:"3h" help:"Window re-read on every refresh, so events Graph ingests late (up to this long after they happened) are counted in the period they happened in; events are deduplicated by id."`
+	Lookback model.Duration `default:"7d" help:"How far back the logs source's first start reads: by default what an External ID tenant keeps (7 days); at most 30d, the longest Graph keeps (workforce tenants with Entra ID P1/P2). A start Graph refuses as too far back moves forward by itself."`
+	Overlap  model.Duration `default:"3h" help:"How late an event may appear in the log and still be counted, in the period it happened in: re-read once an hour (the last 5 minutes are re-read on every refresh); events are deduplicated by id."`
 }
 
 type insightsFlags struct {
@@ -172,8 +172,8 @@ func (f insightsFlags) validate() error {
 func (f logsFlags) validate() error {
 	lookback, overlap := time.Duration(f.Lookback), time.Duration(f.Overlap)
 	switch {
-	case lookback < time.Hour || lookback > 400*24*time.Hour:
-		return fmt.Errorf("--logs.lookback: %s is not between 1h and 400d", f.Lookback)
+	case lookback < time.Hour || lookback > 30*24*time.Hour:
+		return fmt.Errorf("--logs.lookback: %s is not between 1h and 30d (Graph keeps the activity logs for at most 30 days)", f.Lookback)
 	case overlap < time.Minute || overlap >= lookback:
 		return fmt.Errorf("--logs.overlap: %s must be at least 1m and shorter than --logs.lookback %s", f.Overlap, f.Lookback)
 	}

@@ -36,21 +36,35 @@ type SignIn struct {
 	MFASucceeded bool
 }
 
-// SignUp is one auditLogs/signUps (selfServiceSignUp) event.
+// SignUp is one auditLogs/signUps (selfServiceSignUp) event. Graph writes
+// one event per stage of a sign-up flow, all with the flow's correlationId;
+// the flow created a user when its userCreation event has errorCode 0.
 type SignUp struct {
 	ID               string
 	Created          time.Time
-	UserID           string
+	UserID           string // only on the userCreation event
 	AppID            string
 	AppName          string
 	IdentityProvider string // signUpIdentityProvider
-	ErrorCode        int64  // status.errorCode; 0 = the user signed up
+	Stage            string // signUpStage, e.g. credentialCollection, userCreation; "" when absent
+	CorrelationID    string // the flow
+	ErrorCode        int64  // status.errorCode; 0 = the stage succeeded
 }
 
 // ErrUnlicensed marks a read the tenant's licence does not allow (Graph's
 // signInActivity needs Entra ID P1 or P2): the metrics built from it are
 // absent, not failing.
 var ErrUnlicensed = errors.New("the tenant's licence does not include this data")
+
+// ErrSelectRefused marks a read Graph refused because of its $select
+// (Graph documents $top, $skiptoken and $filter on the activity logs, not
+// $select): the caller reads again without it.
+var ErrSelectRefused = errors.New("Graph refused $select on this read")
+
+// ErrFilterRefused marks a read Graph refused for its $filter ("Invalid
+// filter clause"), as it does for a createdDateTime bound before the
+// earliest date it keeps.
+var ErrFilterRefused = errors.New("Graph refused the filter of this read")
 
 // Registration is one user of reports/authenticationMethods/userRegistrationDetails.
 type Registration struct {

@@ -138,6 +138,7 @@ const (
 	ReasonForbidden    Reason = "forbidden"    // 403: a permission (or its consent) missing
 	ReasonThrottled    Reason = "throttled"    // 429 after the retries
 	ReasonServerError  Reason = "server_error" // 5xx after the retries, or another unexpected status
+	ReasonBadRequest   Reason = "bad_request"  // 400 and other 4xx: Graph refused the request as sent
 	ReasonTimeout      Reason = "timeout"      // the refresh or a request timed out
 	ReasonNetwork      Reason = "network"      // connection refused, reset, DNS, TLS
 	ReasonBadResponse  Reason = "bad_response" // undecodable, oversized, looping or foreign nextLink
@@ -147,7 +148,7 @@ const (
 
 // Reasons lists every Reason, for initialising counters.
 func Reasons() []Reason {
-	return []Reason{ReasonUnauthorized, ReasonForbidden, ReasonThrottled, ReasonServerError,
+	return []Reason{ReasonUnauthorized, ReasonForbidden, ReasonThrottled, ReasonServerError, ReasonBadRequest,
 		ReasonTimeout, ReasonNetwork, ReasonBadResponse, ReasonToken, ReasonRetired}
 }
 
@@ -155,6 +156,7 @@ func Reasons() []Reason {
 type Error struct {
 	Reason Reason
 	Status int    // HTTP status from Graph, 0 when none
+	Code   string // Graph's own error code (error.code of the body), "" when none
 	Hint   string // e.g. "grant the application permission Insights-UserMetric.Read.All and admin consent"
 	Err    error
 }

@@ -21,6 +21,10 @@ const (
 	HintThrottled   = "Graph throttled the exporter: lengthen --insights.refresh-interval or spread the tenants"
 	HintServerError = "Graph failed after retries; the next refresh tries again"
 	HintBadRequest  = "Graph refused the request: check --graph.url (the beta API may have changed)"
+	// HintRefusedQuery goes with Graph's own message, which names the
+	// query option or filter it refused.
+	HintRefusedQuery = "Graph refused the query as sent (its message names what it refused); run " +
+		"`entra_insights_exporter probe` and include its output in a bug report"
 	HintTimeout     = "Graph did not answer in time: check the network path or raise --insights.refresh-timeout"
 	HintNetwork     = "cannot reach Graph: check DNS, proxy and firewall for the Graph host"
 	HintTLS         = "the Graph server certificate is not trusted: add its CA with --graph.ca-file or SSL_CERT_FILE"
@@ -40,8 +44,10 @@ func StatusError(status int, detail error) *insights.Error {
 		e.Reason, e.Hint = insights.ReasonThrottled, HintThrottled
 	case status >= 500:
 		e.Reason, e.Hint = insights.ReasonServerError, HintServerError
-	default: // 400, 404, …: a request Graph does not understand
-		e.Reason, e.Hint = insights.ReasonServerError, HintBadRequest
+	case status >= 400: // 400, 404, …: a request Graph does not understand
+		e.Reason, e.Hint = insights.ReasonBadRequest, HintBadRequest
+	default: // 1xx or 3xx after the redirects: nothing Graph should send
+		e.Reason, e.Hint = insights.ReasonServerError, HintServerError
 	}
 	if e.Err == nil {
 		e.Err = errors.New(http.StatusText(status))

@@ -30,8 +30,8 @@ func TestStatusError(t *testing.T) {
 		{500, insights.ReasonServerError, HintServerError},
 		{503, insights.ReasonServerError, HintServerError},
 		{504, insights.ReasonServerError, HintServerError},
-		{400, insights.ReasonServerError, HintBadRequest},
-		{404, insights.ReasonServerError, HintBadRequest},
+		{400, insights.ReasonBadRequest, HintBadRequest},
+		{404, insights.ReasonBadRequest, HintBadRequest},
 	}
 	for _, tt := range tests {
 		t.Run(http.StatusText(tt.status), func(t *testing.T) {

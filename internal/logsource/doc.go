@@ -65,6 +65,16 @@ type feed struct {
 	// OutOfWindow counts the events Graph returned outside the window
 	// asked for, skipped.
 	OutOfWindow int64 `json:"outOfWindow,omitempty"`
+	// Select is Graph's answer to $select on this log: "" not asked yet,
+	// "accepted" or "refused" (then never sent again).
+	Select string `json:"select,omitempty"`
+	// Floor is the earliest createdDateTime a read may ask for, set when
+	// Graph refused an earlier lower bound (zero: none refused).
+	Floor time.Time `json:"floor,omitempty"`
+	// Sweep is where the running late sweep goes on (zero: none running);
+	// SweptAt is when the last one ended.
+	Sweep   time.Time `json:"sweep,omitempty"`
+	SweptAt time.Time `json:"sweptAt,omitempty"`
 }
 
 // sample is one value read at a time (users/$count).

@@ -26,6 +26,10 @@ type fakeReader struct {
 	failAfter  int
 	requests   int
 	unlicensed bool
+	// refuseSelect makes SignIns refuse $select; selects records the sel
+	// of every SignIns call.
+	refuseSelect bool
+	selects      []bool
 }
 
 type fakeSignIn struct {
@@ -35,12 +39,17 @@ type fakeSignIn struct {
 
 var errInjected = errors.New("injected failure")
 
-func (f *fakeReader) SignIns(ctx context.Context, from, to time.Time, page func([]insights.SignIn) error) error {
+func (f *fakeReader) SignIns(ctx context.Context, from, to time.Time, sel bool, page func([]insights.SignIn) error) error {
 	f.mu.Lock()
+	f.selects = append(f.selects, sel)
+	if sel && f.refuseSelect {
+		f.mu.Unlock()
+		return fmt.Errorf("page 1: %w: %w", insights.ErrSelectRefused, errInjected)
+	}
 	now := f.now()
 	var out []insights.SignIn
 	for _, e := range f.signIns {
-		if !e.Created.Before(from) && e.Created.Before(to) && !e.visible.After(now) &&
+		if !e.Created.Before(from) && !e.Created.After(to) && !e.visible.After(now) &&
 			(f.retention == 0 || !e.Created.Before(now.Add(-f.retention))) {
 			out = append(out, e.SignIn)
 		}
@@ -51,11 +60,11 @@ func (f *fakeReader) SignIns(ctx context.Context, from, to time.Time, page func(
 	return f.pages(len(out), failAfter, func(i, j int) error { return page(out[i:j]) })
 }
 
-func (f *fakeReader) SignUps(ctx context.Context, from, to time.Time, page func([]insights.SignUp) error) error {
+func (f *fakeReader) SignUps(ctx context.Context, from, to time.Time, _ bool, page func([]insights.SignUp) error) error {
 	f.mu.Lock()
 	var out []insights.SignUp
 	for _, e := range f.signUps {
-		if !e.Created.Before(from) && e.Created.Before(to) && !e.Created.After(f.now()) {
+		if !e.Created.Before(from) && !e.Created.After(to) && !e.Created.After(f.now()) {
 			out = append(out, e)
 		}
 	}

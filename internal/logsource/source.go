@@ -26,10 +26,11 @@ import (
 
 // Reader reads the activity logs of one tenant (implemented by
 // *graph.Client). The event readers call page for every page of events
-// created in [from, to), in Graph's order.
+// created in [from, to], in Graph's order (newest first); sel asks for
+// $select, which Graph may refuse with insights.ErrSelectRefused.
 type Reader interface {
-	SignIns(ctx context.Context, from, to time.Time, page func([]insights.SignIn) error) error
-	SignUps(ctx context.Context, from, to time.Time, page func([]insights.SignUp) error) error
+	SignIns(ctx context.Context, from, to time.Time, sel bool, page func([]insights.SignIn) error) error
+	SignUps(ctx context.Context, from, to time.Time, sel bool, page func([]insights.SignUp) error) error
 	UserCount(ctx context.Context) (int64, error)
 	Registrations(ctx context.Context, page func([]insights.Registration) error) error
 	// InactiveUsers counts the users whose last successful sign-in is at
@@ -40,7 +41,9 @@ type Reader interface {
 
 // Defaults of Options.
 const (
-	DefaultLookback           = 30 * 24 * time.Hour
+	// DefaultLookback is an external tenant's retention of the activity
+	// logs (entra-docs concept-supported-features-customers.md).
+	DefaultLookback           = 7 * 24 * time.Hour
 	DefaultOverlap            = 3 * time.Hour
 	DefaultChunk              = 24 * time.Hour
 	DefaultRegistrationsEvery = 6 * time.Hour
@@ -64,10 +67,15 @@ type Options struct {
 	// Lookback is how far back the first read goes; Graph returns no
 	// more than its retention (7 days in external tenants).
 	Lookback time.Duration
-	// Overlap is re-read on every refresh, so events that Graph ingests up
-	// to Overlap after they happened are counted, in the period they
-	// happened in.
+	// Overlap is how late an event may appear in the log and still be
+	// counted, in the period it happened in: the late sweep re-reads it
+	// every SweepEvery (see windows.go).
 	Overlap time.Duration
+	// Reread is the recent stretch every refresh reads again, for events
+	// Graph ingests a few minutes after they happened.
+	Reread time.Duration
+	// SweepEvery spaces the late sweeps.
+	SweepEvery time.Duration
 	// Chunk bounds the time window of one read; each window is committed
 	// on its own, so a long first read makes progress across refreshes.
 	Chunk time.Duration
@@ -105,14 +113,15 @@ type Source struct {
 	registrations *registrations
 	inactive      *inactive
 	syncErrs      map[string]error
-	// span is the length of a feed's next window (0: Chunk). Empty windows
-	// double it, so the days before Graph's retention (23 of a 30-day
-	// lookback in an external tenant) cost a few requests, not one each; a
-	// window with events stops the growth (back to at most Chunk); a first
-	// window of a Sync that could not be read before the deadline halves it,
-	// down to minSpan, so a window too big for one refresh is never retried
-	// as it was. Kept in memory only: after a restart windows start at Chunk.
+	// span is the length of the next window of each feed and kind of read
+	// (spanKey; 0: Chunk), adapted as windows.go says. Kept in memory only:
+	// after a restart windows start at Chunk.
 	span map[string]time.Duration
+	// eventsRetry spaces the reads of an event log whose query Graph
+	// refused; floorStep is how far its start moves after the next refusal
+	// of its lower bound (in memory only).
+	eventsRetry map[string]retry
+	floorStep   map[string]time.Duration
 	// regRetry and inactiveRetry space out the reads of registrations and
 	// inactive users after a failure (in memory only).
 	regRetry, inactiveRetry retry
@@ -144,10 +153,6 @@ func (r *retry) failed(now time.Time, err error, first, most time.Duration) {
 const (
 	retryFirst          = 15 * time.Minute
 	retryForbiddenFirst = time.Hour
-	// minSpan is the shortest window a failed read shrinks to.
-	minSpan = time.Hour
-	// maxGrowth bounds the doubling of empty windows (Chunk << maxGrowth).
-	maxGrowth = 6
 )
 
 // stats are the figures of the source's own metrics.
@@ -229,6 +234,13 @@ func (o Options) withDefaults() Options {
 	if o.Overlap <= 0 {
 		o.Overlap = DefaultOverlap
 	}
+	if o.Reread <= 0 {
+		o.Reread = DefaultReread
+	}
+	o.Reread = min(o.Reread, o.Overlap)
+	if o.SweepEvery <= 0 {
+		o.SweepEvery = DefaultSweepEvery
+	}
 	if o.Chunk <= 0 {
 		o.Chunk = DefaultChunk
 	}
@@ -252,6 +264,8 @@ func (s *Source) reset() {
 	s.users, s.registrations, s.inactive = nil, nil, nil
 	s.syncErrs = map[string]error{}
 	s.span = map[string]time.Duration{}
+	s.eventsRetry = map[string]retry{}
+	s.floorStep = map[string]time.Duration{}
 }
 
 // Reports lists the reports the logs source produces; the others of the
@@ -358,147 +372,11 @@ func (s *Source) feed(name string) *feed {
 	return &s.signUps
 }
 
-// window returns the next window of feed f to read, or false when f has
-// been read up to now. lost is set when the exporter was down for longer
-// than the lookback: the events in between can no longer be read. It
-// changes nothing: advance moves the feed once the window is committed.
-func (s *Source) window(f *feed, now time.Time, span time.Duration) (w window, lost, ok bool) {
-	oldest := now.Add(-s.opts.Lookback)
-	watermark, seenSince := f.Watermark, f.SeenSince
-	if watermark.IsZero() { // never read: the first window starts at the lookback
-		watermark, seenSince = oldest, oldest
-	}
-	if !watermark.Before(now) {
-		return window{}, false, false
-	}
-	base := watermark
-	if base.Before(oldest) {
-		base, lost = oldest, true
-	}
-	// Not before SeenSince: older ids are no longer in the seen set.
-	w.from = latest(watermark.Add(-s.opts.Overlap), seenSince, oldest)
-	w.to = base.Add(span)
-	if w.to.After(now) {
-		w.to = now
-	}
-	return w, lost, true
-}
-
-// spanOf is the length of feed name's next window.
-func (s *Source) spanOf(name string) time.Duration {
-	if d := s.span[name]; d > 0 {
-		return d
-	}
-	return s.opts.Chunk
-}
-
-// grow adjusts feed name's next window after a committed one: empty, it
-// doubles (up to Chunk << maxGrowth); with events, it is at most Chunk.
-func (s *Source) grow(name string, events int) {
-	if events == 0 {
-		s.span[name] = min(2*s.spanOf(name), s.opts.Chunk<<maxGrowth)
-		return
-	}
-	s.span[name] = min(s.spanOf(name), s.opts.Chunk)
-}
-
-// shrink halves feed name's next window after window w could not be read
-// in the time of a whole refresh, down to minSpan (or Chunk if shorter).
-func (s *Source) shrink(name string, w window) {
-	floor := min(minSpan, s.opts.Chunk)
-	s.span[name] = max(floor, min(s.spanOf(name), w.to.Sub(w.from))/2)
-	s.opts.Logger.Warn("could not read a window of the activity log within the refresh; the next window is half as long",
-		"feed", name, "window", w.String(), "next_span", s.span[name])
-}
-
-// window is a time range [from, to) of createdDateTime.
-type window struct{ from, to time.Time }
-
-func (w window) String() string {
-	return w.from.Format(time.RFC3339) + ".." + w.to.Format(time.RFC3339)
-}
-
-// syncEvents reads both event feeds window by window, committing each
-// round (one window of each feed that is behind) in one transaction, until
-// both are read up to now or ctx ends. Having committed a round, a timeout
-// is not a failure: the next refresh goes on from there.
-func (s *Source) syncEvents(ctx context.Context, now time.Time) (signInsErr, signUpsErr error) {
-	for round := 0; ; round++ {
-		c := newChange()
-		var signIns []insights.SignIn
-		var signUps []insights.SignUp
-		inW, inDue := s.next(feedSignIns, now, signInsErr)
-		upW, upDue := s.next(feedSignUps, now, signUpsErr)
-		if !inDue && !upDue {
-			return signInsErr, signUpsErr
-		}
-		if inDue {
-			if err := s.opts.Reader.SignIns(ctx, inW.from, inW.to, func(page []insights.SignIn) error {
-				signIns = append(signIns, page...)
-				return nil
-			}); err != nil {
-				signInsErr, inDue = s.readError(ctx, feedSignIns, inW, round, err), false
-			}
-		}
-		if upDue {
-			if err := s.opts.Reader.SignUps(ctx, upW.from, upW.to, func(page []insights.SignUp) error {
-				signUps = append(signUps, page...)
-				return nil
-			}); err != nil {
-				signUpsErr, upDue = s.readError(ctx, feedSignUps, upW, round, err), false
-			}
-		}
-		if !inDue && !upDue {
-			return signInsErr, signUpsErr
-		}
-		if inDue {
-			s.grow(feedSignIns, s.applySignIns(signIns, inW, c))
-			s.advance(feedSignIns, inW, c)
-		}
-		if upDue {
-			s.grow(feedSignUps, s.applySignUps(signUps, upW, c))
-			s.advance(feedSignUps, upW, c)
-		}
-		if err := s.commit(c); err != nil {
-			return errors.Join(signInsErr, err), errors.Join(signUpsErr, err)
-		}
-	}
-}
-
-// next returns feed name's next window, unless the feed failed in this
-// Sync or is read up to now.
-func (s *Source) next(name string, now time.Time, failed error) (window, bool) {
-	if failed != nil {
-		return window{}, false
-	}
-	w, lost, ok := s.window(s.feed(name), now, s.spanOf(name))
-	if lost {
-		s.opts.Logger.Warn("events were never read: the exporter was down for longer than --logs.lookback (or Graph's retention)",
-			"feed", name, "lost_until", w.from)
-	}
-	return w, ok
-}
-
-// readError is the error of a failed read; after a committed round, a
-// deadline only means the feed is catching up. A first window that ran
-// out of time had the whole refresh: the next one is shorter.
-func (s *Source) readError(ctx context.Context, name string, w window, round int, err error) error {
-	timedOut := ctx.Err() != nil || insights.ReasonOf(err) == insights.ReasonTimeout
-	if round == 0 && timedOut {
-		s.shrink(name, w)
-	}
-	if round > 0 && ctx.Err() != nil {
-		s.opts.Logger.Info("catching up with the activity log; the next refresh goes on", "feed", name, "read_until", w.from)
-		return nil
-	}
-	return fmt.Errorf("%s %s: %w", name, w, err)
-}
-
 // inWindow reports whether an event created at t belongs to window w; one
 // that does not (a misbehaving response) is skipped: counting it would
 // count it again on every refresh, as its id leaves the seen set at once.
 func (s *Source) inWindow(name string, w window, id string, t time.Time, odd *int) bool {
-	if !t.Before(w.from) && t.Before(w.to) {
+	if w.contains(t) {
 		return true
 	}
 	if *odd == 0 {
@@ -602,15 +480,24 @@ func (s *Source) logOdd(name string, w window, odd int) {
 	}
 }
 
-// advance moves feed name past window w: the watermark, the seen ids kept
-// for the overlap, and (sign-ins) the periods no read can reach any more.
-func (s *Source) advance(name string, w window, c *change) {
+// advance moves feed name past window w. The frontier moves the
+// watermark, the seen ids kept for the overlap and (sign-ins) the periods
+// no read can reach any more; the sweep moves its cursor, and ends at the
+// frontier's re-read.
+func (s *Source) advance(name string, w window, now time.Time, c *change) {
 	f := s.feed(name)
-	if f.Watermark.IsZero() { // the first window committed: where the feed's reads start
-		f.Since, f.SeenSince = w.from, w.from
-	}
 	for id, created := range c.seen[name] {
 		s.seen[name][id] = created
+	}
+	if w.kind == sweep {
+		f.Sweep = w.to
+		if !w.to.Before(f.Watermark.Add(-s.opts.Reread)) {
+			f.Sweep, f.SweptAt = time.Time{}, now
+		}
+		return
+	}
+	if f.Watermark.IsZero() { // the first window committed: where the feed's reads start
+		f.Since, f.SeenSince, f.SweptAt = w.from, w.from, now
 	}
 	f.Watermark = w.to
 	if keep := w.to.Add(-s.opts.Overlap); keep.After(f.SeenSince) {

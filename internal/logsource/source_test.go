@@ -274,9 +274,9 @@ func TestRestartsLoseAndDuplicateNothing(t *testing.T) {
 	for i := 0; !c.now().After(testEnd); i++ {
 		switch i % 5 {
 		case 1: // a read failing after 2 pages: nothing of that window lands
-			r.failAfter = 2
+			r.failAfter, r.pageSize = 2, 2
 			err := s.Sync(context.Background())
-			r.failAfter = 0
+			r.failAfter, r.pageSize = 0, 20
 			if i == 1 && !errors.Is(err, errInjected) {
 				t.Fatalf("Sync with a failing page: %v, want the injected failure", err)
 			}

@@ -266,7 +266,7 @@ func TestDefaultIsDeploymentWithEmptyDir(t *testing.T) {
 		}
 	}
 	c := pod.Spec.Containers[0]
-	for _, want := range []string{"--insights.source=logs", "--logs.lookback=30d", "--azure.auth-mode=auto"} {
+	for _, want := range []string{"--insights.source=logs", "--logs.lookback=7d", "--azure.auth-mode=auto"} {
 		if !slices.Contains(c.Args, want) {
 			t.Errorf("args %q lack %s", c.Args, want)
 		}
