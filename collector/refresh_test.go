@@ -158,24 +158,24 @@ func TestEmptyReportAndDateGoingBack(t *testing.T) {
 	active, signUps := report(insights.Daily, insights.ActiveUsers), report(insights.Daily, insights.SignUps)
 	src := newFakeSource(map[insights.Report][]insights.Row{
 		active:  nil, // Graph answered with no rows
-		signUps: {{FactDate: date(2026, 11, 27), AppID: "a", OS: "Linux", Count: 2}, {FactDate: date(2026, 11, 26), AppID: "a", OS: "Linux", Count: 9}},
+		signUps: {{FactDate: date(2026, 11, 27), AppID: "a", IdentityProvider: "Google", Count: 2}, {FactDate: date(2026, 11, 26), AppID: "a", IdentityProvider: "Google", Count: 9}},
 	})
 	e, reg := newTestExporter(t, Config{Reports: []insights.Report{active, signUps}}, nil, Tenant{Name: "t", Source: src})
 	e.RefreshAll(t.Context())
 	checkValues(t, gatherValues(t, reg), map[string]float64{
 		`entra_insights_report_rows{granularity="daily",report="activeUsers",tenant="t"}`: 0,
 		`entra_insights_report_up{granularity="daily",report="activeUsers",tenant="t"}`:   1,
-		`entra_insights_daily_sign_ups{app_id="a",os="Linux",tenant="t"}`:                 2,
+		`entra_insights_daily_sign_ups{app_id="a",identity_provider="Google",tenant="t"}`: 2,
 		`entra_insights_period_start_timestamp_seconds{granularity="daily",tenant="t"}`:   float64(date(2026, 11, 27).Unix()),
 		`entra_insights_tenant_up{tenant="t"}`:                                            1,
 	}, `entra_insights_daily_active_users{`, `entra_insights_period_start_timestamp_seconds{granularity="monthly",tenant="t"}`)
 
 	// Graph withdraws the newest day: the as-of period follows the data.
-	src.setRows(signUps, []insights.Row{{FactDate: date(2026, 11, 26), AppID: "a", OS: "Linux", Count: 9}})
+	src.setRows(signUps, []insights.Row{{FactDate: date(2026, 11, 26), AppID: "a", IdentityProvider: "Google", Count: 9}})
 	e.RefreshAll(t.Context())
 	checkValues(t, gatherValues(t, reg), map[string]float64{
-		`entra_insights_daily_sign_ups{app_id="a",os="Linux",tenant="t"}`:               9,
-		`entra_insights_period_start_timestamp_seconds{granularity="daily",tenant="t"}`: float64(date(2026, 11, 26).Unix()),
+		`entra_insights_daily_sign_ups{app_id="a",identity_provider="Google",tenant="t"}`: 9,
+		`entra_insights_period_start_timestamp_seconds{granularity="daily",tenant="t"}`:   float64(date(2026, 11, 26).Unix()),
 	})
 }
 

@@ -89,16 +89,48 @@ func metricSpecs() []metricSpec {
 		},
 		{
 			name: "sign_up_failures", report: insights.SignUps, logsOnly: true,
-			help:       "Failed self-service sign-ups (auditLogs/signUps) by error code.",
+			help: "Failed steps of sign-up flows (auditLogs/signUps events with a non-zero errorCode that is not a" +
+				" documented interrupt) by error code and signUpStage; a flow may fail a step and still complete.",
 			defaults:   []string{"app_id"},
-			structural: []string{"reason_code"},
-			points:     failures,
+			structural: []string{"reason_code", "stage"},
+			points: func(_ insights.Granularity, r *insights.Row, emit emitFunc) {
+				for _, f := range r.Failures {
+					emit(f.Count, Normalize("reason_code", f.ReasonCode), Normalize("stage", f.Stage))
+				}
+			},
 		},
 		{
 			name: "sign_ups", report: insights.SignUps,
-			help:     "Users who signed up in the period.",
-			defaults: []string{"app_id", "os"},
+			help: "Users who signed up in the period (logs source: sign-up flows whose userCreation step succeeded," +
+				" in the period of that step).",
+			defaults: []string{"app_id", "identity_provider"},
 			points:   count,
+		},
+		{
+			name: "sign_up_flows", report: insights.SignUpFunnel, logsOnly: true,
+			help: "Sign-up flows (one correlationId of auditLogs/signUps) that reached the signUpStage in the period:" +
+				" the sign-up funnel.",
+			structural: []string{"stage"},
+			points: func(_ insights.Granularity, r *insights.Row, emit emitFunc) {
+				emit(r.Count, Normalize("stage", r.Stage))
+			},
+		},
+		{
+			name: "sign_up_abandoned_flows", report: insights.SignUpFunnel, logsOnly: true,
+			help: "Sign-up flows whose furthest signUpStage in the period was this one and that created no user:" +
+				" where customers drop off (a flow still in progress counts until it goes on).",
+			structural: []string{"stage"},
+			points: func(_ insights.Granularity, r *insights.Row, emit emitFunc) {
+				emit(r.Abandoned, Normalize("stage", r.Stage))
+			},
+		},
+		{
+			name: "sign_in_interrupts", report: insights.SignInInterrupts, logsOnly: true,
+			help: "Interactive sign-ins whose errorCode Microsoft documents as an expected interruption, not an error" +
+				" (50140: the 'Keep me signed in' prompt); they count neither as authentications nor as failures.",
+			defaults:   []string{"app_id"},
+			structural: []string{"reason_code"},
+			points:     failures,
 		},
 		// The summary report's metrics are named "overview": promtool
 		// 2.42 rejects any name containing a metric type ("_summary_").
@@ -140,7 +172,9 @@ func metricSpecs() []metricSpec {
 		},
 		{
 			name: "requests", report: insights.Requests, only: insights.Monthly,
-			help:     "Requests of every kind (authentication, sign-up, MFA, ...).",
+			help: "Requests of every kind (authentication, sign-up, MFA, ...). logs source: every interactive sign-in" +
+				" (interrupts included) and every sign-up event (one per stage; country unknown), the closest the" +
+				" logs come to the portal's requests.",
 			defaults: []string{"app_id", "country"},
 			points:   count,
 		},

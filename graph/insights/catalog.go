@@ -24,6 +24,12 @@ const (
 	// TenantActiveUsers holds one row per period: the distinct users of the
 	// whole tenant (logs source: exact).
 	TenantActiveUsers = "tenantActiveUsers"
+	// SignInInterrupts holds the sign-ins whose errorCode is a documented
+	// interrupt (Interrupts), by app and code.
+	SignInInterrupts = "signInInterrupts"
+	// SignUpFunnel holds one row per sign-up stage: the flows that reached
+	// it and those abandoned after it.
+	SignUpFunnel = "signUpFunnel"
 )
 
 // ReportSpec describes one report: which source serves it at which
@@ -146,7 +152,9 @@ func Specs() []ReportSpec {
 				numField("telecomBlockedUserCount", func(r *Row) int64 { return r.TelecomBlockedUsers })},
 		},
 		{
-			Name: Requests, Graph: monthly, Entity: "userRequestsMetric",
+			// The logs source counts every interactive sign-in and every
+			// sign-up event (each a request to the tenant).
+			Name: Requests, Graph: monthly, Logs: monthly, Entity: "userRequestsMetric",
 			Dimensions: []string{"app_id", "country", "browser", "identity_provider", "language"},
 			Fields: []Field{numField("requestCount", count), strField("appId", appID), strField("browser", browser),
 				strField("country", country), strField("identityProvider", identityProvider), strField("language", language)},
@@ -181,6 +189,8 @@ func Specs() []ReportSpec {
 			// activeUsers, an upper bound.
 			Name: TenantActiveUsers, Logs: both, DerivedFrom: ActiveUsers,
 		},
+		{Name: SignInInterrupts, Logs: both, Dimensions: []string{"app_id"}},
+		{Name: SignUpFunnel, Logs: both},
 	}
 }
 

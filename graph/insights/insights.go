@@ -47,6 +47,7 @@ func ParseReport(s string) (Report, error) {
 // mfaCompletionMetric.mfaFailures.
 type Failure struct {
 	ReasonCode string // enum value as Graph sends it, "" when absent
+	Stage      string // logs source, failed sign-up steps: the signUpStage
 	Reason     string // free text; never used as a label
 	Count      int64
 }
@@ -67,6 +68,7 @@ type Row struct {
 	Browser          string
 	AuthFlow         string
 	IdentityProvider string
+	Stage            string // logs source, sign-up funnel: the signUpStage
 	MFAMethod        string // mfaCompletions.mfaMethod (free text)
 	MFAType          string // mfaRegisteredUsers.mfaType (enum)
 
@@ -76,6 +78,7 @@ type Row struct {
 	Attempts  int64 // attemptsCount
 	Successes int64 // successCount
 	Failures  []Failure
+	Abandoned int64 // logs source, sign-up funnel: flows that went no further than Stage
 
 	// summary
 	ActiveUsers               int64

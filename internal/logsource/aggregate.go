@@ -14,9 +14,12 @@ import (
 // The keys of the event counters: normalised label values, so rows that a
 // label would fold together are one counter (and one distinct-user set).
 type (
-	authKey   struct{ App, OS, Country, Browser string }
-	mfaKey    struct{ App, Method, OS, Country string }
-	signUpKey struct{ App, IdentityProvider string }
+	authKey       struct{ App, OS, Country, Browser string }
+	mfaKey        struct{ App, Method, OS, Country string }
+	signUpKey     struct{ App, IdentityProvider string }
+	signUpFailKey struct{ App, Stage, Code string }
+	interruptKey  struct{ App, Code string }
+	requestKey    struct{ App, Country string }
 )
 
 // counts are the event counters of one key: attempts, successes and the
@@ -66,8 +69,18 @@ type period struct {
 	start time.Time
 	auth  map[authKey]*counts
 	mfa   map[mfaKey]*counts
-	signU map[signUpKey]*counts
-	apps  map[string]appName
+	signU map[signUpKey]*counts // completed sign-ups: Attempts = Successes
+	// signUpFail counts the failed steps of sign-up flows, interrupts
+	// excluded; interrupts the sign-ins with an interrupt code; requests
+	// every sign-in and sign-up event, interrupts included.
+	signUpFail map[signUpFailKey]int64
+	interrupts map[interruptKey]int64
+	requests   map[requestKey]int64
+	apps       map[string]appName
+	// flows is the stages each sign-up flow (correlationId) reached while
+	// the period is open; when it closes only the funnel's numbers stay.
+	flows  map[string]flowMask
+	funnel map[string]funnelCount
 	// users is the distinct-user set while the period is open; when it
 	// closes only its numbers stay, in active and tenantActive.
 	users        *userSet
@@ -80,7 +93,8 @@ func newPeriod(g insights.Granularity, start time.Time, dims []string) *period {
 	return &period{
 		g: g, start: start,
 		auth: map[authKey]*counts{}, mfa: map[mfaKey]*counts{}, signU: map[signUpKey]*counts{},
-		apps: map[string]appName{}, users: newUserSet(dims),
+		signUpFail: map[signUpFailKey]int64{}, interrupts: map[interruptKey]int64{}, requests: map[requestKey]int64{},
+		apps: map[string]appName{}, users: newUserSet(dims), flows: map[string]flowMask{},
 	}
 }
 
@@ -100,7 +114,8 @@ func (p *period) close() {
 		return
 	}
 	p.active, p.tenantActive, p.activeDims = p.users.counts(), p.users.len(), p.users.dims
-	p.users = nil
+	p.funnel = funnelOf(p.flows)
+	p.users, p.flows = nil, nil
 }
 
 func (p *period) seeApp(id, name string, at time.Time) {
@@ -118,6 +133,11 @@ func (p *period) seeApp(id, name string, at time.Time) {
 func (p *period) addSignIn(e *insights.SignIn, t tuple) bool {
 	app := t[0]
 	p.seeApp(app, e.AppName, e.Created)
+	p.requests[requestKey{App: app, Country: t[2]}]++
+	if insights.IsInterrupt(e.ErrorCode) { // neither a success nor a failure
+		p.interrupts[interruptKey{App: app, Code: strconv.FormatInt(e.ErrorCode, 10)}]++
+		return false
+	}
 	get(p.auth, authKey{App: app, OS: t[1], Country: t[2], Browser: collector.Normalize("browser", e.Browser)}).
 		add(e.ErrorCode == 0, e.ErrorCode)
 	if e.MFA {
@@ -130,11 +150,33 @@ func (p *period) addSignIn(e *insights.SignIn, t tuple) bool {
 	return p.users.add(userKeyOf(e.UserID), t)
 }
 
-func (p *period) addSignUp(e *insights.SignUp) {
+// addSignUp counts one event of a sign-up flow (one per stage): the flow
+// signed a user up when its userCreation event succeeded; a non-zero code
+// that is not an interrupt is a failed step. It reports whether the flow's
+// stages grew (so the store must write it).
+func (p *period) addSignUp(e *insights.SignUp) bool {
 	app := collector.Normalize("app_id", e.AppID)
 	p.seeApp(app, e.AppName, e.Created)
-	get(p.signU, signUpKey{App: app, IdentityProvider: collector.Normalize("identity_provider", e.IdentityProvider)}).
-		add(e.ErrorCode == 0, e.ErrorCode)
+	p.requests[requestKey{App: app, Country: collector.Normalize("country", "")}]++
+	stage := collector.Normalize("stage", e.Stage)
+	switch {
+	case insights.IsInterrupt(e.ErrorCode):
+	case e.ErrorCode != 0:
+		p.signUpFail[signUpFailKey{App: app, Stage: stage, Code: strconv.FormatInt(e.ErrorCode, 10)}]++
+	case e.Stage == insights.SignUpCreatesUser:
+		get(p.signU, signUpKey{App: app, IdentityProvider: collector.Normalize("identity_provider", e.IdentityProvider)}).
+			add(true, 0)
+	}
+	if !p.open() || e.CorrelationID == "" {
+		return false
+	}
+	m := p.flows[e.CorrelationID]
+	grown := m.with(e.Stage, e.ErrorCode == 0 && e.Stage == insights.SignUpCreatesUser)
+	if grown == m {
+		return false
+	}
+	p.flows[e.CorrelationID] = grown
+	return true
 }
 
 func get[K comparable](m map[K]*counts, k K) *counts {
@@ -177,7 +219,13 @@ func (p *period) rows(name string, out []insights.Row) []insights.Row {
 		for k, c := range p.signU {
 			r := base
 			r.AppID, r.AppName, r.IdentityProvider = k.App, p.apps[k.App].Name, k.IdentityProvider
-			r.Count, r.Failures = c.Successes, c.failures()
+			r.Count = c.Successes
+			out = append(out, r)
+		}
+		for k, n := range p.signUpFail {
+			r := base
+			r.AppID, r.AppName = k.App, p.apps[k.App].Name
+			r.Failures = []insights.Failure{{ReasonCode: k.Code, Stage: k.Stage, Count: n}}
 			out = append(out, r)
 		}
 	case insights.ActiveUsers:
@@ -192,6 +240,29 @@ func (p *period) rows(name string, out []insights.Row) []insights.Row {
 			}
 			r.AppName = p.apps[r.AppID].Name
 			r.Count = n
+			out = append(out, r)
+		}
+	case insights.SignInInterrupts:
+		for k, n := range p.interrupts {
+			r := base
+			r.AppID, r.AppName = k.App, p.apps[k.App].Name
+			r.Failures = []insights.Failure{{ReasonCode: k.Code, Count: n}}
+			out = append(out, r)
+		}
+	case insights.SignUpFunnel:
+		funnel := p.funnel
+		if p.open() {
+			funnel = funnelOf(p.flows)
+		}
+		for stage, f := range funnel {
+			r := base
+			r.Stage, r.Count, r.Abandoned = stage, f.Reached, f.Abandoned
+			out = append(out, r)
+		}
+	case insights.Requests:
+		for k, n := range p.requests {
+			r := base
+			r.AppID, r.AppName, r.Country, r.Count = k.App, p.apps[k.App].Name, k.Country, n
 			out = append(out, r)
 		}
 	case insights.TenantActiveUsers:
@@ -216,4 +287,56 @@ func setDimension(r *insights.Row, label, v string) {
 	case "country":
 		r.Country = v
 	}
+}
+
+// flowMask is the stages a sign-up flow reached: bit i for
+// insights.SignUpStages()[i], and flowCompleted once it created a user.
+type flowMask uint8
+
+const flowCompleted flowMask = 1 << 7
+
+// stageBit is stage's bit, 0 for a stage Graph added after this exporter.
+func stageBit(stage string) flowMask {
+	if i := slices.Index(insights.SignUpStages(), stage); i >= 0 {
+		return 1 << i
+	}
+	return 0
+}
+
+func (m flowMask) with(stage string, completed bool) flowMask {
+	m |= stageBit(stage)
+	if completed {
+		m |= flowCompleted
+	}
+	return m
+}
+
+// funnelCount is one stage of the sign-up funnel: the flows that reached
+// it, and those of them that went no further and created no user.
+type funnelCount struct {
+	Reached   int64 `json:"r"`
+	Abandoned int64 `json:"a,omitempty"`
+}
+
+// funnelOf counts the funnel of a period's flows, by stage.
+func funnelOf(flows map[string]flowMask) map[string]funnelCount {
+	out := map[string]funnelCount{}
+	stages := insights.SignUpStages()
+	for _, m := range flows {
+		last := -1
+		for i, stage := range stages {
+			if m&stageBit(stage) != 0 {
+				f := out[stage]
+				f.Reached++
+				out[stage] = f
+				last = i
+			}
+		}
+		if last >= 0 && m&flowCompleted == 0 {
+			f := out[stages[last]]
+			f.Abandoned++
+			out[stages[last]] = f
+		}
+	}
+	return out
 }

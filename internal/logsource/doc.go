@@ -16,8 +16,10 @@ import (
 	"github.com/entra-insights/entra_insights_exporter/graph/insights"
 )
 
-// docSchema is the version of the document's layout.
-const docSchema = 1
+// docSchema is the version of the document's layout. 2: sign-ups are
+// flows (one event per stage), with failures by stage, the funnel,
+// interrupts and requests; a layout-1 state is migrated (migrateSignUps).
+const docSchema = 2
 
 // doc is a tenant's read positions and small samples. The periods, the
 // event ids of the overlap window and the users of the open periods are
@@ -95,16 +97,20 @@ type keyed[K comparable] struct {
 }
 
 type periodDoc struct {
-	Granularity  insights.Granularity `json:"g"`
-	Start        time.Time            `json:"start"`
-	Auth         []keyed[authKey]     `json:"auth,omitempty"`
-	MFA          []keyed[mfaKey]      `json:"mfa,omitempty"`
-	SignUps      []keyed[signUpKey]   `json:"signUps,omitempty"`
-	Apps         map[string]appName   `json:"apps,omitempty"`
-	Closed       bool                 `json:"closed,omitempty"`
-	Active       map[string]int64     `json:"active,omitempty"`
-	TenantActive int64                `json:"tenantActive,omitempty"`
-	ActiveDims   []string             `json:"activeDims,omitempty"`
+	Granularity  insights.Granularity     `json:"g"`
+	Start        time.Time                `json:"start"`
+	Auth         []keyed[authKey]         `json:"auth,omitempty"`
+	MFA          []keyed[mfaKey]          `json:"mfa,omitempty"`
+	SignUps      []keyed[signUpKey]       `json:"signUps,omitempty"`
+	SignUpFail   []counted[signUpFailKey] `json:"signUpFailures,omitempty"`
+	Interrupts   []counted[interruptKey]  `json:"interrupts,omitempty"`
+	Requests     []counted[requestKey]    `json:"requests,omitempty"`
+	Funnel       map[string]funnelCount   `json:"funnel,omitempty"` // closed periods
+	Apps         map[string]appName       `json:"apps,omitempty"`
+	Closed       bool                     `json:"closed,omitempty"`
+	Active       map[string]int64         `json:"active,omitempty"`
+	TenantActive int64                    `json:"tenantActive,omitempty"`
+	ActiveDims   []string                 `json:"activeDims,omitempty"`
 }
 
 func toKeyed[K comparable](m map[K]*counts, less func(a, b K) int) []keyed[K] {
@@ -126,6 +132,34 @@ func fromKeyed[K comparable](in []keyed[K]) (map[K]*counts, error) {
 		}
 		c := e.counts
 		m[e.K] = &c
+	}
+	return m, nil
+}
+
+// counted is one counter of a period document.
+type counted[K comparable] struct {
+	K K     `json:"k"`
+	N int64 `json:"n"`
+}
+
+func toCounted[K comparable](m map[K]int64, less func(a, b K) int) []counted[K] {
+	out := make([]counted[K], 0, len(m))
+	for _, k := range slices.SortedFunc(maps.Keys(m), less) {
+		out = append(out, counted[K]{K: k, N: m[k]})
+	}
+	return out
+}
+
+func fromCounted[K comparable](in []counted[K]) (map[K]int64, error) {
+	m := make(map[K]int64, len(in))
+	for _, e := range in {
+		if e.N <= 0 {
+			return nil, fmt.Errorf("%v: bad count %d", e.K, e.N)
+		}
+		if _, dup := m[e.K]; dup {
+			return nil, fmt.Errorf("%v: listed twice", e.K)
+		}
+		m[e.K] = e.N
 	}
 	return m, nil
 }
@@ -156,10 +190,15 @@ func (p *period) doc() periodDoc {
 		SignUps: toKeyed(p.signU, func(a, b signUpKey) int {
 			return compareStrings(a.App, b.App, a.IdentityProvider, b.IdentityProvider)
 		}),
-		Apps: p.apps,
+		SignUpFail: toCounted(p.signUpFail, func(a, b signUpFailKey) int {
+			return compareStrings(a.App, b.App, a.Stage, b.Stage, a.Code, b.Code)
+		}),
+		Interrupts: toCounted(p.interrupts, func(a, b interruptKey) int { return compareStrings(a.App, b.App, a.Code, b.Code) }),
+		Requests:   toCounted(p.requests, func(a, b requestKey) int { return compareStrings(a.App, b.App, a.Country, b.Country) }),
+		Apps:       p.apps,
 	}
 	if !p.open() {
-		d.Closed, d.Active, d.TenantActive, d.ActiveDims = true, p.active, p.tenantActive, p.activeDims
+		d.Closed, d.Active, d.TenantActive, d.ActiveDims, d.Funnel = true, p.active, p.tenantActive, p.activeDims, p.funnel
 	}
 	return d
 }
@@ -197,10 +236,25 @@ func periodFromDoc(d periodDoc, dims []string) (*period, error) {
 	if p.signU, err = fromKeyed(d.SignUps); err != nil {
 		return nil, fmt.Errorf("signUps: %w", err)
 	}
+	if p.signUpFail, err = fromCounted(d.SignUpFail); err != nil {
+		return nil, fmt.Errorf("signUpFailures: %w", err)
+	}
+	if p.interrupts, err = fromCounted(d.Interrupts); err != nil {
+		return nil, fmt.Errorf("interrupts: %w", err)
+	}
+	if p.requests, err = fromCounted(d.Requests); err != nil {
+		return nil, fmt.Errorf("requests: %w", err)
+	}
 	if d.Apps != nil {
 		p.apps = d.Apps
 	}
 	if d.Closed {
+		for stage, f := range d.Funnel {
+			if f.Reached <= 0 || f.Abandoned < 0 || f.Abandoned > f.Reached {
+				return nil, fmt.Errorf("bad funnel stage %q: %+v", stage, f)
+			}
+		}
+		p.flows, p.funnel = nil, d.Funnel
 		for key, n := range d.Active {
 			if n <= 0 || len(splitKey(key, len(d.ActiveDims))) != len(d.ActiveDims) && len(d.ActiveDims) > 0 {
 				return nil, fmt.Errorf("bad active users %q: %d", key, n)
@@ -221,8 +275,8 @@ func decodeDoc(data []byte) (*doc, error) {
 	if err := decodeStrict(data, &d); err != nil {
 		return nil, err
 	}
-	if d.Schema != docSchema {
-		return nil, fmt.Errorf("document layout %d, this exporter reads %d", d.Schema, docSchema)
+	if d.Schema != docSchema && d.Schema != 1 {
+		return nil, fmt.Errorf("document layout %d, this exporter reads 1 and %d", d.Schema, docSchema)
 	}
 	for name, f := range map[string]feed{"signIns": d.SignIns, "signUps": d.SignUps} {
 		if f.Events < 0 || f.Duplicates < 0 || f.OutOfWindow < 0 || (!f.Watermark.IsZero() && (f.Since.After(f.Watermark) || f.SeenSince.After(f.Watermark))) {
@@ -252,6 +306,10 @@ func decodeDoc(data []byte) (*doc, error) {
 // Set names in the store.
 func usersSet(p *period) string {
 	return "users/" + string(p.g) + "/" + p.start.Format(time.DateOnly)
+}
+
+func flowsSet(p *period) string {
+	return "flows/" + string(p.g) + "/" + p.start.Format(time.DateOnly)
 }
 
 func seenSet(feed string) string { return "seen/" + feed }

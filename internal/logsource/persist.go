@@ -5,12 +5,44 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/entra-insights/entra_insights_exporter/internal/store"
 )
 
+// migrateSignUps moves a layout-1 state to layout 2. Layout 1 counted every
+// sign-up event as a sign-up, and Graph logs one per stage of a flow: its
+// sign-up numbers are dropped and the sign-ups feed starts again, so what
+// Graph still keeps (7 days in external tenants) is counted anew as flows.
+// The next commit writes the result (s.migrating).
+func (s *Source) migrateSignUps() {
+	for _, p := range s.periods {
+		p.signU = map[signUpKey]*counts{}
+	}
+	s.signUps = feed{}
+	s.seen[feedSignUps] = map[string]time.Time{}
+	s.migrating = true
+	s.opts.Logger.Info("the state was written by an earlier release that counted each stage of a sign-up as a sign-up;"+
+		" its sign-up numbers are dropped and the sign-ups Graph still keeps are read again", "path", s.storePath())
+}
+
+func (s *Source) storePath() string {
+	if s.opts.Store == nil {
+		return ""
+	}
+	return s.opts.Store.Path()
+}
+
 // write stores what change c changed.
 func (s *Source) write(tx *store.Tx, c *change) error {
+	if s.migrating {
+		for _, p := range s.periods {
+			c.periods[p] = true
+		}
+		if err := tx.DropSet(seenSet(feedSignUps)); err != nil {
+			return err
+		}
+	}
 	for name, ids := range c.seen {
 		f := s.feed(name)
 		for id, created := range ids {
@@ -39,15 +71,25 @@ func (s *Source) write(tx *store.Tx, c *change) error {
 			}
 		}
 	}
+	for p, flows := range c.flows {
+		if !p.open() {
+			continue
+		}
+		for id := range flows {
+			if err := tx.Put(flowsSet(p), []byte(id), []byte{byte(p.flows[id])}); err != nil {
+				return err
+			}
+		}
+	}
 	for _, p := range c.closed {
 		c.periods[p] = true
-		if err := tx.DropSet(usersSet(p)); err != nil {
+		if err := dropSets(tx, p); err != nil {
 			return err
 		}
 	}
 	for _, p := range c.dropped {
 		delete(c.periods, p)
-		if err := tx.DropSet(usersSet(p)); err != nil {
+		if err := dropSets(tx, p); err != nil {
 			return err
 		}
 		if err := tx.Delete(periodsSet, periodKey{p.g, p.start}.storeKey()); err != nil {
@@ -63,6 +105,7 @@ func (s *Source) write(tx *store.Tx, c *change) error {
 			return err
 		}
 	}
+	s.migrating = false // written with this transaction; a failed one reloads and migrates again
 	data, err := json.Marshal(doc{Schema: docSchema, SignIns: s.signIns, SignUps: s.signUps, Users: s.users,
 		Registrations: s.registrations, Inactive: s.inactive})
 	if err != nil {
@@ -116,8 +159,23 @@ func (s *Source) load(tx *store.Tx) error {
 		}); err != nil {
 			return err
 		}
+		if err := tx.ForEach(flowsSet(p), func(k, v []byte) error {
+			if len(v) != 1 {
+				return fmt.Errorf("%s: flow %q: bad stages %x", flowsSet(p), k, v)
+			}
+			p.flows[string(k)] = flowMask(v[0])
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
+	if d.Schema == 1 {
+		s.migrateSignUps()
 	}
 	for _, name := range []string{feedSignIns, feedSignUps} {
+		if s.migrating && name == feedSignUps {
+			continue // re-read from scratch
+		}
 		if err := tx.ForEach(seenSet(name), func(k, v []byte) error {
 			created, err := decodeTime(v)
 			if err != nil {
@@ -138,11 +196,11 @@ func (s *Source) checkSets(tx *store.Tx) error {
 	open := map[string]bool{}
 	for _, p := range s.periods {
 		if p.open() {
-			open[usersSet(p)] = true
+			open[usersSet(p)], open[flowsSet(p)] = true, true
 		}
 	}
 	for _, set := range tx.Sets() {
-		if strings.HasPrefix(set, "users/") && !open[set] {
+		if (strings.HasPrefix(set, "users/") || strings.HasPrefix(set, "flows/")) && !open[set] {
 			return fmt.Errorf("set %s belongs to no open period", set)
 		}
 		if strings.HasPrefix(set, "seen/") && set != seenSet(feedSignIns) && set != seenSet(feedSignUps) {
@@ -150,6 +208,14 @@ func (s *Source) checkSets(tx *store.Tx) error {
 		}
 	}
 	return nil
+}
+
+// dropSets drops the sets of a period that closed or is dropped.
+func dropSets(tx *store.Tx, p *period) error {
+	if err := tx.DropSet(usersSet(p)); err != nil {
+		return err
+	}
+	return tx.DropSet(flowsSet(p))
 }
 
 // reload replaces the in-memory state with the store's.

@@ -122,6 +122,9 @@ type Source struct {
 	// of its lower bound (in memory only).
 	eventsRetry map[string]retry
 	floorStep   map[string]time.Duration
+	// migrating is set while a state of an earlier layout awaits its
+	// first commit (persist.go).
+	migrating bool
 	// regRetry and inactiveRetry space out the reads of registrations and
 	// inactive users after a failure (in memory only).
 	regRetry, inactiveRetry retry
@@ -178,9 +181,10 @@ const (
 // feedOf says which feed a report is built from.
 func feedOf(report string) (string, bool) {
 	switch report {
-	case insights.ActiveUsers, insights.TenantActiveUsers, insights.Authentications, insights.MFACompletions:
+	case insights.ActiveUsers, insights.TenantActiveUsers, insights.Authentications, insights.MFACompletions,
+		insights.SignInInterrupts, insights.Requests:
 		return feedSignIns, true
-	case insights.SignUps:
+	case insights.SignUps, insights.SignUpFunnel:
 		return feedSignUps, true
 	case insights.UserCount:
 		return feedUsers, true
@@ -265,6 +269,7 @@ func (s *Source) reset() {
 	s.syncErrs = map[string]error{}
 	s.span = map[string]time.Duration{}
 	s.eventsRetry = map[string]retry{}
+	s.migrating = false
 	s.floorStep = map[string]time.Duration{}
 }
 
@@ -393,6 +398,7 @@ type change struct {
 	seen    map[string]map[string]time.Time // feed → new ids → createdDateTime
 	pruned  map[string][]string             // feed → ids out of the window
 	users   map[*period]map[userKey]bool    // users whose tuples grew
+	flows   map[*period]map[string]bool     // sign-up flows whose stages grew
 	periods map[*period]bool                // periods whose counters changed
 	closed  []*period
 	dropped []*period
@@ -402,6 +408,7 @@ func newChange() *change {
 	return &change{
 		seen:  map[string]map[string]time.Time{feedSignIns: {}, feedSignUps: {}},
 		users: map[*period]map[userKey]bool{}, periods: map[*period]bool{}, pruned: map[string][]string{},
+		flows: map[*period]map[string]bool{},
 	}
 }
 
@@ -467,7 +474,12 @@ func (s *Source) applySignUps(events []insights.SignUp, w window, c *change) int
 		for _, g := range []insights.Granularity{insights.Daily, insights.Monthly} {
 			p := s.period(g, e.Created)
 			c.periods[p] = true
-			p.addSignUp(e)
+			if p.addSignUp(e) {
+				if c.flows[p] == nil {
+					c.flows[p] = map[string]bool{}
+				}
+				c.flows[p][e.CorrelationID] = true
+			}
 		}
 	}
 	return len(events) - odd
@@ -481,9 +493,8 @@ func (s *Source) logOdd(name string, w window, odd int) {
 }
 
 // advance moves feed name past window w. The frontier moves the
-// watermark, the seen ids kept for the overlap and (sign-ins) the periods
-// no read can reach any more; the sweep moves its cursor, and ends at the
-// frontier's re-read.
+// watermark and the seen ids kept for the overlap; the sweep moves its
+// cursor, and ends at the frontier's re-read.
 func (s *Source) advance(name string, w window, now time.Time, c *change) {
 	f := s.feed(name)
 	for id, created := range c.seen[name] {
@@ -509,9 +520,6 @@ func (s *Source) advance(name string, w window, now time.Time, c *change) {
 			c.pruned[name] = append(c.pruned[name], id)
 		}
 	}
-	if name == feedSignIns {
-		s.age(w.to, c)
-	}
 }
 
 // commit writes one round in one transaction: the document, the periods
@@ -534,10 +542,14 @@ func (s *Source) commit(c *change) error {
 }
 
 // age closes the open periods that no read can reach any more (they ended
-// before the sign-ins' watermark − overlap) and drops the periods past the
-// ones kept.
-func (s *Source) age(now time.Time, c *change) {
-	reach := s.signIns.Watermark.Add(-s.opts.Overlap)
+// before both event logs' watermark − overlap; a log never read does not
+// hold the others back) and drops the periods past the ones kept.
+func (s *Source) age(c *change) {
+	now := s.signIns.Watermark
+	if up := s.signUps.Watermark; now.IsZero() || !up.IsZero() && up.Before(now) {
+		now = up
+	}
+	reach := now.Add(-s.opts.Overlap)
 	oldestDay := collector.PeriodStart(insights.Daily, now).AddDate(0, 0, -keepDays)
 	oldestMonth := collector.PeriodStart(insights.Monthly, now).AddDate(0, -keepMonths, 0)
 	for k, p := range s.periods {
@@ -633,7 +645,7 @@ func (s *Source) buildRows() map[insights.Report][]insights.Row {
 	for _, k := range keys {
 		p := s.periods[k]
 		for _, name := range []string{insights.ActiveUsers, insights.TenantActiveUsers, insights.Authentications,
-			insights.MFACompletions, insights.SignUps} {
+			insights.MFACompletions, insights.SignUps, insights.SignInInterrupts, insights.SignUpFunnel, insights.Requests} {
 			r := insights.Report{Granularity: k.g, Name: name}
 			rows[r] = p.rows(name, rows[r])
 		}

@@ -51,16 +51,50 @@ func population(seed uint64, days int, lateFraction float64) ([]fakeSignIn, []in
 			latency = time.Duration(60+rng.IntN(60)) * time.Minute
 		}
 		signIns = append(signIns, fakeSignIn{SignIn: e, visible: t.Add(latency)})
+		if e.ErrorCode == 0 && rng.IntN(6) == 0 { // a "Keep me signed in" interrupt a second before
+			k := e
+			k.ID, k.Created, k.ErrorCode, k.MFA = e.ID+"-kmsi", t.Add(-time.Second), 50140, false
+			signIns = append(signIns, fakeSignIn{SignIn: k, visible: t.Add(latency)})
+		}
 		if rng.IntN(8) == 0 {
-			su := insights.SignUp{ID: fmt.Sprintf("su-%06d", i), Created: t, UserID: user, AppID: e.AppID, AppName: "App",
-				IdentityProvider: []string{"Email OTP", "Google"}[rng.IntN(2)]}
-			if rng.IntN(4) == 0 {
-				su.ErrorCode = 1003
-			}
-			signUps = append(signUps, su)
+			signUps = append(signUps, signUpFlow(rng, i, t, user, e.AppID)...)
 		}
 	}
 	return signIns, signUps
+}
+
+// signUpFlow is one sign-up flow as Graph logs it, one event per stage
+// with the flow's correlationId (auditlogroot-list-signups.md): completed,
+// abandoned after a stage, or failed at one.
+func signUpFlow(rng *rand.Rand, i int, t time.Time, user, app string) []insights.SignUp {
+	idp := []string{"Email OTP", "Google"}[rng.IntN(2)]
+	type step struct {
+		stage string
+		code  int64
+	}
+	steps := []step{{"credentialCollection", 0}, {"credentialValidation", 1002013}, {"credentialValidation", 0},
+		{"attributeCollectionAndValidation", 0}, {"userCreation", 0}}
+	switch rng.IntN(6) {
+	case 0: // abandoned at the passcode prompt
+		steps = steps[:2]
+	case 1: // a wrong passcode, then abandoned
+		steps = append(steps[:2], step{"credentialValidation", 50181})
+	case 2: // a wrong passcode, then completed
+		steps = append(steps[:2], append([]step{{"credentialValidation", 50182}}, steps[2:]...)...)
+	case 3: // the user could not be created
+		steps = append(steps[:4:4], step{"userCreation", 399279})
+	}
+	var out []insights.SignUp
+	for k, st := range steps {
+		e := insights.SignUp{ID: fmt.Sprintf("su-%06d-%d", i, k), Created: t.Add(time.Duration(k) * 7 * time.Second),
+			AppID: app, AppName: "App", IdentityProvider: idp, Stage: st.stage, CorrelationID: fmt.Sprintf("flow-%06d", i),
+			ErrorCode: st.code}
+		if st.stage == "userCreation" && st.code == 0 {
+			e.UserID = user
+		}
+		out = append(out, e)
+	}
+	return out
 }
 
 // oracle counts, by brute force, what the rows must say about the events
@@ -76,6 +110,13 @@ func oracleOf(events []fakeSignIn, signUps []insights.SignUp, since, now time.Ti
 		}
 		for _, g := range []insights.Granularity{insights.Daily, insights.Monthly} {
 			p := collector.PeriodStart(g, e.Created).Format(time.DateOnly)
+			if g == insights.Monthly {
+				o[fmt.Sprintf("%s %s requests", g, p)]++
+			}
+			if e.ErrorCode == 50140 || e.ErrorCode == 1002013 {
+				o[fmt.Sprintf("%s %s interrupt %d", g, p, e.ErrorCode)]++
+				continue
+			}
 			result := "success"
 			if e.ErrorCode != 0 {
 				result = "failure"
@@ -103,17 +144,48 @@ func oracleOf(events []fakeSignIn, signUps []insights.SignUp, since, now time.Ti
 	for k, users := range distinct {
 		o[k] = int64(len(users))
 	}
+	stages := map[string]int{"credentialCollection": 0, "credentialValidation": 1, "attributeCollectionAndValidation": 2, "userCreation": 3}
+	type flow struct {
+		reached   [4]bool
+		completed bool
+	}
+	flows := map[string]*flow{}
 	for _, e := range signUps {
 		if e.Created.Before(since) || !e.Created.Before(now) {
 			continue
 		}
 		for _, g := range []insights.Granularity{insights.Daily, insights.Monthly} {
 			p := collector.PeriodStart(g, e.Created).Format(time.DateOnly)
-			if e.ErrorCode == 0 {
-				o[fmt.Sprintf("%s %s signups %s", g, p, collector.Normalize("identity_provider", e.IdentityProvider))]++
-			} else {
-				o[fmt.Sprintf("%s %s signupfail %d", g, p, e.ErrorCode)]++
+			if g == insights.Monthly {
+				o[fmt.Sprintf("%s %s requests", g, p)]++
 			}
+			switch {
+			case e.ErrorCode == 1002013:
+			case e.ErrorCode != 0:
+				o[fmt.Sprintf("%s %s signupfail %s %d", g, p, e.Stage, e.ErrorCode)]++
+			case e.Stage == "userCreation":
+				o[fmt.Sprintf("%s %s signups %s", g, p, collector.Normalize("identity_provider", e.IdentityProvider))]++
+			}
+			k := fmt.Sprintf("%s %s %s", g, p, e.CorrelationID)
+			if flows[k] == nil {
+				flows[k] = &flow{}
+			}
+			flows[k].reached[stages[e.Stage]] = true
+			flows[k].completed = flows[k].completed || e.Stage == "userCreation" && e.ErrorCode == 0
+		}
+	}
+	names := []string{"credentialCollection", "credentialValidation", "attributeCollectionAndValidation", "userCreation"}
+	for k, f := range flows {
+		gp := strings.Join(strings.Fields(k)[:2], " ")
+		last := -1
+		for i, r := range f.reached {
+			if r {
+				o[fmt.Sprintf("%s funnel %s reached", gp, names[i])]++
+				last = i
+			}
+		}
+		if !f.completed {
+			o[fmt.Sprintf("%s funnel %s abandoned", gp, names[last])]++
 		}
 	}
 	return o
@@ -155,8 +227,17 @@ func observed(t *testing.T, s *Source, dims []string) oracle {
 					o[fmt.Sprintf("%s %s signups %s", r.Granularity, p, row.IdentityProvider)] += row.Count
 				}
 				for _, f := range row.Failures {
-					o[fmt.Sprintf("%s %s signupfail %s", r.Granularity, p, f.ReasonCode)] += f.Count
+					o[fmt.Sprintf("%s %s signupfail %s %s", r.Granularity, p, f.Stage, f.ReasonCode)] += f.Count
 				}
+			case insights.SignInInterrupts:
+				for _, f := range row.Failures {
+					o[fmt.Sprintf("%s %s interrupt %s", r.Granularity, p, f.ReasonCode)] += f.Count
+				}
+			case insights.SignUpFunnel:
+				o[fmt.Sprintf("%s %s funnel %s reached", r.Granularity, p, row.Stage)] += row.Count
+				o[fmt.Sprintf("%s %s funnel %s abandoned", r.Granularity, p, row.Stage)] += row.Abandoned
+			case insights.Requests:
+				o[fmt.Sprintf("%s %s requests", r.Granularity, p)] += row.Count
 			}
 		}
 	}
@@ -274,7 +355,7 @@ func TestRestartsLoseAndDuplicateNothing(t *testing.T) {
 	for i := 0; !c.now().After(testEnd); i++ {
 		switch i % 5 {
 		case 1: // a read failing after 2 pages: nothing of that window lands
-			r.failAfter, r.pageSize = 2, 2
+			r.failAfter, r.pageSize = 2, 1
 			err := s.Sync(context.Background())
 			r.failAfter, r.pageSize = 0, 20
 			if i == 1 && !errors.Is(err, errInjected) {

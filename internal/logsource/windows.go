@@ -213,6 +213,7 @@ func (s *Source) syncEvents(ctx context.Context, now time.Time) (signInsErr, sig
 		if !progress {
 			return errs[feedSignIns], errs[feedSignUps]
 		}
+		s.age(c) // after both logs' windows: a period closes only once neither can reach it
 		if err := s.commit(c); err != nil {
 			return errors.Join(errs[feedSignIns], err), errors.Join(errs[feedSignUps], err)
 		}
