@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -129,11 +130,12 @@ func (e *Exporter) refresh(ctx context.Context, t *tenant) {
 		}
 	}
 	t.sourceUp = false
+	failures := failureGroups{}
 	for i, r := range t.order {
 		st := t.reports[r]
 		if err := results[i].err; err != nil {
 			st.up = false
-			e.recordFailure(t, r, err)
+			failures.add(r, err)
 			continue
 		}
 		st.held, st.rows, st.up, st.lastSuccess = true, results[i].rows, true, e.now()
@@ -144,6 +146,9 @@ func (e *Exporter) refresh(ctx context.Context, t *tenant) {
 		if st.held && !st.up && now.Sub(st.lastSuccess) > e.cfg.MaxAge {
 			st.held, st.rows = false, nil
 		}
+	}
+	for _, g := range failures {
+		e.recordFailure(t, g.reports, g.err)
 	}
 	t.snap.Store(e.buildSnapshot(t, now.Sub(start)))
 	t.refreshed.Store(true)
@@ -199,10 +204,31 @@ func retired(results []fetchResult) bool {
 	return len(results) > 0
 }
 
-// recordFailure counts a failed report refresh and logs it once, with the
-// hint that tells the operator what to do. Retirement is logged once per
-// refresh by refresh, not per report.
-func (e *Exporter) recordFailure(t *tenant, r insights.Report, err error) {
+// failureGroup is one cause of failure in a refresh and the reports it
+// failed: a source's failed read fails every report built from it with the
+// same error, which is one failure, not one per report.
+type failureGroup struct {
+	err     error
+	reports []insights.Report
+}
+
+type failureGroups []failureGroup
+
+// add files report r's failure under the group of the same error text.
+func (gs *failureGroups) add(r insights.Report, err error) {
+	for i := range *gs {
+		if (*gs)[i].err.Error() == err.Error() {
+			(*gs)[i].reports = append((*gs)[i].reports, r)
+			return
+		}
+	}
+	*gs = append(*gs, failureGroup{err: err, reports: []insights.Report{r}})
+}
+
+// recordFailure counts one cause of failure of a refresh and logs it once,
+// naming the reports it failed, with the hint that tells the operator what
+// to do. Retirement is logged once per refresh by refresh, not per report.
+func (e *Exporter) recordFailure(t *tenant, reports []insights.Report, err error) {
 	reason := insights.ReasonOf(err)
 	e.refreshErrors.WithLabelValues(t.Name, string(reason)).Inc()
 	if reason == insights.ReasonRetired {
@@ -213,13 +239,18 @@ func (e *Exporter) recordFailure(t *tenant, r insights.Report, err error) {
 	if errors.As(err, &ie) {
 		status = ie.Status
 	}
-	e.logger.Error("report refresh failed", "tenant", t.Name, "report", r.String(),
+	names := make([]string, len(reports))
+	for i, r := range reports {
+		names[i] = r.String()
+	}
+	e.logger.Error("refresh failed", "tenant", t.Name, "reports", strings.Join(names, ","),
 		"reason", reason, "status", status, "hint", insights.HintOf(err), "err", err)
 }
 
 const (
 	refreshErrorsName = namespace + "_refresh_errors_total"
-	refreshErrorsHelp = "Failed report refreshes by reason."
+	refreshErrorsHelp = "Failed refreshes by reason: one per cause of failure in a tenant's refresh (a failed read counts" +
+		" once, not once per report built from it)."
 )
 
 // NewRefreshErrors returns an unregistered entra_insights_refresh_errors_total

@@ -120,7 +120,7 @@ func TestRefreshErrorsByReason(t *testing.T) {
 			if err := json.Unmarshal([]byte(lines[0]), &entry); err != nil {
 				t.Fatal(err)
 			}
-			for k, v := range map[string]any{"tenant": "t", "report": "daily/signUps", "reason": string(tt.want)} {
+			for k, v := range map[string]any{"tenant": "t", "reports": "daily/signUps", "reason": string(tt.want)} {
 				if entry[k] != v {
 					t.Errorf("log %s = %v, want %v", k, entry[k], v)
 				}
@@ -146,7 +146,7 @@ func TestFailureLogNamesStatusAndHint(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.RefreshAll(t.Context())
-	for _, want := range []string{"level=ERROR", "tenant=t", "report=daily/signUps", "reason=forbidden", "status=403",
+	for _, want := range []string{"level=ERROR", "tenant=t", "reports=daily/signUps", "reason=forbidden", "status=403",
 		`hint="grant Insights-UserMetric.Read.All"`} {
 		if !strings.Contains(logs.String(), want) {
 			t.Errorf("log %q lacks %q", logs.String(), want)

@@ -131,9 +131,9 @@ func TestPlanOfTheDemo(t *testing.T) {
 // is noted (then logged) for the logs tenants when another reads it.
 func TestPlanOfReportsNoSourceProduces(t *testing.T) {
 	cfg := flagConfig("")
-	const list = "reports: [daily/activeUsers, monthly/requests]\n"
+	const list = "reports: [daily/activeUsers, monthly/summary]\n"
 	cfg.ConfigFile = writeTestFile(t, "config.yml", "tenants:\n  - {name: contoso, tenant_id: contoso.onmicrosoft.com}\n"+list)
-	if _, err := NewPlan(cfg, nil); err == nil || !strings.HasPrefix(err.Error(), "config.file: reports: monthly/requests: the logs source") {
+	if _, err := NewPlan(cfg, nil); err == nil || !strings.HasPrefix(err.Error(), "config.file: reports: monthly/summary: the logs source") {
 		t.Errorf("a report no tenant's source produces: %v, want an error naming it", err)
 	}
 
@@ -143,13 +143,13 @@ func TestPlanOfReportsNoSourceProduces(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	requests := insights.Report{Granularity: insights.Monthly, Name: insights.Requests}
-	if !slices.Equal(p.Tenants[0].Unserved, []insights.Report{requests}) || p.Tenants[1].Unserved != nil {
-		t.Errorf("unserved %v and %v, want monthly/requests for the logs tenant only", p.Tenants[0].Unserved, p.Tenants[1].Unserved)
+	summary := insights.Report{Granularity: insights.Monthly, Name: insights.Summary}
+	if !slices.Equal(p.Tenants[0].Unserved, []insights.Report{summary}) || p.Tenants[1].Unserved != nil {
+		t.Errorf("unserved %v and %v, want monthly/summary for the logs tenant only", p.Tenants[0].Unserved, p.Tenants[1].Unserved)
 	}
 	log := &logBuffer{}
 	p.Log(slog.New(slog.NewTextHandler(log, nil)))
-	if got := log.lines("level=WARN", "tenant=contoso", "source=logs", "monthly/requests"); len(got) != 1 {
+	if got := log.lines("level=WARN", "tenant=contoso", "source=logs", "monthly/summary"); len(got) != 1 {
 		t.Errorf("warnings %q, want one for contoso naming the report", log.lines("level=WARN"))
 	}
 }
