@@ -108,15 +108,16 @@
 //     mfaRegisteredUsers counts the users per registered type, mapped to
 //     methodsRegistered by [MFATypeMethods] (past months are drawn).
 //
-// The logs take $filter on createdDateTime (ge, gt, le, lt, eq; unquoted
-// RFC 3339 instants, fractional seconds and offsets allowed; joined by
-// and; anything else 400 BadRequest), $select of top-level properties,
-// $top 1–1000 (the page size, capped by Options.LogPageSize), $orderby
-// createdDateTime [asc|desc] (default newest first, ties by id) and
-// $skiptoken in absolute nextLinks that keep the other options. An event
-// is served from its VisibleAt (createdDateTime + a latency per event,
-// Options.LogLatencyMin/Max, LateLogShare) while it is inside
-// Options.LogRetention (7 days by default, at most 30).
+// The logs keep to Microsoft's documented contract (see "Documented
+// contract" below): signIns and signUps take $filter on createdDateTime
+// (ge, le, eq; unquoted RFC 3339 instants, fractional seconds and offsets
+// allowed; joined by and), $top 1–1000 (the page size, capped by
+// Options.LogPageSize), $orderby createdDateTime [asc|desc] (default
+// newest first, ties by id) and $skiptoken in absolute nextLinks that keep
+// the other options. An event is served from its VisibleAt
+// (createdDateTime + a latency per event, Options.LogLatencyMin/Max,
+// LateLogShare) while it is inside Options.LogRetention (7 days by
+// default, at most 30).
 //
 // Wire quirks of the sign-ins: os spelled as the authentications report
 // does ("MacOs", "Ios", ""); country "" or "UK"; an empty operatingSystem
@@ -131,6 +132,27 @@
 // and configError unless the request has Prefer:
 // include-unknown-enum-members; Options.FactDateTime sends factDate as a
 // date-time.
+//
+// # Documented contract
+//
+// By default graphsim accepts only what Microsoft documents for each read
+// and is stricter than Graph, never kinder; every refusal is a 400 with
+// Graph's error envelope, code BadRequest:
+//
+//   - $select on signIns and signUps: "Query option 'Select' is not
+//     allowed. To allow it, set the 'AllowedQueryOptions' property on
+//     EnableQueryAttribute or QueryValidationSettings.", as users report;
+//     $select and $top on userRegistrationDetails the same with 'Select'
+//     and 'Top'; any other OData option the same with its OData name;
+//   - lt and gt on createdDateTime: "Invalid filter clause: the operator
+//     'lt' is not supported on createdDateTime";
+//   - a createdDateTime bound before the data clock of the paging run
+//     minus LogRetention: "Invalid filter clause: the date … is before the
+//     earliest allowed date …", Graph's "Min date validation check".
+//
+// Lenient behaviour is behind explicit options only: Options.AcceptSelect
+// accepts $select of top-level properties on signIns and signUps;
+// Options.NoMinDate lifts the minimum date.
 //
 // The package imports neither the Graph SDK nor package graph.
 package graphsim

@@ -27,21 +27,43 @@ var (
 		"methodsRegistered", "defaultMfaMethod", "lastUpdatedDateTime"}
 )
 
+// logRulesOf returns what the read of resource accepts: Microsoft's
+// documented contract, widened only by the lenient Options.
+func (s *Server) logRulesOf(resource logResource) logRules {
+	if resource == registrationsResource {
+		// "This method supports the $filter OData query parameter"
+		// (api-reference/beta/api/authenticationmethodsroot-list-userregistrationdetails.md;
+		// v1.0 adds $orderby). $skiptoken is in Graph's own nextLinks.
+		return logRules{entity: "userRegistrationDetails", props: registrationProps,
+			options: []string{"$filter", "$orderby", "$skiptoken"}}
+	}
+	// "This method supports the $top, $skiptoken, and $filter OData query
+	// parameters" (api-reference/beta/api/signin-list.md,
+	// auditlogroot-list-signups.md); createdDateTime "Supports $orderby,
+	// $filter (eq, le, and ge)" (api-reference/beta/resources/signin.md,
+	// selfservicesignup.md).
+	r := logRules{entity: "signIn", field: "createdDateTime", props: signInProps,
+		options: []string{"$filter", "$top", "$skiptoken", "$orderby"}, ops: []string{"eq", "le", "ge"},
+		retention: s.opts.LogRetention}
+	if resource == signUpsResource {
+		r.entity, r.props = "selfServiceSignUp", signUpProps
+	}
+	if s.opts.AcceptSelect {
+		r.options = append(r.options, "$select")
+	}
+	if s.opts.NoMinDate {
+		r.retention = 0
+	}
+	return r
+}
+
 // serveLog answers an activity-log resource below version.
 func (s *Server) serveLog(c call, t target, version, tenant string, f Fault) {
 	if t.log == userCountResource {
 		s.serveUserCount(c, tenant, f)
 		return
 	}
-	now := s.opts.Now()
-	field, entity, props := "createdDateTime", "signIn", signInProps
-	switch t.log {
-	case signUpsResource:
-		entity, props = "selfServiceSignUp", signUpProps
-	case registrationsResource:
-		field, entity, props = "", "userRegistrationDetails", registrationProps
-	}
-	q, err := parseLogQuery(c.r.URL.RawQuery, field, entity, props, now)
+	q, err := parseLogQuery(c.r.URL.RawQuery, s.logRulesOf(t.log), s.opts.Now())
 	if err != nil {
 		s.graphError(c, http.StatusBadRequest, "BadRequest", err.Error(), "")
 		return
@@ -134,7 +156,8 @@ func (s *Server) serveUserCount(c call, tenant string, f Fault) {
 		var err error
 		switch key {
 		case "$filter":
-			clauses, err = parseTimeFilter(values[0], "signInActivity/lastSuccessfulSignInDateTime", "user")
+			clauses, err = parseTimeFilter(values[0], "signInActivity/lastSuccessfulSignInDateTime", "user",
+				[]string{"eq", "ge", "gt", "le", "lt"})
 		case "$search":
 			err = errUnsupported("$search")
 		default:
