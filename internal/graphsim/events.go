@@ -152,7 +152,7 @@ func ErrorCodeReasons() map[int]string {
 }
 
 // streamTime is the creation time of event k of a stream of rate c on day,
-// whole seconds, never after now nor outside the day.
+// to Graph's precision (100 ns), never after now nor outside the day.
 func streamTime(day period, c float64, k int64, now time.Time) time.Time {
 	if k == 0 {
 		return day.start
@@ -160,18 +160,38 @@ func streamTime(day period, c float64, k int64, now time.Time) time.Time {
 	return spreadTime(day, (float64(k)+0.5)/c, now)
 }
 
-// spreadTime is the time at the share x of day, whole seconds, never after
+// spreadTime is the time at the share x of day, to 100 ns, never after
 // now nor outside the day.
 func spreadTime(day period, x float64, now time.Time) time.Time {
-	t := day.start.Add(time.Duration(x * float64(day.end.Sub(day.start)))).Truncate(time.Second)
+	t := day.start.Add(time.Duration(x * float64(day.end.Sub(day.start)))).Truncate(graphTick)
 	last := day.end.Add(-time.Second)
 	if t.After(last) {
 		t = last
 	}
 	if t.After(now) {
-		t = now.Truncate(time.Second)
+		t = now.Truncate(graphTick)
 	}
 	return t
+}
+
+// graphTick is the resolution of Graph's date-times: seven fractional
+// digits.
+const graphTick = 100 * time.Nanosecond
+
+// graphTime is t as Graph writes an event's createdDateTime, drawn per
+// event from h: seven fractional digits for half the events, six for a
+// fifth (as in the signUps example of auditlogroot-list-signups.md),
+// whole seconds for the rest (as in the signIns example of
+// signin-list.md). Truncating never moves an event past now or out of
+// its day.
+func graphTime(t time.Time, h hash) time.Time {
+	switch u := h.str("digits").unit(); {
+	case u < 0.3:
+		return t.Truncate(time.Second)
+	case u < 0.5:
+		return t.Truncate(time.Microsecond)
+	}
+	return t.Truncate(graphTick)
 }
 
 // fillAt is the share of day elapsed at t, as newPeriod computes it.
@@ -205,7 +225,7 @@ func (g *gen) signInsOfDay(day period, si int, lat latency) []SignInEvent {
 	sum := sumOf(weights)
 	for k := range n {
 		key := base.str("single").num(k)
-		e := rawSignIn{at: streamTime(day, c, k, g.now), key: key}
+		e := rawSignIn{at: graphTime(streamTime(day, c, k, g.now), key), key: key}
 		if successesOf(k+1, r, ph) > successesOf(k, r, ph) {
 			e.ok = true
 		} else {
@@ -222,7 +242,7 @@ func (g *gen) signInsOfDay(day period, si int, lat latency) []SignInEvent {
 		}
 		for k := range countAt(m.c, day.fill) {
 			key := base.str(m.method).num(k)
-			at := streamTime(day, m.c, k, g.now)
+			at := graphTime(streamTime(day, m.c, k, g.now), key)
 			if successesOf(k+1, m.rate, m.phase) > successesOf(k, m.rate, m.phase) {
 				raw = append(raw, rawSignIn{at: at, key: key, ok: true, mfa: m.method, mfaDone: true})
 				continue
