@@ -69,13 +69,19 @@ type AuthenticationDetail struct {
 	AuthenticationStepRequirement  string    `json:"authenticationStepRequirement"`
 }
 
-// SignUpEvent is one auditLogs/signUps (selfServiceSignUp) entry.
+// SignUpEvent is one auditLogs/signUps (selfServiceSignUp) entry: one
+// stage of a sign-up flow, whose events share CorrelationID (see
+// signups.go).
 type SignUpEvent struct {
-	ID                     string         `json:"id"`
-	CreatedDateTime        time.Time      `json:"createdDateTime"`
-	AppID                  string         `json:"appId"`
-	AppDisplayName         string         `json:"appDisplayName"`
-	UserID                 string         `json:"userId"` // "" (null) when the sign-up failed
+	ID              string    `json:"id"`
+	CreatedDateTime time.Time `json:"createdDateTime"`
+	AppID           string    `json:"appId"`
+	// AppDisplayName is "" (null) on credentialCollection events, as in
+	// Microsoft's example.
+	AppDisplayName string `json:"appDisplayName"`
+	// UserID is the new user's id on the successful userCreation event,
+	// else "" (null).
+	UserID                 string         `json:"userId"`
 	SignUpIdentityProvider string         `json:"signUpIdentityProvider"`
 	SignUpStage            string         `json:"signUpStage"`
 	Status                 SignInStatus   `json:"status"`
@@ -393,84 +399,6 @@ func cities(code string) [2]string {
 		return [2]string{"Tel Aviv", "Tel Aviv"}
 	}
 	return [2]string{}
-}
-
-// signUpsOfDay returns the sign-ups of segment si on day, oldest first:
-// the successful ones of the signUps report's row, then about 15 % more
-// that failed and that the report does not count.
-func (g *gen) signUpsOfDay(day period, si int, lat latency) []SignUpEvent {
-	s := g.segs[si]
-	if s.app == len(g.t.apps)-1 { // no sign-ups to the admin portal
-		return nil
-	}
-	a := g.t.apps[s.app]
-	idp := signUpProvider(s)
-	base := s.key.str("signUpEvent").num(day.index)
-	c := g.signUpRate(day, s)
-	var out []SignUpEvent
-	add := func(key hash, at time.Time, fail *signUpFailure) {
-		ev := SignUpEvent{ID: guid(key), CreatedDateTime: at, AppID: a.id, AppDisplayName: g.appName(a, day),
-			SignUpIdentityProvider: idp, SignUpStage: "userCreation", CorrelationID: guid(key.str("correlation")),
-			SignUpIdentity: SignUpIdentity{SignUpIdentifierType: "emailAddress",
-				SignUpIdentifier: "new" + guid(key.str("mail"))[:8] + "@example.com"}}
-		if idp == "Google" || idp == "Facebook" {
-			ev.SignUpIdentity.SignUpIdentifierType = "federation"
-		}
-		if fail != nil {
-			ev.SignUpStage = fail.stage
-			ev.Status = SignInStatus{ErrorCode: fail.code, FailureReason: fail.text}
-		} else {
-			ev.UserID = guid(key.str("newUser"))
-		}
-		ev.VisibleAt = at.Add(lat.of(key))
-		out = append(out, ev)
-	}
-	for k := range countAt(c, day.fill) {
-		add(base.num(k), streamTime(day, c, k, g.now), nil)
-	}
-	cf := 0.15 * c
-	for k := range int64(cf*day.fill + 0.5) {
-		key := base.str("failed").num(k)
-		fails := signUpFailures(idp)
-		add(key, spreadTime(day, (float64(k)+0.5)/cf, g.now), &fails[key.pick(len(fails))])
-	}
-	slices.SortStableFunc(out, func(a, b SignUpEvent) int { return a.CreatedDateTime.Compare(b.CreatedDateTime) })
-	return out
-}
-
-// signUpProvider is the signUpIdentityProvider of a segment's sign-ups,
-// from its identityProvider dimension: local accounts are "Email OTP" or
-// "Email Password" (per segment), google.com "Google", facebook.com
-// "Facebook".
-func signUpProvider(s segment) string {
-	switch s.idp {
-	case "google.com":
-		return "Google"
-	case "facebook.com":
-		return "Facebook"
-	}
-	if s.key.str("otp").unit() < 0.5 {
-		return "Email OTP"
-	}
-	return "Email Password"
-}
-
-// signUpFailure is a failed sign-up's stage and status. The codes are
-// graphsim's own: Graph does not document sign-up error codes.
-type signUpFailure struct {
-	stage string
-	code  int
-	text  string
-}
-
-func signUpFailures(idp string) []signUpFailure {
-	if idp == "Google" || idp == "Facebook" {
-		return []signUpFailure{{"credentialFederation", 1003034, "The federated identity provider returned an error."},
-			{"consent", 65004, "User declined to consent to access the app."}}
-	}
-	return []signUpFailure{{"credentialValidation", 1003032, "The verification code has expired."},
-		{"credentialValidation", 1003033, "The verification code is incorrect."},
-		{"attributeCollectionAndValidation", 1003031, "The email address is already in use."}}
 }
 
 // latency is the ingestion delay of events.

@@ -266,21 +266,25 @@ func TestMFASignInsAgreeWithMFACompletions(t *testing.T) {
 	}
 }
 
-// TestSignUpsAgreeWithReport: successful sign-ups per day and app equal
-// the signUps rows; failed ones exist and are not counted.
+// TestSignUpsAgreeWithReport: the sign-ups (userCreation events with
+// errorCode 0) per day and app equal the signUps rows; failed steps
+// exist and are not counted.
 func TestSignUpsAgreeWithReport(t *testing.T) {
 	evs := SignUps(DefaultTenantID, testNow(), month)
 	type key struct{ day, app, idp string }
 	got, failed := map[key]int64{}, 0
 	for _, e := range evs {
-		if e.Status.ErrorCode != 0 {
+		switch {
+		case e.Failed():
 			failed++
-			if e.UserID != "" || e.SignUpStage == "userCreation" {
-				t.Errorf("failed sign-up %+v has a user or the last stage", e)
+			if e.UserID != "" {
+				t.Errorf("failed sign-up step %+v has a user", e)
 			}
-			continue
+		case e.SignedUp():
+			got[key{e.CreatedDateTime.Format(time.DateOnly), e.AppID, e.SignUpIdentityProvider}]++
+		case e.UserID != "":
+			t.Errorf("%s step %+v has a user", e.SignUpStage, e)
 		}
-		got[key{e.CreatedDateTime.Format(time.DateOnly), e.AppID, e.SignUpIdentityProvider}]++
 	}
 	// The provider maps back to the rows' identityProvider.
 	back := map[string]string{"Email OTP": "local", "Email Password": "local", "Google": "google.com", "Facebook": "facebook.com"}
