@@ -109,7 +109,7 @@ var (
 	errLocked             = errorCode{50053, "Account is locked because user tried to sign in too many times with an incorrect user ID or password."}
 	errDisabled           = errorCode{50057, "User account is disabled."}
 	errStrongAuthFailed   = errorCode{500121, "Authentication failed during strong authentication request."}
-	errInterrupted        = errorCode{50140, "This error occurred due to 'Keep me signed in' interrupt when the user was signing in."}
+	errNotSignedIn        = errorCode{50058, "Session information is not sufficient for single-sign-on."}
 	errBlockedByCA        = errorCode{53003, "Access has been blocked by Conditional Access policies."}
 	errReplyURL           = errorCode{50011, "The redirect URI specified in the request does not match the redirect URIs configured for the application."}
 	errTransient          = errorCode{90033, "A transient error has occurred. Please try again."}
@@ -119,8 +119,12 @@ var (
 
 // singleFactorCode is the error code of a failed single-factor sign-in of
 // authFailureReasons index reason: userError splits 80/12/8 % into invalid
-// credentials, locked and disabled; incomplete is the keep-me-signed-in
-// interrupt (failed MFA sign-ins are the other incomplete ones, 500121).
+// credentials, locked and disabled; incomplete is 50058, "This means
+// that a user isn't signed in" (entra-docs
+// docs/identity-platform/reference-error-codes.md), the user left the
+// flow; failed MFA sign-ins are the other incomplete ones, 500121. The
+// keep-me-signed-in interrupt 50140 is not a failure: those events come on
+// top (see kmsiInterrupts).
 func singleFactorCode(reason int, h hash) errorCode {
 	switch authFailureReasons()[reason].code {
 	case "userError":
@@ -132,7 +136,7 @@ func singleFactorCode(reason int, h hash) errorCode {
 		}
 		return errDisabled
 	case "incomplete":
-		return errInterrupted
+		return errNotSignedIn
 	case "denied":
 		return errBlockedByCA
 	case "configError":
@@ -147,11 +151,12 @@ func singleFactorCode(reason int, h hash) errorCode {
 
 // ErrorCodeReasons maps every sign-in status.errorCode graphsim sends on a
 // failure to the reasonCode of the authentications report's failures that
-// counts it.
+// counts it. The interrupt 50140 (CodeKeepMeSignedIn) is not in it: it is
+// neither a success nor a failure, and no report row counts it.
 func ErrorCodeReasons() map[int]string {
 	return map[int]string{
 		errInvalidCredentials.code: "userError", errLocked.code: "userError", errDisabled.code: "userError",
-		errStrongAuthFailed.code: "incomplete", errInterrupted.code: "incomplete",
+		errStrongAuthFailed.code: "incomplete", errNotSignedIn.code: "incomplete",
 		errBlockedByCA.code: "denied", errReplyURL.code: "configError",
 		errTransient.code: "systemFailure", errMissingParameter.code: "badRequest", errFlowTokenExpired.code: "other",
 	}
@@ -267,7 +272,46 @@ func (g *gen) signInsOfDay(day period, si int, lat latency) []SignInEvent {
 		}
 	}
 	slices.SortStableFunc(raw, func(a, b rawSignIn) int { return a.at.Compare(b.at) })
-	return g.assignUsers(day, si, raw, lat)
+	out := g.assignUsers(day, si, raw, lat)
+	out = append(out, kmsiInterrupts(day, out, lat)...)
+	slices.SortStableFunc(out, func(a, b SignInEvent) int { return a.CreatedDateTime.Compare(b.CreatedDateTime) })
+	return out
+}
+
+// kmsiShare is the share of successful browser sign-ins preceded by the
+// "Keep me signed in" prompt.
+const kmsiShare = 0.3
+
+// kmsiInterrupts returns the "Keep me signed in" interrupts before a share
+// of the successful browser sign-ins: an event with errorCode 50140, its
+// own id, the sign-in's correlationId, user and details, 0.5–3 s earlier
+// (entra-docs howto-troubleshoot-sign-up-errors.md: "an expected part of
+// the sign-in flow, where a user is asked if they want to remain signed
+// into this browser"). They are extra events: the sign-ins the reports
+// count do not change. None falls before the day, so a day's events stay
+// on it.
+func kmsiInterrupts(day period, evs []SignInEvent, lat latency) []SignInEvent {
+	var out []SignInEvent
+	for i := range evs {
+		e := &evs[i]
+		h := newHash(e.ID).str("kmsi")
+		if e.Status.ErrorCode != 0 || e.ClientAppUsed != "Browser" || h.unit() >= kmsiShare {
+			continue
+		}
+		at := e.CreatedDateTime.Add(-seconds(h.str("before"), 0.5, 3))
+		if at.Before(day.start) {
+			continue
+		}
+		k := *e
+		k.ID, k.CreatedDateTime, k.VisibleAt = guid(h), at, at.Add(lat.of(h))
+		k.Status = SignInStatus{ErrorCode: CodeKeepMeSignedIn,
+			FailureReason: "This error occurred due to 'Keep me signed in' interrupt when the user was signing in.",
+			AdditionalDetails: "This is an expected part of the sign-in flow, where a user is asked if they want to " +
+				"remain signed into this browser to make further sign-ins easier."}
+		k.AuthenticationDetails = slices.Clone(e.AuthenticationDetails)
+		out = append(out, k)
+	}
+	return out
 }
 
 // pool is where a segment's new users of a day are: a run of the

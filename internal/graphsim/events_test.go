@@ -48,9 +48,14 @@ func (t *tally) add(e SignInEvent) {
 	t.reasons[ErrorCodeReasons()[e.Status.ErrorCode]]++
 }
 
+// tallies counts the sign-ins the reports count: interrupts are neither
+// attempts nor failures.
 func tallies(evs []SignInEvent, gran insights.Granularity) map[authKey]*tally {
 	out := map[authKey]*tally{}
 	for _, e := range evs {
+		if e.Interrupt() {
+			continue
+		}
 		k := signInKey(e, gran)
 		if out[k] == nil {
 			out[k] = &tally{reasons: map[string]int64{}, users: map[string]bool{}}
@@ -211,6 +216,9 @@ func TestMFASignInsAgreeWithMFACompletions(t *testing.T) {
 	type count struct{ attempts, successes int64 }
 	got := map[key]*count{}
 	for _, e := range evs {
+		if e.Interrupt() {
+			continue
+		}
 		if e.AuthenticationRequirement != "multiFactorAuthentication" {
 			if len(e.AuthenticationDetails) != 1 || e.AuthenticationDetails[0].AuthenticationMethod != "Password" ||
 				e.AuthenticationRequirement != "singleFactorAuthentication" {
