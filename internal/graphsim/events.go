@@ -121,8 +121,10 @@ var (
 // authFailureReasons index reason: userError splits 80/12/8 % into invalid
 // credentials, locked and disabled; incomplete is 50058, "This means
 // that a user isn't signed in" (entra-docs
-// docs/identity-platform/reference-error-codes.md), the user left the
-// flow; failed MFA sign-ins are the other incomplete ones, 500121. The
+// docs/identity-platform/reference-error-codes.md; a draft of
+// how-to-troubleshoot-sign-up-errors.md: "appears for sign-in attempts
+// when the user didn't complete the sign-in process"); failed MFA
+// sign-ins are the other incomplete ones, 500121. The
 // keep-me-signed-in interrupt 50140 is not a failure: those events come on
 // top (see kmsiInterrupts).
 func singleFactorCode(reason int, h hash) errorCode {

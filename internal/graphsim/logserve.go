@@ -156,6 +156,10 @@ func (s *Server) serveUserCount(c call, tenant string, f Fault) {
 			return
 		}
 	}
+	// The code users and the exporter see; the message is the one entra-docs
+	// docs/identity/monitoring-health/howto-analyze-activity-logs-with-microsoft-graph.md
+	// lists under "Common errors" ("requires a Microsoft Entra ID P1 or P2
+	// license").
 	if clauses != nil && s.opts.SignInActivityUnlicensed {
 		s.graphError(c, http.StatusForbidden, "Authentication_RequestFromNonPremiumTenantOrB2CTenant",
 			"Neither tenant is B2C or tenant doesn't have premium license", "")

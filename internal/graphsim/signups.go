@@ -47,7 +47,8 @@ const (
 )
 
 // Sign-up failure codes of entra-docs
-// docs/identity/monitoring-health/howto-troubleshoot-sign-up-errors.md.
+// docs/identity/monitoring-health/howto-troubleshoot-sign-up-errors.md
+// (read at commit a89a9383), the codes "associated with sign-up events".
 const (
 	codeOTPInvalid         = 50181
 	codeOTPExpired         = 50182
