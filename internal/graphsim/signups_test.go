@@ -198,3 +198,35 @@ func TestSignUpFlowsGrowWithTheClock(t *testing.T) {
 		t.Error("no flow ending at midnight begun by 23:59:30")
 	}
 }
+
+// TestSignUpsNewestFirst: just after midnight, when the first flows of the
+// day began the day before, the log is still newest first, ties by id,
+// as served and as returned.
+func TestSignUpsNewestFirst(t *testing.T) {
+	now := time.Date(2026, 3, 19, 0, 1, 0, 0, time.UTC)
+	s := startPinned(t, Options{Now: func() time.Time { return now }, LogLatencyMax: -1, LogPageSize: 50})
+	token := getToken(t, s, s.TenantID)
+	items, _ := fetchLog(t, s.Client(), s.GraphURL+"/auditLogs/signUps", token)
+	served := decodeAll[SignUpEvent](t, items)
+	oracle := SignUps(s.TenantID, now, Options{LogLatencyMax: -1})
+	if len(served) != len(oracle) || len(served) == 0 {
+		t.Fatalf("%d served, oracle %d", len(served), len(oracle))
+	}
+	crossed := false
+	for i := range served {
+		if served[i].ID != oracle[i].ID {
+			t.Fatalf("event %d: served %s, oracle %s", i, served[i].ID, oracle[i].ID)
+		}
+		if i > 0 && newerFirst(&served[i-1], &served[i]) > 0 {
+			t.Fatalf("event %d out of order", i)
+		}
+	}
+	for _, f := range flows(oracle) {
+		if f[0].CreatedDateTime.Day() != f[len(f)-1].CreatedDateTime.Day() {
+			crossed = true
+		}
+	}
+	if !crossed {
+		t.Error("no flow across midnight")
+	}
+}
