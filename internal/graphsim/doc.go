@@ -65,16 +65,20 @@
 // [Server.SignUpEvents] what the server serves at its clock:
 //
 //   - the sign-ins created on a UTC day with an authentications row's
-//     appId, os, country and browser number its attemptsCount, successCount
-//     of them have status.errorCode 0, and their error codes map to its
-//     failures' reasonCodes by [ErrorCodeReasons]: userError = 50126
-//     (invalid credentials), 50053 (locked) or 50057 (disabled);
-//     incomplete = 500121 (strong authentication failed: every failed MFA
-//     sign-in) or 50140 (keep-me-signed-in interrupt); denied = 53003
-//     (Conditional Access); configError = 50011 (redirect URI);
-//     systemFailure = 90033; badRequest = 90014; other = 50089 (flow token
-//     expired). Today's events are those
-//     created up to the clock, which today's partial row counts;
+//     appId, os, country and browser, interrupts aside, number its
+//     attemptsCount, successCount of them have status.errorCode 0, and
+//     their error codes map to its failures' reasonCodes by
+//     [ErrorCodeReasons]: userError = 50126 (invalid credentials), 50053
+//     (locked) or 50057 (disabled); incomplete = 500121 (strong
+//     authentication failed: every failed MFA sign-in) or 50058 (not
+//     signed in); denied = 53003 (Conditional Access); configError = 50011
+//     (redirect URI); systemFailure = 90033; badRequest = 90014; other =
+//     50089 (flow token expired). Today's events are those created up to
+//     the clock, which today's partial row counts;
+//   - on top of those, 30 % of the successful browser sign-ins are
+//     preceded, 0.5–3 s earlier, by a "Keep me signed in" interrupt:
+//     errorCode 50140 ([CodeKeepMeSignedIn]), its own id, the sign-in's
+//     correlationId, user and app; no report counts it;
 //   - the distinct userIds with a successful sign-in on a day for an (app,
 //     os) never exceed that activeUsers row's count, at any clock, and come
 //     close to it (over 95 % in total; a null count has no bound); segments
@@ -89,12 +93,22 @@
 //     part of their segment's authentications (the report's attempts are
 //     single-factor plus MFA ones), spike day included. Other sign-ins are
 //     singleFactorAuthentication with one Password entry;
-//   - successful auditLogs/signUps (errorCode 0, signUpStage userCreation)
-//     per day and app equal the signUps rows; signUpIdentityProvider is
-//     "Google" for google.com, "Facebook" for facebook.com, and "Email OTP"
-//     or "Email Password" (per segment) for local. About 15 % more failed
-//     ones (graphsim's own codes 1003031–1003034, 65004; userId null) are
-//     not in the report;
+//   - auditLogs/signUps has one event per stage of a sign-up flow, the
+//     flow's events sharing a correlationId, seconds apart:
+//     credentialCollection, credentialValidation with the email passcode
+//     prompt (errorCode 1002013, [CodeEmailOTPPrompt]; local accounts
+//     only), attributeCollectionAndValidation, userCreation (only its
+//     successful event has a userId), as in Microsoft's example. The
+//     completed flows per day and app are the signUps rows: their
+//     userCreation events with errorCode 0 ([SignUpEvent.SignedUp]); a
+//     tenth of them failed a stage first and retried it. Abandoned flows
+//     (30 % of the completed ones) stop after a stage without an error;
+//     failed flows (12 %) end with 50181, 50182, 1002027 or 399279
+//     ([SignUpErrorCodes]). signUpIdentityProvider is "Google" for
+//     google.com, "Facebook" for facebook.com, and "Email OTP" or "Email
+//     Password" (per segment) for local;
+//   - [IsInterrupt] tells the interrupts (1002013 and 50140) from
+//     successes and failures;
 //   - users/$count (header ConsistencyLevel: eventual, else 400
 //     Request_BadRequest) is the sum of the newest userCount rows; with
 //     $filter=signInActivity/lastSuccessfulSignInDateTime le|lt|ge|gt
@@ -104,26 +118,40 @@
 //     Authentication_RequestFromNonPremiumTenantOrB2CTenant with
 //     Options.SignInActivityUnlicensed. The inactiveUsers report is not
 //     derived from these dates;
-//   - userRegistrationDetails lists every user; in the current month,
-//     mfaRegisteredUsers counts the users per registered type, mapped to
-//     methodsRegistered by [MFATypeMethods] (past months are drawn).
+//   - userRegistrationDetails lists every user, 1,000 a page; in the
+//     current month, mfaRegisteredUsers counts the users per registered
+//     type, mapped to methodsRegistered by [MFATypeMethods] (past months
+//     are drawn).
 //
-// The logs take $filter on createdDateTime (ge, gt, le, lt, eq; unquoted
-// RFC 3339 instants, fractional seconds and offsets allowed; joined by
-// and; anything else 400 BadRequest), $select of top-level properties,
-// $top 1–1000 (the page size, capped by Options.LogPageSize), $orderby
-// createdDateTime [asc|desc] (default newest first, ties by id) and
-// $skiptoken in absolute nextLinks that keep the other options. An event
-// is served from its VisibleAt (createdDateTime + a latency per event,
-// Options.LogLatencyMin/Max, LateLogShare) while it is inside
-// Options.LogRetention (7 days by default, at most 30).
+// The logs keep to Microsoft's documented contract (see "Documented
+// contract" below): signIns and signUps take $filter on createdDateTime
+// (ge, le, eq; unquoted RFC 3339 instants, fractional seconds and offsets
+// allowed; joined by and), $top 1–1000 (the page size, capped by
+// Options.LogPageSize), $orderby createdDateTime [asc|desc] (default
+// newest first, ties by id) and $skiptoken in absolute nextLinks that keep
+// the other options. An event is served from its VisibleAt
+// (createdDateTime + a latency per event, Options.LogLatencyMin/Max,
+// LateLogShare) while it is inside Options.LogRetention (7 days by
+// default, at most 30).
+//
+// Objects are full: a sign-in has every property of Microsoft's example
+// in signin-list.md (about 60 properties, nested deviceDetail, location
+// with geoCoordinates, status, appliedConditionalAccessPolicies,
+// authenticationProcessingDetails, authenticationDetails, …), so a page
+// of 1,000 is about 3.5 MB; a sign-up has those of the signUps example,
+// and signUps pages carry its "@microsoft.graph.tips" annotation.
+// createdDateTime has seven fractional digits on half the events, six on
+// a fifth, none on the rest; $filter compares them exactly.
 //
 // Wire quirks of the sign-ins: os spelled as the authentications report
 // does ("MacOs", "Ios", ""); country "" or "UK"; an empty operatingSystem
 // or browser is null in half the events; an empty country is a null,
-// absent or empty location; a fifth of the events carry an unknown
-// "newProperty"; failureReason and additionalDetails are null on success;
-// userRegistrationDetails' lastUpdatedDateTime has seven fractional digits.
+// absent or empty location; geoCoordinates is sometimes {}; a fifth of
+// the events carry an unknown "newProperty"; failureReason and
+// additionalDetails are null on success. Sign-ups: appDisplayName is null
+// on credentialCollection and userId null on every stage but a successful
+// userCreation, as in the example. userRegistrationDetails'
+// lastUpdatedDateTime has seven fractional digits.
 //
 // Options.Retirement and [Server.SetRetirement] retire the userInsights
 // reports (empty, 400, 404 or 410) while the logs keep working;
@@ -131,6 +159,31 @@
 // and configError unless the request has Prefer:
 // include-unknown-enum-members; Options.FactDateTime sends factDate as a
 // date-time.
+//
+// # Documented contract
+//
+// By default graphsim accepts only what Microsoft documents for each read
+// (the pages are cited where the code relies on them) and is stricter than
+// Graph, never kinder; every refusal is a 400 with Graph's error envelope
+// ({"error":{"code":"BadRequest","message":…,"innerError":{"date":…,
+// "request-id":…,"client-request-id":…}}}):
+//
+//   - $select on signIns and signUps: "Query option 'Select' is not
+//     allowed. To allow it, set the 'AllowedQueryOptions' property on
+//     EnableQueryAttribute or QueryValidationSettings.", as users report;
+//     $select and $top on userRegistrationDetails the same with 'Select'
+//     and 'Top'; any other OData option the same with its OData name;
+//   - lt and gt on createdDateTime: "Invalid filter clause: the operator
+//     'lt' is not supported on createdDateTime";
+//   - a createdDateTime bound before the data clock of the paging run
+//     minus LogRetention: "Invalid filter clause: the date … is before the
+//     earliest allowed date …", Graph's "Min date validation check";
+//   - $filter and $orderby on userRegistrationDetails, documented but not
+//     implemented here.
+//
+// Lenient behaviour is behind explicit options only: Options.AcceptSelect
+// accepts $select of top-level properties on signIns and signUps;
+// Options.NoMinDate lifts the minimum date.
 //
 // The package imports neither the Graph SDK nor package graph.
 package graphsim

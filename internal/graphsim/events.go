@@ -69,13 +69,19 @@ type AuthenticationDetail struct {
 	AuthenticationStepRequirement  string    `json:"authenticationStepRequirement"`
 }
 
-// SignUpEvent is one auditLogs/signUps (selfServiceSignUp) entry.
+// SignUpEvent is one auditLogs/signUps (selfServiceSignUp) entry: one
+// stage of a sign-up flow, whose events share CorrelationID (see
+// signups.go).
 type SignUpEvent struct {
-	ID                     string         `json:"id"`
-	CreatedDateTime        time.Time      `json:"createdDateTime"`
-	AppID                  string         `json:"appId"`
-	AppDisplayName         string         `json:"appDisplayName"`
-	UserID                 string         `json:"userId"` // "" (null) when the sign-up failed
+	ID              string    `json:"id"`
+	CreatedDateTime time.Time `json:"createdDateTime"`
+	AppID           string    `json:"appId"`
+	// AppDisplayName is "" (null) on credentialCollection events, as in
+	// Microsoft's example.
+	AppDisplayName string `json:"appDisplayName"`
+	// UserID is the new user's id on the successful userCreation event,
+	// else "" (null).
+	UserID                 string         `json:"userId"`
 	SignUpIdentityProvider string         `json:"signUpIdentityProvider"`
 	SignUpStage            string         `json:"signUpStage"`
 	Status                 SignInStatus   `json:"status"`
@@ -103,7 +109,7 @@ var (
 	errLocked             = errorCode{50053, "Account is locked because user tried to sign in too many times with an incorrect user ID or password."}
 	errDisabled           = errorCode{50057, "User account is disabled."}
 	errStrongAuthFailed   = errorCode{500121, "Authentication failed during strong authentication request."}
-	errInterrupted        = errorCode{50140, "This error occurred due to 'Keep me signed in' interrupt when the user was signing in."}
+	errNotSignedIn        = errorCode{50058, "Session information is not sufficient for single-sign-on."}
 	errBlockedByCA        = errorCode{53003, "Access has been blocked by Conditional Access policies."}
 	errReplyURL           = errorCode{50011, "The redirect URI specified in the request does not match the redirect URIs configured for the application."}
 	errTransient          = errorCode{90033, "A transient error has occurred. Please try again."}
@@ -113,8 +119,14 @@ var (
 
 // singleFactorCode is the error code of a failed single-factor sign-in of
 // authFailureReasons index reason: userError splits 80/12/8 % into invalid
-// credentials, locked and disabled; incomplete is the keep-me-signed-in
-// interrupt (failed MFA sign-ins are the other incomplete ones, 500121).
+// credentials, locked and disabled; incomplete is 50058, "This means
+// that a user isn't signed in" (entra-docs
+// docs/identity-platform/reference-error-codes.md; a draft of
+// how-to-troubleshoot-sign-up-errors.md: "appears for sign-in attempts
+// when the user didn't complete the sign-in process"); failed MFA
+// sign-ins are the other incomplete ones, 500121. The
+// keep-me-signed-in interrupt 50140 is not a failure: those events come on
+// top (see kmsiInterrupts).
 func singleFactorCode(reason int, h hash) errorCode {
 	switch authFailureReasons()[reason].code {
 	case "userError":
@@ -126,7 +138,7 @@ func singleFactorCode(reason int, h hash) errorCode {
 		}
 		return errDisabled
 	case "incomplete":
-		return errInterrupted
+		return errNotSignedIn
 	case "denied":
 		return errBlockedByCA
 	case "configError":
@@ -141,18 +153,19 @@ func singleFactorCode(reason int, h hash) errorCode {
 
 // ErrorCodeReasons maps every sign-in status.errorCode graphsim sends on a
 // failure to the reasonCode of the authentications report's failures that
-// counts it.
+// counts it. The interrupt 50140 (CodeKeepMeSignedIn) is not in it: it is
+// neither a success nor a failure, and no report row counts it.
 func ErrorCodeReasons() map[int]string {
 	return map[int]string{
 		errInvalidCredentials.code: "userError", errLocked.code: "userError", errDisabled.code: "userError",
-		errStrongAuthFailed.code: "incomplete", errInterrupted.code: "incomplete",
+		errStrongAuthFailed.code: "incomplete", errNotSignedIn.code: "incomplete",
 		errBlockedByCA.code: "denied", errReplyURL.code: "configError",
 		errTransient.code: "systemFailure", errMissingParameter.code: "badRequest", errFlowTokenExpired.code: "other",
 	}
 }
 
 // streamTime is the creation time of event k of a stream of rate c on day,
-// whole seconds, never after now nor outside the day.
+// to Graph's precision (100 ns), never after now nor outside the day.
 func streamTime(day period, c float64, k int64, now time.Time) time.Time {
 	if k == 0 {
 		return day.start
@@ -160,18 +173,38 @@ func streamTime(day period, c float64, k int64, now time.Time) time.Time {
 	return spreadTime(day, (float64(k)+0.5)/c, now)
 }
 
-// spreadTime is the time at the share x of day, whole seconds, never after
+// spreadTime is the time at the share x of day, to 100 ns, never after
 // now nor outside the day.
 func spreadTime(day period, x float64, now time.Time) time.Time {
-	t := day.start.Add(time.Duration(x * float64(day.end.Sub(day.start)))).Truncate(time.Second)
+	t := day.start.Add(time.Duration(x * float64(day.end.Sub(day.start)))).Truncate(graphTick)
 	last := day.end.Add(-time.Second)
 	if t.After(last) {
 		t = last
 	}
 	if t.After(now) {
-		t = now.Truncate(time.Second)
+		t = now.Truncate(graphTick)
 	}
 	return t
+}
+
+// graphTick is the resolution of Graph's date-times: seven fractional
+// digits.
+const graphTick = 100 * time.Nanosecond
+
+// graphTime is t as Graph writes an event's createdDateTime, drawn per
+// event from h: seven fractional digits for half the events, six for a
+// fifth (as in the signUps example of auditlogroot-list-signups.md),
+// whole seconds for the rest (as in the signIns example of
+// signin-list.md). Truncating never moves an event past now or out of
+// its day.
+func graphTime(t time.Time, h hash) time.Time {
+	switch u := h.str("digits").unit(); {
+	case u < 0.3:
+		return t.Truncate(time.Second)
+	case u < 0.5:
+		return t.Truncate(time.Microsecond)
+	}
+	return t.Truncate(graphTick)
 }
 
 // fillAt is the share of day elapsed at t, as newPeriod computes it.
@@ -205,7 +238,7 @@ func (g *gen) signInsOfDay(day period, si int, lat latency) []SignInEvent {
 	sum := sumOf(weights)
 	for k := range n {
 		key := base.str("single").num(k)
-		e := rawSignIn{at: streamTime(day, c, k, g.now), key: key}
+		e := rawSignIn{at: graphTime(streamTime(day, c, k, g.now), key), key: key}
 		if successesOf(k+1, r, ph) > successesOf(k, r, ph) {
 			e.ok = true
 		} else {
@@ -222,7 +255,7 @@ func (g *gen) signInsOfDay(day period, si int, lat latency) []SignInEvent {
 		}
 		for k := range countAt(m.c, day.fill) {
 			key := base.str(m.method).num(k)
-			at := streamTime(day, m.c, k, g.now)
+			at := graphTime(streamTime(day, m.c, k, g.now), key)
 			if successesOf(k+1, m.rate, m.phase) > successesOf(k, m.rate, m.phase) {
 				raw = append(raw, rawSignIn{at: at, key: key, ok: true, mfa: m.method, mfaDone: true})
 				continue
@@ -241,7 +274,46 @@ func (g *gen) signInsOfDay(day period, si int, lat latency) []SignInEvent {
 		}
 	}
 	slices.SortStableFunc(raw, func(a, b rawSignIn) int { return a.at.Compare(b.at) })
-	return g.assignUsers(day, si, raw, lat)
+	out := g.assignUsers(day, si, raw, lat)
+	out = append(out, kmsiInterrupts(day, out, lat)...)
+	slices.SortStableFunc(out, func(a, b SignInEvent) int { return a.CreatedDateTime.Compare(b.CreatedDateTime) })
+	return out
+}
+
+// kmsiShare is the share of successful browser sign-ins preceded by the
+// "Keep me signed in" prompt.
+const kmsiShare = 0.3
+
+// kmsiInterrupts returns the "Keep me signed in" interrupts before a share
+// of the successful browser sign-ins: an event with errorCode 50140, its
+// own id, the sign-in's correlationId, user and details, 0.5–3 s earlier
+// (entra-docs howto-troubleshoot-sign-up-errors.md: "an expected part of
+// the sign-in flow, where a user is asked if they want to remain signed
+// into this browser"). They are extra events: the sign-ins the reports
+// count do not change. None falls before the day, so a day's events stay
+// on it.
+func kmsiInterrupts(day period, evs []SignInEvent, lat latency) []SignInEvent {
+	var out []SignInEvent
+	for i := range evs {
+		e := &evs[i]
+		h := newHash(e.ID).str("kmsi")
+		if e.Status.ErrorCode != 0 || e.ClientAppUsed != "Browser" || h.unit() >= kmsiShare {
+			continue
+		}
+		at := e.CreatedDateTime.Add(-seconds(h.str("before"), 0.5, 3))
+		if at.Before(day.start) {
+			continue
+		}
+		k := *e
+		k.ID, k.CreatedDateTime, k.VisibleAt = guid(h), at, at.Add(lat.of(h))
+		k.Status = SignInStatus{ErrorCode: CodeKeepMeSignedIn,
+			FailureReason: "This error occurred due to 'Keep me signed in' interrupt when the user was signing in.",
+			AdditionalDetails: "This is an expected part of the sign-in flow, where a user is asked if they want to " +
+				"remain signed into this browser to make further sign-ins easier."}
+		k.AuthenticationDetails = slices.Clone(e.AuthenticationDetails)
+		out = append(out, k)
+	}
+	return out
 }
 
 // pool is where a segment's new users of a day are: a run of the
@@ -373,84 +445,6 @@ func cities(code string) [2]string {
 		return [2]string{"Tel Aviv", "Tel Aviv"}
 	}
 	return [2]string{}
-}
-
-// signUpsOfDay returns the sign-ups of segment si on day, oldest first:
-// the successful ones of the signUps report's row, then about 15 % more
-// that failed and that the report does not count.
-func (g *gen) signUpsOfDay(day period, si int, lat latency) []SignUpEvent {
-	s := g.segs[si]
-	if s.app == len(g.t.apps)-1 { // no sign-ups to the admin portal
-		return nil
-	}
-	a := g.t.apps[s.app]
-	idp := signUpProvider(s)
-	base := s.key.str("signUpEvent").num(day.index)
-	c := g.signUpRate(day, s)
-	var out []SignUpEvent
-	add := func(key hash, at time.Time, fail *signUpFailure) {
-		ev := SignUpEvent{ID: guid(key), CreatedDateTime: at, AppID: a.id, AppDisplayName: g.appName(a, day),
-			SignUpIdentityProvider: idp, SignUpStage: "userCreation", CorrelationID: guid(key.str("correlation")),
-			SignUpIdentity: SignUpIdentity{SignUpIdentifierType: "emailAddress",
-				SignUpIdentifier: "new" + guid(key.str("mail"))[:8] + "@example.com"}}
-		if idp == "Google" || idp == "Facebook" {
-			ev.SignUpIdentity.SignUpIdentifierType = "federation"
-		}
-		if fail != nil {
-			ev.SignUpStage = fail.stage
-			ev.Status = SignInStatus{ErrorCode: fail.code, FailureReason: fail.text}
-		} else {
-			ev.UserID = guid(key.str("newUser"))
-		}
-		ev.VisibleAt = at.Add(lat.of(key))
-		out = append(out, ev)
-	}
-	for k := range countAt(c, day.fill) {
-		add(base.num(k), streamTime(day, c, k, g.now), nil)
-	}
-	cf := 0.15 * c
-	for k := range int64(cf*day.fill + 0.5) {
-		key := base.str("failed").num(k)
-		fails := signUpFailures(idp)
-		add(key, spreadTime(day, (float64(k)+0.5)/cf, g.now), &fails[key.pick(len(fails))])
-	}
-	slices.SortStableFunc(out, func(a, b SignUpEvent) int { return a.CreatedDateTime.Compare(b.CreatedDateTime) })
-	return out
-}
-
-// signUpProvider is the signUpIdentityProvider of a segment's sign-ups,
-// from its identityProvider dimension: local accounts are "Email OTP" or
-// "Email Password" (per segment), google.com "Google", facebook.com
-// "Facebook".
-func signUpProvider(s segment) string {
-	switch s.idp {
-	case "google.com":
-		return "Google"
-	case "facebook.com":
-		return "Facebook"
-	}
-	if s.key.str("otp").unit() < 0.5 {
-		return "Email OTP"
-	}
-	return "Email Password"
-}
-
-// signUpFailure is a failed sign-up's stage and status. The codes are
-// graphsim's own: Graph does not document sign-up error codes.
-type signUpFailure struct {
-	stage string
-	code  int
-	text  string
-}
-
-func signUpFailures(idp string) []signUpFailure {
-	if idp == "Google" || idp == "Facebook" {
-		return []signUpFailure{{"credentialFederation", 1003034, "The federated identity provider returned an error."},
-			{"consent", 65004, "User declined to consent to access the app."}}
-	}
-	return []signUpFailure{{"credentialValidation", 1003032, "The verification code has expired."},
-		{"credentialValidation", 1003033, "The verification code is incorrect."},
-		{"attributeCollectionAndValidation", 1003031, "The email address is already in use."}}
 }
 
 // latency is the ingestion delay of events.

@@ -48,9 +48,14 @@ func (t *tally) add(e SignInEvent) {
 	t.reasons[ErrorCodeReasons()[e.Status.ErrorCode]]++
 }
 
+// tallies counts the sign-ins the reports count: interrupts are neither
+// attempts nor failures.
 func tallies(evs []SignInEvent, gran insights.Granularity) map[authKey]*tally {
 	out := map[authKey]*tally{}
 	for _, e := range evs {
+		if e.Interrupt() {
+			continue
+		}
 		k := signInKey(e, gran)
 		if out[k] == nil {
 			out[k] = &tally{reasons: map[string]int64{}, users: map[string]bool{}}
@@ -211,6 +216,9 @@ func TestMFASignInsAgreeWithMFACompletions(t *testing.T) {
 	type count struct{ attempts, successes int64 }
 	got := map[key]*count{}
 	for _, e := range evs {
+		if e.Interrupt() {
+			continue
+		}
 		if e.AuthenticationRequirement != "multiFactorAuthentication" {
 			if len(e.AuthenticationDetails) != 1 || e.AuthenticationDetails[0].AuthenticationMethod != "Password" ||
 				e.AuthenticationRequirement != "singleFactorAuthentication" {
@@ -266,21 +274,25 @@ func TestMFASignInsAgreeWithMFACompletions(t *testing.T) {
 	}
 }
 
-// TestSignUpsAgreeWithReport: successful sign-ups per day and app equal
-// the signUps rows; failed ones exist and are not counted.
+// TestSignUpsAgreeWithReport: the sign-ups (userCreation events with
+// errorCode 0) per day and app equal the signUps rows; failed steps
+// exist and are not counted.
 func TestSignUpsAgreeWithReport(t *testing.T) {
 	evs := SignUps(DefaultTenantID, testNow(), month)
 	type key struct{ day, app, idp string }
 	got, failed := map[key]int64{}, 0
 	for _, e := range evs {
-		if e.Status.ErrorCode != 0 {
+		switch {
+		case e.Failed():
 			failed++
-			if e.UserID != "" || e.SignUpStage == "userCreation" {
-				t.Errorf("failed sign-up %+v has a user or the last stage", e)
+			if e.UserID != "" {
+				t.Errorf("failed sign-up step %+v has a user", e)
 			}
-			continue
+		case e.SignedUp():
+			got[key{e.CreatedDateTime.Format(time.DateOnly), e.AppID, e.SignUpIdentityProvider}]++
+		case e.UserID != "":
+			t.Errorf("%s step %+v has a user", e.SignUpStage, e)
 		}
-		got[key{e.CreatedDateTime.Format(time.DateOnly), e.AppID, e.SignUpIdentityProvider}]++
 	}
 	// The provider maps back to the rows' identityProvider.
 	back := map[string]string{"Email OTP": "local", "Email Password": "local", "Google": "google.com", "Facebook": "facebook.com"}

@@ -79,10 +79,33 @@ func SignIns(tenantID string, now time.Time, opts Options) []SignInEvent {
 		func(e *SignInEvent) time.Time { return e.CreatedDateTime }, signInLog)
 }
 
-// SignUps is SignIns for auditLogs/signUps.
+// SignUps is SignIns for auditLogs/signUps: one event per stage of each
+// sign-up flow (see signups.go).
 func SignUps(tenantID string, now time.Time, opts Options) []SignUpEvent {
-	return retainedEvents(tenantID, now, opts, func(d dayEvents) []SignUpEvent { return d.signUps },
+	evs := retainedEvents(tenantID, now, opts, func(d dayEvents) []SignUpEvent { return d.signUps },
 		func(e *SignUpEvent) time.Time { return e.CreatedDateTime }, signUpLog)
+	slices.SortStableFunc(evs, func(a, b SignUpEvent) int { return newerFirst(&a, &b) })
+	return evs
+}
+
+// newerFirst orders sign-ups newest first, ties by id. A day's flows can
+// begin the day before, so the days' lists need merging.
+func newerFirst(a, b *SignUpEvent) int {
+	if c := b.CreatedDateTime.Compare(a.CreatedDateTime); c != 0 {
+		return c
+	}
+	return strings.Compare(a.ID, b.ID)
+}
+
+// daysOf returns the days whose events of kind can be in the log at now,
+// newest first: for sign-ups also tomorrow near midnight, whose first
+// flows begin today.
+func daysOf(kind logKind, now time.Time, retention time.Duration) []time.Time {
+	days := logDays(now, retention)
+	if next := startOfDay(now.Add(maxFlowDuration)); kind == signUpLog && next.After(days[0]) {
+		days = append([]time.Time{next}, days...)
+	}
+	return days
 }
 
 // retainedEvents is the events of kind of every retained day, newest day
@@ -92,7 +115,7 @@ func retainedEvents[E any](tenantID string, now time.Time, opts Options, of func
 	opts = opts.withDefaults()
 	g := newGen(tenantID, now, true)
 	var out []E
-	for _, d := range logDays(now, opts.LogRetention) {
+	for _, d := range daysOf(kind, now, opts.LogRetention) {
 		evs := of(g.eventsOfDay(kind, d, opts.latency()))
 		for i := range evs {
 			if retained(created(&evs[i]), now, opts.LogRetention) {
@@ -144,7 +167,7 @@ func (s *Server) signInsAt(tenantID string, now time.Time) []*SignInEvent {
 
 func (s *Server) signUpsAt(tenantID string, now time.Time) []*SignUpEvent {
 	var out []*SignUpEvent
-	for _, d := range logDays(now, s.opts.LogRetention) {
+	for _, d := range daysOf(signUpLog, now, s.opts.LogRetention) {
 		evs := s.logs.day(tenantID, signUpLog, d, now, s.opts.latency()).signUps
 		for i := range evs {
 			e := &evs[i]
@@ -153,6 +176,7 @@ func (s *Server) signUpsAt(tenantID string, now time.Time) []*SignUpEvent {
 			}
 		}
 	}
+	slices.SortStableFunc(out, newerFirst)
 	return out
 }
 

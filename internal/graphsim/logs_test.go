@@ -177,13 +177,13 @@ func TestLogFilter(t *testing.T) {
 		keep   func(time.Time) bool
 	}{
 		{"createdDateTime ge " + from.Format(time.RFC3339), func(t time.Time) bool { return !t.Before(from) }},
-		{"createdDateTime ge " + from.Format(time.RFC3339) + " and createdDateTime lt " + to.Format(time.RFC3339),
-			func(t time.Time) bool { return !t.Before(from) && t.Before(to) }},
-		{"CreatedDateTime GT 2026-03-16T10:00:00.5Z and createdDateTime le 2026-03-17T00:00:00.0000000Z",
+		{"createdDateTime ge " + from.Format(time.RFC3339) + " and createdDateTime le " + to.Format(time.RFC3339),
+			func(t time.Time) bool { return !t.Before(from) && !t.After(to) }},
+		{"CreatedDateTime GE 2026-03-16T10:00:00.5Z and createdDateTime le 2026-03-17T00:00:00.0000000Z",
 			func(t time.Time) bool {
-				return t.After(time.Date(2026, 3, 16, 10, 0, 0, 5e8, time.UTC)) && !t.After(time.Date(2026, 3, 17, 0, 0, 0, 0, time.UTC))
+				return !t.Before(time.Date(2026, 3, 16, 10, 0, 0, 5e8, time.UTC)) && !t.After(time.Date(2026, 3, 17, 0, 0, 0, 0, time.UTC))
 			}},
-		{"createdDateTime lt 2026-03-12T01:00:00+01:00", func(t time.Time) bool { return t.Before(time.Date(2026, 3, 12, 0, 0, 0, 0, time.UTC)) }},
+		{"createdDateTime le 2026-03-12T01:00:00+01:00", func(t time.Time) bool { return !t.After(time.Date(2026, 3, 12, 0, 0, 0, 0, time.UTC)) }},
 	}
 	for _, tt := range good {
 		t.Run(tt.filter, func(t *testing.T) {
@@ -205,6 +205,7 @@ func TestLogFilter(t *testing.T) {
 		})
 	}
 	bad := []string{
+		"createdDateTime lt 2026-03-17T00:00:00Z", "createdDateTime gt 2026-03-16T00:00:00Z",
 		"createdDateTime ge '2026-03-16T00:00:00Z'", "createdDateTime ge 2026-03-16", "appId eq 'x'",
 		"createdDateTime ne 2026-03-16T00:00:00Z", "createdDateTime ge 2026-03-16T00:00:00Z or createdDateTime lt 2026-03-17T00:00:00Z",
 		"createdDateTime ge 2026-03-16T00:00:00Z and", "createdDateTime ge", "(createdDateTime ge 2026-03-16T00:00:00Z)",
@@ -213,15 +214,19 @@ func TestLogFilter(t *testing.T) {
 	for _, f := range bad {
 		t.Run("bad "+f, func(t *testing.T) {
 			resp := get(t, s.Client(), signInsURL(s, "?$filter="+url.QueryEscape(f)), token)
-			if resp.StatusCode != http.StatusBadRequest || decodeGraphErr(t, resp).Error.Code != "BadRequest" {
-				t.Errorf("HTTP %d %s, want 400 BadRequest", resp.StatusCode, resp.body)
+			e := decodeGraphErr(t, resp)
+			if resp.StatusCode != http.StatusBadRequest || e.Error.Code != "BadRequest" ||
+				!strings.HasPrefix(e.Error.Message, "Invalid filter clause") {
+				t.Errorf("HTTP %d %s, want 400 BadRequest Invalid filter clause", resp.StatusCode, resp.body)
 			}
 		})
 	}
 }
 
+// TestLogSelectTopOrder: with AcceptSelect, $select sends only the
+// selected properties; $top, $orderby and nextLinks keep the options.
 func TestLogSelectTopOrder(t *testing.T) {
-	s := startPinned(t, Options{})
+	s := startPinned(t, Options{AcceptSelect: true})
 	token := getToken(t, s, s.TenantID)
 	c := s.Client()
 	f := "createdDateTime ge 2026-03-17T00:00:00Z"
@@ -300,7 +305,7 @@ func first(t *testing.T, c *http.Client, u, token string) []json.RawMessage {
 func TestLatencyAndRetention(t *testing.T) {
 	var clock atomicTime
 	clock.Store(testNow())
-	opts := Options{Now: clock.Load, LateLogShare: 0.2}
+	opts := Options{Now: clock.Load, LateLogShare: 0.2, AcceptSelect: true}
 	s := startSim(t, opts)
 	token := getToken(t, s, s.TenantID)
 	c := s.Client()
@@ -424,12 +429,19 @@ func TestRegistrationDetails(t *testing.T) {
 	if !strings.Contains(string(items[0]), `.0000000Z"`) {
 		t.Errorf("lastUpdatedDateTime without 7 fractional digits: %s", items[0])
 	}
-	sel := first(t, s.Client(), u+"?$select=id,methodsRegistered&$top=5", token)
-	if len(sel) != 5 || strings.Contains(string(sel[0]), "userPrincipalName") {
-		t.Errorf("$select/$top: %d items, %s", len(sel), sel[0])
-	}
-	if resp := get(t, s.Client(), u+"?$filter="+url.QueryEscape("isMfaRegistered eq true"), token); resp.StatusCode != 400 {
-		t.Errorf("$filter: HTTP %d, want 400", resp.StatusCode)
+	// Only $filter (and $orderby) are documented: $select and $top are
+	// refused. graphsim implements neither $filter nor $orderby here, so
+	// it refuses them too (stricter than Graph).
+	for q, want := range map[string]string{
+		"$select=id,methodsRegistered": notAllowed("$select").Error(),
+		"$top=5":                       notAllowed("$top").Error(),
+		"$filter=" + url.QueryEscape("isMfaRegistered eq true"): "Invalid filter clause",
+		"$orderby=userPrincipalName":                            "graphsim does not implement",
+	} {
+		resp := get(t, s.Client(), u+"?"+q, token)
+		if e := decodeGraphErr(t, resp); resp.StatusCode != 400 || e.Error.Code != "BadRequest" || !strings.HasPrefix(e.Error.Message, want) {
+			t.Errorf("%s: HTTP %d %s, want 400 %q", q, resp.StatusCode, resp.body, want)
+		}
 	}
 }
 

@@ -115,6 +115,16 @@ type Options struct {
 	// LateLogMin and LateLogMax [DefaultLateMin, DefaultLateMax] [0].
 	LateLogShare           float64
 	LateLogMin, LateLogMax time.Duration
+	// AcceptSelect accepts $select on auditLogs/signIns and
+	// auditLogs/signUps and sends only the selected properties. Graph
+	// documents no $select there and users report it refused (400 "Query
+	// option 'Select' is not allowed…"), so by default it is refused; this
+	// is for the tests of a client's fast path.
+	AcceptSelect bool
+	// NoMinDate lifts the minimum date of the logs' $filter: by default a
+	// createdDateTime bound before now − LogRetention answers 400 "Invalid
+	// filter clause", as Graph's "Min date validation check" does.
+	NoMinDate bool
 	// SignInActivityUnlicensed makes users/$count with a signInActivity
 	// filter answer 403 Authentication_RequestFromNonPremiumTenantOrB2CTenant,
 	// as for a tenant without a premium licence.
