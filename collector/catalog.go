@@ -102,8 +102,8 @@ func derivedFrom(r insights.Report) *insights.Report {
 
 // ReportsOf returns the catalog's reports that source produces, in
 // catalog order. A source that does not list its reports (the userinsights
-// source) produces every Graph report but no derived one: the collector
-// derives those (see mirrorDerived).
+// source) produces every Graph report but no derived or logs-only one: the
+// collector derives the former (see mirrorDerived).
 func (c *Catalog) ReportsOf(source Source) []insights.Report {
 	var out []insights.Report
 	lister, lists := source.(Lister)
@@ -111,7 +111,7 @@ func (c *Catalog) ReportsOf(source Source) []insights.Report {
 		switch {
 		case lists && slices.Contains(lister.Reports(), r):
 			out = append(out, r)
-		case !lists && derivedFrom(r) == nil:
+		case !lists && slices.Contains(insights.AllReports(), r):
 			out = append(out, r)
 		}
 	}

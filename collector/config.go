@@ -114,7 +114,7 @@ func validList(valid []string) string {
 }
 
 func knownReport(r insights.Report) bool {
-	return slices.Contains(insights.AllReports(), r)
+	return slices.Contains(insights.KnownReports(), r)
 }
 
 // sortedReports returns the keys of m in a stable order for messages.

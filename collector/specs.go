@@ -104,7 +104,11 @@ func metricSpecs() []metricSpec {
 			help: "Users who signed up in the period (logs source: sign-up flows whose userCreation step succeeded," +
 				" in the period of that step).",
 			defaults: []string{"app_id", "identity_provider"},
-			points:   count,
+			points: func(_ insights.Granularity, r *insights.Row, emit emitFunc) {
+				if len(r.Failures) == 0 { // the logs source's failed steps ride on rows of their own
+					emit(r.Count)
+				}
+			},
 		},
 		{
 			name: "sign_up_flows", report: insights.SignUpFunnel, logsOnly: true,

@@ -214,16 +214,38 @@ func AllReports() []Report { return reportsWhere(func(s ReportSpec) []Granularit
 // live replacement and are absent for its tenants.
 func LogsReports() []Report { return reportsWhere(func(s ReportSpec) []Granularity { return s.Logs }) }
 
+// KnownReports returns every report a source can produce: Graph's and
+// those only the logs source has (signInInterrupts, signUpFunnel, ...),
+// daily first.
+func KnownReports() []Report {
+	return reportsWhere(func(s ReportSpec) []Granularity { return served(s) })
+}
+
 // DefaultReports returns the reports read when the configuration names
-// none: AllReports without the deprecated ones. A config file can still
-// list those.
+// none: KnownReports without the deprecated ones. A config file can still
+// list those. Each tenant reads those of them its source produces.
 func DefaultReports() []Report {
 	return reportsWhere(func(s ReportSpec) []Granularity {
 		if s.Deprecated {
 			return nil
 		}
-		return s.Graph
+		return served(s)
 	})
+}
+
+// served lists the granularities a source serves report s at; none for a
+// derived report, which the collector adds where its source report is read.
+func served(s ReportSpec) []Granularity {
+	if s.DerivedFrom != "" {
+		return nil
+	}
+	out := slices.Clone(s.Graph)
+	for _, g := range s.Logs {
+		if !slices.Contains(out, g) {
+			out = append(out, g)
+		}
+	}
+	return out
 }
 
 // reportsWhere lists, daily first and in catalog order, the reports whose

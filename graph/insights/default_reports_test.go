@@ -5,10 +5,12 @@ import (
 	"testing"
 )
 
+// TestDefaultReportsLeaveOutTheDeprecatedReport: the defaults are every
+// report a source produces but the deprecated one.
 func TestDefaultReportsLeaveOutTheDeprecatedReport(t *testing.T) {
 	defaults := DefaultReports()
 	var want []Report
-	for _, r := range AllReports() {
+	for _, r := range KnownReports() {
 		if r.Name != InactiveUsersByApplication {
 			want = append(want, r)
 		}
@@ -16,8 +18,13 @@ func TestDefaultReportsLeaveOutTheDeprecatedReport(t *testing.T) {
 	if !slices.Equal(defaults, want) {
 		t.Errorf("DefaultReports() = %v, want %v", defaults, want)
 	}
-	if len(defaults) != len(AllReports())-2 {
-		t.Errorf("DefaultReports() has %d reports, want the %d of AllReports() but 2", len(defaults), len(AllReports()))
+	if len(defaults) != len(KnownReports())-2 {
+		t.Errorf("DefaultReports() has %d reports, want the %d of KnownReports() but 2", len(defaults), len(KnownReports()))
+	}
+	for _, name := range []string{SignInInterrupts, SignUpFunnel} { // logs only, read by default
+		if !slices.Contains(defaults, Report{Granularity: Daily, Name: name}) {
+			t.Errorf("DefaultReports() lacks daily/%s", name)
+		}
 	}
 	for _, s := range []string{"daily/inactiveUsersByApplication", "monthly/inactiveUsersByApplication"} {
 		r, err := ParseReport(s)

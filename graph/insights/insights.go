@@ -35,7 +35,7 @@ func (r Report) Path() string { return "/reports/userInsights/" + string(r.Granu
 
 // ParseReport parses "granularity/name" as written by Report.String.
 func ParseReport(s string) (Report, error) {
-	for _, r := range AllReports() {
+	for _, r := range KnownReports() {
 		if r.String() == s {
 			return r, nil
 		}

@@ -158,7 +158,7 @@ func (f *File) DimensionMap() (map[insights.Report][]string, error) {
 	for _, key := range keys {
 		labels := f.Dimensions[key]
 		matched := false
-		for _, r := range insights.AllReports() {
+		for _, r := range insights.KnownReports() {
 			if key == r.String() || key == r.Name {
 				if _, dup := out[r]; dup {
 					return nil, fmt.Errorf("dimensions: %q: %s is configured twice", key, r)
