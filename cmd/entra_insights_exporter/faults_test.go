@@ -311,9 +311,9 @@ func runFaultCase(t *testing.T, tc faultCase) {
 	if got := errorsOf(failing); !(got > errorsBefore) {
 		t.Errorf("refresh_errors_total{reason=%q} = %v, want > %v", tc.reason, got, errorsBefore)
 	}
-	lines := logLines(in.stderr.String(), `msg="report refresh failed"`, "report="+faultTarget.String(), "reason="+string(tc.reason))
+	lines := logLines(in.stderr.String(), `msg="refresh failed"`, "reports="+faultTarget.String(), "reason="+string(tc.reason))
 	if len(lines) == 0 {
-		t.Errorf("no log line `report refresh failed` with reason=%s for %s", tc.reason, faultTarget)
+		t.Errorf("no log line `refresh failed` with reason=%s for %s", tc.reason, faultTarget)
 	} else {
 		if !strings.Contains(lines[0], "hint=") || !strings.Contains(lines[0], tc.hint) {
 			t.Errorf("log line lacks the hint %q:\n%s", tc.hint, lines[0])

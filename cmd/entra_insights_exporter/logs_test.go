@@ -50,6 +50,10 @@ func logsExpected(sim *graphsim.Sim, opts graphsim.Options, now time.Time) logsW
 			if collector.PeriodStart(insightsGranularity(g), e.CreatedDateTime) != start {
 				continue
 			}
+			if e.Interrupt() { // neither a success nor a failure
+				want[g+"_sign_in_interrupts"]++
+				continue
+			}
 			result := "success"
 			if e.Status.ErrorCode != 0 {
 				result = "failure"
@@ -78,8 +82,14 @@ func logsExpected(sim *graphsim.Sim, opts graphsim.Options, now time.Time) logsW
 			continue
 		}
 		for g, start := range period {
-			if collector.PeriodStart(insightsGranularity(g), e.CreatedDateTime) == start && e.Status.ErrorCode == 0 {
+			if collector.PeriodStart(insightsGranularity(g), e.CreatedDateTime) != start {
+				continue
+			}
+			switch {
+			case e.SignedUp():
 				want[g+"_sign_ups"]++
+			case e.Failed():
+				want[g+"_sign_up_failures"]++
 			}
 		}
 	}
@@ -98,6 +108,8 @@ func logsGot(families map[string]*dto.MetricFamily, tenant string) logsWant {
 		}
 		got[g+"_tenant_active_users"] = sumWhere(families, "entra_insights_"+g+"_tenant_active_users", map[string]string{"tenant": tenant})
 		got[g+"_sign_ups"] = sumWhere(families, "entra_insights_"+g+"_sign_ups", map[string]string{"tenant": tenant})
+		got[g+"_sign_up_failures"] = sumWhere(families, "entra_insights_"+g+"_sign_up_failures", map[string]string{"tenant": tenant})
+		got[g+"_sign_in_interrupts"] = sumWhere(families, "entra_insights_"+g+"_sign_in_interrupts", map[string]string{"tenant": tenant})
 	}
 	return got
 }

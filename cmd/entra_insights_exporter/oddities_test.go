@@ -174,7 +174,7 @@ func runQuietCase(t *testing.T, tc quietCase) {
 	if got, want := sumWhere(f, "entra_insights_refresh_errors_total", tenant), sumWhere(good, "entra_insights_refresh_errors_total", tenant); got != want {
 		t.Errorf("refresh_errors_total = %v, want %v as before", got, want)
 	}
-	if lines := logLines(env.in.stderr.String(), "report refresh failed"); len(lines) > 0 {
+	if lines := logLines(env.in.stderr.String(), `msg="refresh failed"`); len(lines) > 0 {
 		t.Errorf("failure logged: %s", lines[0])
 	}
 	tc.check(t, env, good, f, since)

@@ -341,7 +341,7 @@ func TestGraphCertificatesAreVerified(t *testing.T) {
 			in.waitScrape(t, 10*time.Second, "failure", func(f map[string]*dto.MetricFamily) bool {
 				return sumWhere(f, "entra_insights_refresh_errors_total", map[string]string{"tenant": "contoso", "reason": string(tc.reason)}) > 0
 			})
-			lines := logLines(in.stderr.String(), "report refresh failed", "reason="+string(tc.reason))
+			lines := logLines(in.stderr.String(), `msg="refresh failed"`, "reason="+string(tc.reason))
 			if len(lines) == 0 || !strings.Contains(lines[0], tc.hint) {
 				t.Errorf("want a log line with reason=%s and hint %q; got %q", tc.reason, tc.hint, lines)
 			} else {

@@ -131,7 +131,7 @@ func TestShutdownDuringStalledRefresh(t *testing.T) {
 	if len(partial) > 0 {
 		t.Errorf("%d of %d scrapes served something other than the last complete snapshot: %s", len(partial), scrapes, partial[0])
 	}
-	if lines := logLines(in.stderr.String(), "report refresh failed"); len(lines) > 0 {
+	if lines := logLines(in.stderr.String(), `msg="refresh failed"`); len(lines) > 0 {
 		t.Errorf("the aborted refresh logged a failure: %s", lines[0])
 	}
 	sim.Close()
@@ -194,7 +194,7 @@ func TestSIGTERMDuringStalledRefresh(t *testing.T) {
 	if !strings.Contains(c.stderr.String(), "shutting down") {
 		t.Errorf("no shutdown logged")
 	}
-	if lines := logLines(c.stderr.String(), "report refresh failed"); len(lines) > 0 {
+	if lines := logLines(c.stderr.String(), `msg="refresh failed"`); len(lines) > 0 {
 		t.Errorf("the aborted refresh logged a failure: %s", lines[0])
 	}
 	t.Logf("SIGTERM with a refresh stalled: exit 0 after %s (%s before the refresh deadline)", took, left.Round(time.Millisecond))
