@@ -30,6 +30,10 @@ type fakeReader struct {
 	// of every SignIns call.
 	refuseSelect bool
 	selects      []bool
+	// minDate refuses a SignIns window that starts more than minDate ago,
+	// as Graph's minimum-date check; refusedFrom records their starts.
+	minDate     time.Duration
+	refusedFrom []time.Time
 }
 
 type fakeSignIn struct {
@@ -45,6 +49,12 @@ func (f *fakeReader) SignIns(ctx context.Context, from, to time.Time, sel bool, 
 	if sel && f.refuseSelect {
 		f.mu.Unlock()
 		return fmt.Errorf("page 1: %w: %w", insights.ErrSelectRefused, errInjected)
+	}
+	if f.minDate > 0 && from.Before(f.now().Add(-f.minDate)) {
+		f.refusedFrom = append(f.refusedFrom, from)
+		f.mu.Unlock()
+		return fmt.Errorf("page 1: %w: %w", insights.ErrFilterRefused,
+			&insights.Error{Reason: insights.ReasonBadRequest, Status: 400, Err: errors.New("Invalid filter clause")})
 	}
 	now := f.now()
 	var out []insights.SignIn

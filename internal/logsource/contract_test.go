@@ -1,0 +1,82 @@
+package logsource
+
+import (
+	"context"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/entra-insights/entra_insights_exporter/graph/insights"
+)
+
+// TestSelectRefusedCostsNothing: Graph refuses $select on signIns; the
+// refused window is read again at once without it, the figures are exact,
+// and $select is never sent again, not even after a restart.
+func TestSelectRefusedCostsNothing(t *testing.T) {
+	events, signUps := population(5, 3, 0)
+	c := &clock{t: testEnd}
+	r := &fakeReader{now: c.now, signIns: events, signUps: signUps, users: 300, refuseSelect: true}
+	path := filepath.Join(t.TempDir(), "state.db")
+	st := openStore(t, path)
+	s := newTestSource(t, r, st, c)
+	if err := s.Sync(context.Background()); err != nil {
+		t.Fatalf("Sync with $select refused: %v", err)
+	}
+	if len(r.selects) < 2 || !r.selects[0] || slices.Contains(r.selects[1:], true) {
+		t.Fatalf("$select sent %v, want once (refused) then never", r.selects)
+	}
+	want := oracleOf(events, signUps, testEnd.Add(-30*24*time.Hour), testEnd, testDims[insights.Daily])
+	got := observed(t, s, testDims[insights.Daily])
+	for _, o := range []oracle{want, got} { // monthly users are counted by other dimensions
+		for k := range o {
+			if strings.HasPrefix(k, "monthly") && strings.Contains(k, " users ") {
+				delete(o, k)
+			}
+		}
+	}
+	if d := diff(want, got); d != "" {
+		t.Fatalf("figures after the refusal differ from the events:\n%s", d)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r.selects = nil
+	c.add(10 * time.Minute)
+	st = openStore(t, path)
+	defer st.Close()
+	if err := newTestSource(t, r, st, c).Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(r.selects) == 0 || slices.Contains(r.selects, true) {
+		t.Errorf("after a restart $select sent %v, want never (the refusal is kept in the store)", r.selects)
+	}
+}
+
+// TestRefusedStartMovesForward: a tenant whose Graph refuses a window
+// starting more than 6 days back (its minimum date); the first read's
+// start moves forward until Graph accepts it, within the same refresh, and
+// no refused start is asked twice.
+func TestRefusedStartMovesForward(t *testing.T) {
+	events, signUps := population(6, 8, 0)
+	c := &clock{t: testEnd}
+	r := &fakeReader{now: c.now, signIns: events, signUps: signUps, users: 300, minDate: 6 * 24 * time.Hour}
+	s := newTestSource(t, r, nil, c)
+	if err := s.Sync(context.Background()); err != nil {
+		t.Fatalf("Sync: %v", err)
+	}
+	if len(r.refusedFrom) == 0 {
+		t.Fatal("no window was refused: the test does not test anything")
+	}
+	seen := map[time.Time]bool{}
+	for _, from := range r.refusedFrom {
+		if seen[from] {
+			t.Errorf("refused start %s asked again", from)
+		}
+		seen[from] = true
+	}
+	if s.signIns.Since.Before(testEnd.Add(-6*24*time.Hour)) || s.signIns.Watermark.Before(testEnd.Add(-time.Minute)) {
+		t.Errorf("sign-ins read from %s to %s, want from within 6 days to now", s.signIns.Since, s.signIns.Watermark)
+	}
+}
