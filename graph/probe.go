@@ -18,6 +18,7 @@ import (
 	"github.com/microsoftgraph/msgraph-beta-sdk-go/users"
 
 	"github.com/entra-insights/entra_insights_exporter/graph/insights"
+	"github.com/entra-insights/entra_insights_exporter/graph/transport"
 	"github.com/entra-insights/entra_insights_exporter/internal/azconf"
 )
 
@@ -432,7 +433,8 @@ func failure(err error) string {
 		return "failed: " + azconf.OneLine(err.Error())
 	}
 	outcome := "failed: " + string(ie.Reason) + ": " + refusal(err)
-	if ie.Hint != "" {
+	// The refused-query hint says to run the probe: this is its output.
+	if ie.Hint != "" && ie.Hint != transport.HintRefusedQuery {
 		outcome += "; " + ie.Hint
 	}
 	return outcome
