@@ -409,12 +409,12 @@ func premiumRefusal(err error) bool {
 
 // selectFailed is the outcome of a failed read with $select: the exporter
 // reads on without it only when Graph's refusal names $select (see
-// readEvents); any other failure is told as it is.
+// readEvents); any other failure is told as for the read without it.
 func selectFailed(err error) string {
 	if errors.Is(err, insights.ErrSelectRefused) {
 		return "used without $select (Graph refused it: " + refusal(err) + ")"
 	}
-	return failure(err)
+	return eventsFailed(err)
 }
 
 // lookbackFailed is the outcome of a refused first window.
@@ -422,7 +422,7 @@ func lookbackFailed(err error) string {
 	if errors.Is(err, insights.ErrFilterRefused) {
 		return "refused: the first read starts later (the exporter moves its start forward by itself)"
 	}
-	return failure(err)
+	return eventsFailed(err)
 }
 
 // failure is the outcome of any other failure: the reason, Graph's

@@ -1,6 +1,7 @@
 package graph_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -154,9 +155,15 @@ func TestProbeUnlicensed(t *testing.T) {
 const selectRefusal = "Query option 'Select' is not allowed. To allow it, set the 'AllowedQueryOptions' " +
 	"property on EnableQueryAttribute or QueryValidationSettings."
 
-// refuseSelect is a proxy in front of sim that answers every request with
-// $select as Graph does on the sign-in logs.
-func refuseSelect(t *testing.T, sim *graphsim.Sim) string {
+// graphAnswer is an error answer of Graph's.
+type graphAnswer struct {
+	status        int
+	code, message string
+}
+
+// graphProxy is a proxy in front of sim that gives answer to the
+// requests refuse picks, as Graph does, and passes the others on.
+func graphProxy(t *testing.T, sim *graphsim.Sim, answer graphAnswer, refuse func(*http.Request) bool) string {
 	t.Helper()
 	target, err := url.Parse(sim.GraphURL)
 	if err != nil {
@@ -164,17 +171,47 @@ func refuseSelect(t *testing.T, sim *graphsim.Sim) string {
 	}
 	proxy := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: target.Scheme, Host: target.Host})
 	proxy.Transport = sim.Client().Transport
+	body, err := json.Marshal(map[string]any{"error": map[string]any{"code": answer.code, "message": answer.message,
+		"innerError": map[string]string{"date": "2026-03-10T15:30:00", "request-id": "1", "client-request-id": "2"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Query().Has("$select") {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusBadRequest)
-			_, _ = w.Write([]byte(`{"error":{"code":"BadRequest","message":"` + selectRefusal + `","innerError":{"date":"2026-03-10T15:30:00","request-id":"1","client-request-id":"2"}}}`))
+		if !refuse(r) {
+			proxy.ServeHTTP(w, r)
 			return
 		}
-		proxy.ServeHTTP(w, r)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(answer.status)
+		_, _ = w.Write(body)
 	}))
 	t.Cleanup(srv.Close)
 	return srv.URL + target.Path
+}
+
+// refuseSelect answers every request with $select as Graph does on the
+// sign-in logs.
+func refuseSelect(t *testing.T, sim *graphsim.Sim) string {
+	t.Helper()
+	return graphProxy(t, sim, graphAnswer{http.StatusBadRequest, "BadRequest", selectRefusal},
+		func(r *http.Request) bool { return r.URL.Query().Has("$select") })
+}
+
+// TestProbePremiumLicence: Graph's licence refusal of the sign-in logs
+// names the licence besides the permissions, by code or by message.
+func TestProbePremiumLicence(t *testing.T) {
+	sim := graphsimtest.Start(t, graphsim.Options{Now: fixedNow})
+	signIns := func(r *http.Request) bool { return strings.HasSuffix(r.URL.Path, "/auditLogs/signIns") }
+	for _, answer := range []graphAnswer{
+		{http.StatusForbidden, "Authentication_RequestFromNonPremiumTenantOrB2CTenant", "Neither tenant is B2C or tenant doesn't have premium license"},
+		{http.StatusForbidden, "Authorization_RequestDenied", "Tenant doesn't have premium license"},
+	} {
+		r := probeLogs(t, probeClient(t, sim, graphProxy(t, sim, answer, signIns)))["signIns"]
+		if r.OK || r.Status != http.StatusForbidden || r.Code != answer.code ||
+			!strings.Contains(r.Outcome, "AuditLog.Read.All") || !strings.Contains(r.Outcome, "premium licence (Entra ID P1/P2)") {
+			t.Errorf("signIns refused for the licence (%s): %+v", answer.code, r)
+		}
+	}
 }
 
 // TestProbeSelectRefused: Graph's refusal of $select is "used without
