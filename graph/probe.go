@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -52,7 +53,7 @@ const inactiveAge = 30 * 24 * time.Hour
 type ProbeResult struct {
 	Read     string // e.g. "signIns", "signIns $select", or ProbeToken
 	Request  string // method, path and query, URL-decoded: "GET /beta/auditLogs/signIns?$filter=…&$top=1"
-	Status   int    // HTTP status; 0 when there was no answer (skipped, network, token cache)
+	Status   int    // HTTP status; 0 when none is known (skipped, network failure, the token line's success)
 	Code     string // Graph's error code; "" when none
 	Outcome  string // what the exporter does with the answer
 	Required bool   // the source cannot work without this read
@@ -102,7 +103,8 @@ func (c *Client) Probe(ctx context.Context, opts ProbeOptions) []ProbeResult {
 func (c *Client) probeOne(ctx context.Context, r probeRead, res ProbeResult) ProbeResult {
 	outcome, err := r.send(ctx)
 	if err == nil {
-		res.Status, res.OK, res.Outcome = 200, true, outcome
+		// The SDK hides the status of a success; Graph answers these reads 200.
+		res.Status, res.OK, res.Outcome = http.StatusOK, true, outcome
 		return res
 	}
 	if ie := (*insights.Error)(nil); errors.As(err, &ie) {
@@ -389,22 +391,10 @@ func eventsFailed(err error) string {
 		return failure(err)
 	}
 	outcome := "refused: grant AuditLog.Read.All and Directory.Read.All (application) and admin consent"
-	if premiumRefusal(err) {
+	if unlicensed(err) { // by Graph's code or, in older answers, its message
 		outcome += "; Graph says the tenant lacks the premium licence (Entra ID P1/P2) the sign-in logs need"
 	}
 	return outcome
-}
-
-// premiumRefusal reports whether a 403 is about the licence, by Graph's
-// error code or (older answers) by its message.
-func premiumRefusal(err error) bool {
-	ie := (*insights.Error)(nil)
-	if !errors.As(err, &ie) {
-		return false
-	}
-	msg := strings.ToLower(graphMessage(ie))
-	return strings.EqualFold(ie.Code, licenceCode) || strings.Contains(msg, "premium license") ||
-		strings.Contains(msg, "premium licence")
 }
 
 // selectFailed is the outcome of a failed read with $select: the exporter

@@ -30,7 +30,7 @@ type probeCmd struct{}
 type errProbeFailed struct{ tenants int }
 
 func (e errProbeFailed) Error() string {
-	return strconv.Itoa(e.tenants) + " tenant(s) have a required Graph read that does not work; see the probe's output"
+	return "tenants with a required Graph read that does not work: " + strconv.Itoa(e.tenants) + " (see the probe's output)"
 }
 
 // Run probes each tenant of the configuration, as serve would read it,
@@ -58,7 +58,7 @@ func (p *probeCmd) Run(ctx context.Context, c *cli, logger *slog.Logger, std str
 		if err != nil {
 			return &settingError{fmt.Errorf("tenant %s: %w", t.Name(), err)}
 		}
-		results := probeTenant(ctx, client, t, graph.ProbeOptions{
+		results := probeTenant(ctx, client, graph.ProbeOptions{
 			Source: t.Source, Now: now, Lookback: time.Duration(c.Logs.Lookback), Reports: catalog.Reports(),
 		}, plan.Collector.RefreshTimeout)
 		if !writeProbe(std.out, t, results) {
@@ -86,7 +86,7 @@ func (c *cli) limiters() *transport.Limiters {
 
 // probeTenant probes one tenant within timeout, the bound serve gives one
 // refresh: a read that runs out of it would in serve too.
-func probeTenant(ctx context.Context, client *graph.Client, t app.Tenant, opts graph.ProbeOptions, timeout time.Duration) []graph.ProbeResult {
+func probeTenant(ctx context.Context, client *graph.Client, opts graph.ProbeOptions, timeout time.Duration) []graph.ProbeResult {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	return client.Probe(ctx, opts)
@@ -99,7 +99,7 @@ func writeProbe(w io.Writer, t app.Tenant, results []graph.ProbeResult) bool {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "READ\tNEED\tSTATUS\tCODE\tOUTCOME\tREQUEST")
 	for _, r := range results {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Read, need(r), dash(r.Status), or(r.Code), r.Outcome, r.Request)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Read, need(r), statusCell(r.Status), cell(r.Code), r.Outcome, r.Request)
 	}
 	_ = tw.Flush() // w is the command's output: nothing to do about a failed write
 	required, working, ok := tally(results)
@@ -134,16 +134,16 @@ func need(r graph.ProbeResult) string {
 	return "optional"
 }
 
-// dash writes an HTTP status, "-" for none.
-func dash(status int) string {
+// statusCell writes an HTTP status, "-" for none.
+func statusCell(status int) string {
 	if status == 0 {
 		return "-"
 	}
 	return strconv.Itoa(status)
 }
 
-// or writes s, "-" for empty.
-func or(s string) string {
+// cell writes s, "-" for empty.
+func cell(s string) string {
 	if s == "" {
 		return "-"
 	}
