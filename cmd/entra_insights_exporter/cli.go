@@ -37,6 +37,7 @@ type cli struct {
 
 	Serve    serveCmd    `cmd:"" default:"withargs" help:"Refresh the reports in the background and serve them on /metrics (default)."`
 	Backfill backfillCmd `cmd:"" help:"Write the history Graph holds (30 days, 12 months) as OpenMetrics text for promtool tsdb create-blocks-from openmetrics."`
+	Probe    probeCmd    `cmd:"" help:"Make each Graph read the configured source needs once, with the smallest request, and print per read the request, Graph's answer and what the exporter does with it; exit 0 when every required read works, else 1. Takes serve's flags and config file. Run it first; paste its output into bug reports."`
 }
 
 type logFlags struct {
