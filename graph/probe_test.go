@@ -55,7 +55,7 @@ func probeLogs(t *testing.T, c *graph.Client) map[string]graph.ProbeResult {
 // line shows the request exactly as Graph received it (decoded), and
 // each read is one request.
 func TestProbeLogsFromSimulator(t *testing.T) {
-	sim := graphsimtest.Start(t, graphsim.Options{Now: fixedNow})
+	sim := graphsimtest.Start(t, graphsim.Options{Now: fixedNow, AcceptSelect: true}) // the fast path; the refusal has its own test
 	c := probeClient(t, sim, "")
 	results := c.Probe(t.Context(), graph.ProbeOptions{Source: insights.SourceLogs, Now: fixedNow()})
 	wantReads := []string{graph.ProbeToken, "signIns", "signUps", "userRegistrationDetails", "signIns $select",
