@@ -57,9 +57,22 @@ func TestEndToEnd(t *testing.T) {
 	}
 
 	t.Run("metric names exist", func(t *testing.T) {
-		exposed := map[string]map[string]bool{}
+		scraped := map[string]map[string]bool{}
 		for _, d := range demos {
-			exposed[d.source] = exposedNames(t, d.exporter)
+			scraped[d.source] = exposedNames(t, d.exporter)
+		}
+		// A metric of rare events, such as the day's failed sign-up
+		// steps, has no series until the first one happens: the
+		// backfilled history shows that the source exports it.
+		exported := func(d demo, name string) bool {
+			if scraped[d.source][name] {
+				return true
+			}
+			res, err := d.history.Query(t, "count(last_over_time("+name+"[400d]))", time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			return !res.Empty()
 		}
 		// check that the sources export what they should of names, and,
 		// so that the lists of one source's metrics stay true, nothing
@@ -67,7 +80,7 @@ func TestEndToEnd(t *testing.T) {
 		check := func(user string, names []string) {
 			for _, name := range names {
 				for _, d := range demos {
-					switch want, got := exports(d.source, name), exposed[d.source][name]; {
+					switch want, got := exports(d.source, name), exported(d, name); {
 					case want && !got:
 						t.Errorf("%s uses %s, which the %s source does not export", user, name, d.source)
 					case got && !want:
@@ -89,9 +102,10 @@ func TestEndToEnd(t *testing.T) {
 	for _, d := range demos {
 		t.Run(d.source, func(t *testing.T) {
 			t.Run("tenant on the source", func(t *testing.T) {
-				info := tenantInfo + `{source="` + d.source + `"}`
+				// tenant_up comes with the first refresh's data.
+				info := tenantInfo + `{source="` + d.source + `"} and on (tenant) entra_insights_tenant_up`
 				if !waitForData(t, deadline, func() (promtest.Result, error) { return d.live.Query(t, info, time.Now()) }) {
-					t.Errorf("the demo exports no %s", info)
+					t.Errorf("the demo exports no data for a tenant on the source: no %s", info)
 				}
 			})
 
@@ -114,7 +128,13 @@ func TestEndToEnd(t *testing.T) {
 			t.Run("two jobs count once", func(t *testing.T) {
 				for _, tg := range targets {
 					if fedBy(t, d.source, tg) {
-						t.Run(tg.String(), func(t *testing.T) { compareJobs(t, d.live, tg, deadline) })
+						t.Run(tg.String(), func(t *testing.T) {
+							if absent := liveAbsent(t, d.live, tg); len(absent) > 0 {
+								// The history test shows that the panel has data.
+								t.Skipf("nothing to compare: no live series of %s (no such event in the current period yet, or not exported: see the other subtests)", absent)
+							}
+							compareJobs(t, d.live, tg, deadline)
+						})
 					}
 				}
 			})
@@ -355,6 +375,25 @@ func boundsDiff(a, b, got promtest.Result, tolerance float64) string {
 		}
 	}
 	return ""
+}
+
+// liveAbsent returns the metrics tg reads that p, scraping the exporter
+// live only, has had no series of in the last 10 minutes: a metric of rare
+// events, such as the day's failed sign-up steps, has none until the first
+// one happens.
+func liveAbsent(t *testing.T, p *promtest.Prom, tg Target) []string {
+	t.Helper()
+	var absent []string
+	for _, name := range metricNames(t, tg.Expr) {
+		res, err := p.Query(t, "count(last_over_time("+name+"[10m]))", time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Empty() {
+			absent = append(absent, name)
+		}
+	}
+	return absent
 }
 
 // waitForData polls query until it returns data (true) or the deadline
