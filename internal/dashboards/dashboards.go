@@ -130,7 +130,7 @@ func (g gen) tenantVariable() *dashboard.QueryVariableBuilder {
 // labels, so the regex sees app_id, app_name and tenant, in that order.
 func (g gen) appVariable() *dashboard.QueryVariableBuilder {
 	return queryVariable("app", "Application",
-		"Applications to show. Reports without an app_id label (inactive users, MFA failures, telecom fraud, monthly authentications) ignore it.",
+		"Applications to show. Reports without an app_id label (inactive users, MFA failures, sign-up flows, telecom fraud, monthly authentications) ignore it.",
 		"query_result("+g.latest(appInfo)+")",
 		`/app_id="(?<value>[^"]*)".*app_name="(?<text>[^"]*)"/`)
 }

@@ -1,6 +1,9 @@
 package dashboards
 
 import (
+	"fmt"
+
+	"github.com/grafana/grafana-foundation-sdk/go/barchart"
 	"github.com/grafana/grafana-foundation-sdk/go/bargauge"
 	"github.com/grafana/grafana-foundation-sdk/go/cog"
 	"github.com/grafana/grafana-foundation-sdk/go/cog/variants"
@@ -225,6 +228,41 @@ func column(p *table.PanelBuilder, field, name, unit string, more ...dashboard.D
 		{Id: "displayName", Value: name},
 		{Id: "unit", Value: unit},
 	}, more...))
+}
+
+// stageBars compares sign-up stages in the order of a flow: one group of
+// horizontal bars per stage, one bar per query, named by names. The queries
+// are instant table queries of series with a stage label and inStageOrder's
+// step label, which sorts the groups and is then hidden.
+func stageBars(title, description, unit string, names []string, queries ...query) *barchart.PanelBuilder {
+	rename := map[string]any{}
+	for i, name := range names {
+		field := "Value"
+		if len(queries) > 1 {
+			field = fmt.Sprintf("Value #%c", 'A'+i)
+		}
+		rename[field] = name
+	}
+	return setup(barchart.NewPanelBuilder(), title, description, unit, queries).
+		WithTransformation(dashboard.DataTransformerConfig{Id: "merge", Options: map[string]any{}}).
+		WithTransformation(dashboard.DataTransformerConfig{Id: "sortBy", Options: map[string]any{
+			"fields": map[string]any{},
+			"sort":   []any{map[string]any{"field": stepLabel}},
+		}}).
+		WithTransformation(dashboard.DataTransformerConfig{Id: "organize", Options: map[string]any{
+			"excludeByName": map[string]any{"Time": true, stepLabel: true},
+			"renameByName":  rename,
+		}}).
+		XField("stage").
+		Orientation(common.VizOrientationHorizontal).
+		Stacking(common.StackingModeNone).
+		ShowValue(common.VisibilityModeAuto).
+		Min(0).
+		Legend(common.NewVizLegendOptionsBuilder().
+			DisplayMode(common.LegendDisplayModeList).
+			Placement(common.LegendPlacementBottom).
+			ShowLegend(true)).
+		Tooltip(tooltip())
 }
 
 // worldMap places the value of each country (a "country" column holding

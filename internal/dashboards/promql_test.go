@@ -11,11 +11,12 @@ import (
 	"github.com/entra-insights/entra_insights_exporter/internal/promtest"
 )
 
-// TestPromQLBuildingBlocks evaluates day and monthEnds with Prometheus
-// 2.42's engine (promtool test rules) on data shaped like the exporter's:
-// counts that grow during their day or month, a series present twice
-// (backfilled, and scraped with target labels), and a query step of one day
-// at 00:00 UTC. Time 0 is 1970-01-01, a January of 31 days.
+// TestPromQLBuildingBlocks evaluates day, monthEnds and inStageOrder with
+// Prometheus 2.42's engine (promtool test rules) on data shaped like the
+// exporter's: counts that grow during their day or month, a series present
+// twice (backfilled, and scraped with target labels), a query step of one
+// day at 00:00 UTC, and sign-up stages. Time 0 is 1970-01-01, a January of
+// 31 days.
 func TestPromQLBuildingBlocks(t *testing.T) {
 	promtest.Require(t)
 
@@ -57,6 +58,7 @@ func TestPromQLBuildingBlocks(t *testing.T) {
 	g := testGen(t)
 	dailyExpr := expand(sum("", g.day(g.sel("entra_insights_daily_sign_ups"))))
 	monthlyExpr := expand(g.monthEnds(sum("", g.day(g.sel("entra_insights_monthly_sign_ups")))))
+	stageExpr := expand(inStageOrder(sum("stage", g.latest("entra_insights_monthly_sign_up_flows"))))
 	type sample struct {
 		Labels string  `json:"labels"`
 		Value  float64 `json:"value"`
@@ -105,6 +107,25 @@ func TestPromQLBuildingBlocks(t *testing.T) {
 				// February 2 is the last day with data: the month so far.
 				{monthlyExpr, "32d", one(2002)},
 				end("35d"),
+			},
+		},
+		{
+			// Each stage gets its place in the flow; one Graph adds
+			// later goes last.
+			interval: "1m",
+			series: map[string][]string{
+				`entra_insights_monthly_sign_up_flows{tenant="t",stage="credentialCollection"}`: {"10"},
+				`entra_insights_monthly_sign_up_flows{tenant="t",stage="consent"}`:              {"4"},
+				`entra_insights_monthly_sign_up_flows{tenant="t",stage="userCreation"}`:         {"3"},
+				`entra_insights_monthly_sign_up_flows{tenant="t",stage="futureStage"}`:          {"1"},
+			},
+			exprs: []exprTest{
+				{stageExpr, "0m", []sample{
+					{`{stage="credentialCollection", step="1"}`, 10},
+					{`{stage="consent", step="4"}`, 4},
+					{`{stage="userCreation", step="6"}`, 3},
+					{`{stage="futureStage", step="9"}`, 1},
+				}},
 			},
 		},
 	}

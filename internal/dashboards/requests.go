@@ -13,6 +13,10 @@ func (g gen) requests() *dashboard.DashboardBuilder {
 		registered = "entra_insights_monthly_mfa_registered_users"
 	)
 	lastBar := " Each bar ends on the month's last day; the last bar is the current month so far."
+	// How the logs' requests differ from the portal's.
+	fromLogs := " logs source: every interactive sign-in (sign-in interrupts included) and every event of the sign-up log (one per stage of a sign-up flow):" +
+		" the closest the logs come to the portal's requests, so expect a different count from the one the portal showed."
+	logsHistory := " The logs source has only the months it has read: Graph keeps the logs for 7 days, so months before the exporter (or its backfill) started have no bar."
 	return g.newDashboard("entra-insights-requests", "Entra insights / Requests",
 		"Requests and multifactor authentication (MFA) of Microsoft Entra External ID applications, per month (the portal's Application user activity → Requests).",
 		"now-1y", "15m").
@@ -22,7 +26,7 @@ func (g gen) requests() *dashboard.DashboardBuilder {
 			"The month the values belong to. The current month's values keep growing until it ends.",
 			unitMonth, instantQuery(g.asOf("monthly"), "{{tenant}}"))).
 		WithPanel(statPanel("Requests",
-			"Requests of every kind (authentication, sign-up, MFA, …) in the monthly data's month, so far.",
+			"Requests in the monthly data's month, so far. userinsights source: Graph's count of requests of every kind (authentication, sign-up, MFA, …), the portal's figure."+fromLogs,
 			unitCount, instantQuery(sum("", g.latest(requests, appMatcher)), "Requests"))).
 		WithPanel(statPanel("MFA attempts",
 			"Multifactor authentication attempts in the monthly data's month, so far.",
@@ -36,15 +40,17 @@ func (g gen) requests() *dashboard.DashboardBuilder {
 			unitCount, instantQuery(sum("", g.latest(registered)), "Registered users"))).
 		WithRow(row("Requests, last 12 months")).
 		WithPanel(monthlyBars("Monthly requests by application",
-			"Per month and application: requests of every kind."+lastBar,
+			"Per month and application: requests (userinsights source: of every kind, the portal's figure)."+fromLogs+lastBar+logsHistory,
 			unitCount, true,
 			rangeQuery(g.monthEnds(g.withAppName(sum("tenant, app_id", g.day(g.sel(requests, appMatcher))), true)), "{{app_name}}"))).
 		WithPanel(monthlyBars("Monthly requests by country",
-			"Per month and country (as Graph reports it; UK is the United Kingdom, unknown means no country)."+lastBar,
+			"Per month and country: requests (as Graph reports the country; UK is the United Kingdom, unknown means no country)."+fromLogs+
+				" Sign-up events carry no location, so with the logs source they are all under unknown."+lastBar+logsHistory,
 			unitCount, true,
 			rangeQuery(g.monthEnds(sum("country", g.day(g.sel(requests, appMatcher)))), "{{country}}"))).
 		WithPanel(column(tablePanel("Requests by country, this month",
-			"This month's requests per country, including codes a map cannot place.",
+			"This month's requests per country, including codes a map cannot place."+fromLogs+
+				" Sign-up events carry no location, so with the logs source they are all under unknown.",
 			unitCount,
 			tableQuery(sum("country", g.latest(requests, appMatcher)))),
 			"Value", "Requests", unitCount)).
@@ -73,8 +79,10 @@ func (g gen) requests() *dashboard.DashboardBuilder {
 			"Users registered for each MFA type in the monthly data's month.",
 			unitCount,
 			instantQuery(sum("mfa_type", g.latest(registered)), "{{mfa_type}}"))).
-		WithPanel(monthlyBars("SMS and voice MFA requests per month",
-			"Per month: MFA requests over SMS and voice calls, completed or not (the summary report; ignores the application filter)."+lastBar,
-			unitCount, true,
-			rangeQuery(g.monthEnds(sum("channel, result", g.day(g.sel("entra_insights_monthly_overview_mfa_requests")))), "{{channel}} {{result}}")))
+		WithRow(g.userInsightsPanels(
+			monthlyBars("SMS and voice MFA requests per month",
+				"Per month: MFA requests over SMS and voice calls, completed or not (the summary report; ignores the application filter)."+lastBar+userInsightsOnly,
+				unitCount, true,
+				rangeQuery(g.monthEnds(sum("channel, result", g.day(g.sel("entra_insights_monthly_overview_mfa_requests")))), "{{channel}} {{result}}")).
+				Span(20)))
 }

@@ -159,9 +159,9 @@ func runPromtool(t *testing.T, args ...string) {
 }
 
 // ruleSelectors returns every series selector of every rule, for the e2e
-// test to check that they all have data. `serve --demo` reads the logs
-// source, so a selector pinned to the userinsights source is checked
-// without that matcher: the series must exist, for the demo's source
+// test to check that they all have data under each source's demo. A
+// selector pinned to the userinsights source is checked without that
+// matcher: the series must exist under the logs source's demo too
 // (rules_test.yml tests the rules that pin it).
 func ruleSelectors(t *testing.T) map[string][]string {
 	t.Helper()

@@ -14,6 +14,7 @@ type Target struct {
 	Dashboard     string // dashboard title
 	DashboardUID  string
 	Panel         string // panel title
+	Row           string // title of the panel's row; "" before the first row
 	PanelType     string // timeseries, stat, bargauge, piechart, geomap, table
 	RefID         string
 	Expr          string // with Grafana variables, e.g. $tenant
@@ -28,7 +29,7 @@ type Target struct {
 // current values (what a new user sees first, before any history).
 func (t Target) CurrentValue() bool {
 	switch t.PanelType {
-	case "stat", "bargauge", "piechart", "geomap", "table", "gauge":
+	case "stat", "bargauge", "barchart", "piechart", "geomap", "table", "gauge":
 		return true
 	}
 	return false
@@ -42,7 +43,8 @@ func (t Target) String() string {
 // Targets lists every query of every panel of d, in layout order.
 func Targets(d dashboard.Dashboard) ([]Target, error) {
 	var targets []Target
-	for _, p := range panels(d) {
+	for _, rp := range rowPanels(d) {
+		p := rp.panel
 		for _, q := range p.Targets {
 			pq, err := promQuery(q)
 			if err != nil {
@@ -52,6 +54,7 @@ func Targets(d dashboard.Dashboard) ([]Target, error) {
 				Dashboard:    deref(d.Title),
 				DashboardUID: deref(d.Uid),
 				Panel:        deref(p.Title),
+				Row:          rp.row,
 				PanelType:    p.Type,
 				RefID:        deref(pq.RefId),
 				Expr:         pq.Expr,
@@ -105,12 +108,35 @@ func promQuery(q variants.Dataquery) (prometheus.Dataquery, error) {
 // panels returns the dashboard's panels, those of collapsed rows included.
 func panels(d dashboard.Dashboard) []dashboard.Panel {
 	var out []dashboard.Panel
+	for _, rp := range rowPanels(d) {
+		out = append(out, rp.panel)
+	}
+	return out
+}
+
+// rowPanel is a panel and the title of its row.
+type rowPanel struct {
+	row   string
+	panel dashboard.Panel
+}
+
+// rowPanels returns the dashboard's panels, those of collapsed rows
+// included, each with its row: the collapsed row holding it, or else the
+// last row above it.
+func rowPanels(d dashboard.Dashboard) []rowPanel {
+	var (
+		out []rowPanel
+		row string
+	)
 	for _, p := range d.Panels {
 		switch {
 		case p.Panel != nil:
-			out = append(out, *p.Panel)
+			out = append(out, rowPanel{row, *p.Panel})
 		case p.RowPanel != nil:
-			out = append(out, p.RowPanel.Panels...)
+			row = deref(p.RowPanel.Title)
+			for _, inner := range p.RowPanel.Panels {
+				out = append(out, rowPanel{row, inner})
+			}
 		}
 	}
 	return out
