@@ -18,7 +18,7 @@ func (g gen) exporterHealth() *dashboard.DashboardBuilder {
 		throttled   = "entra_insights_graph_throttled_total"
 		retries     = "entra_insights_graph_retries_total"
 	)
-	reasons := " Reasons: unauthorized = 401, forbidden = 403 (a permission of the source missing: see the runbook), throttled = 429, server_error = 5xx, and timeout, network, bad_response, token (the credential was refused)."
+	reasons := " Reasons: unauthorized = 401, forbidden = 403 (a permission of the source missing: see the runbook), throttled = 429, server_error = 5xx, bad_request = 400 and other 4xx (Graph refused the query: its message names what), and timeout, network, bad_response, token (the credential was refused)."
 	return g.newDashboard("entra-insights-exporter-health", "Entra insights / Exporter health",
 		"Is entra_insights_exporter keeping its data fresh? Refreshes per tenant and report, their failures, Graph requests and throttling, and the date the data refers to.",
 		"now-6h", "1m").
@@ -67,6 +67,14 @@ func (g gen) exporterHealth() *dashboard.DashboardBuilder {
 			"Per tenant: how long the last full refresh of all reports took.",
 			unitSeconds,
 			rangeQuery(g.latest("entra_insights_refresh_duration_seconds"), "{{tenant}}"))).
+		WithPanel(healthLines("Activity log lag",
+			"Per tenant and activity log (logs source): how far behind now the log has been read and committed. A few minutes when keeping up; large but shrinking while a first start or an outage is caught up; growing means the feed falls behind (EntraInsightsLogsFallingBehind).",
+			unitSeconds,
+			rangeQuery(g.latest("entra_insights_logs_lag_seconds"), "{{tenant}} {{feed}}"))).
+		WithPanel(healthLines("Activity log events counted, past hour",
+			"Per tenant and activity log (logs source): new events counted during the hour before each point (deduplicated by id; interrupts included).",
+			unitCount,
+			rangeQuery(sum("tenant, feed", g.increase("entra_insights_logs_events_total", "1h")), "{{tenant}} {{feed}}"))).
 		WithPanel(healthLines("Age of the data's period",
 			"Per tenant and granularity: time since the start of the as-of day or month. Above a day (daily) or a month and a few days (monthly), Graph's data is falling behind.",
 			unitSeconds,

@@ -11,6 +11,10 @@ var (
 	watermarkDesc = prometheus.NewDesc("entra_insights_logs_read_until_timestamp_seconds",
 		"End of the newest window of the activity log read and committed; far behind now means the source is catching up.",
 		[]string{"tenant", "feed"}, nil)
+	lagDesc = prometheus.NewDesc("entra_insights_logs_lag_seconds",
+		"How far behind now the activity log has been read and committed (now minus read_until): a few minutes when"+
+			" keeping up, large while a first start or an outage is caught up; growing means the feed falls behind.",
+		[]string{"tenant", "feed"}, nil)
 	sinceDesc = prometheus.NewDesc("entra_insights_logs_read_since_timestamp_seconds",
 		"Where the first read of the activity log started: periods that began before it are incomplete (a month's distinct users cover only the retained logs).",
 		[]string{"tenant", "feed"}, nil)
@@ -30,7 +34,7 @@ var (
 
 // Describe implements prometheus.Collector.
 func (s *Source) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{watermarkDesc, sinceDesc, eventsDesc, duplicatesDesc, outOfWindowDesc, openUsersDesc} {
+	for _, d := range []*prometheus.Desc{watermarkDesc, lagDesc, sinceDesc, eventsDesc, duplicatesDesc, outOfWindowDesc, openUsersDesc} {
 		ch <- d
 	}
 }
@@ -41,11 +45,13 @@ func (s *Source) Collect(ch chan<- prometheus.Metric) {
 	defer s.mu.RUnlock()
 	label := s.opts.Label
 	st := s.stats
+	now := s.opts.Now()
 	for name, f := range map[string]*feed{feedSignIns: &st.signIns, feedSignUps: &st.signUps} {
 		if f.Watermark.IsZero() {
 			continue
 		}
 		ch <- prometheus.MustNewConstMetric(watermarkDesc, prometheus.GaugeValue, float64(f.Watermark.Unix()), label, name)
+		ch <- prometheus.MustNewConstMetric(lagDesc, prometheus.GaugeValue, max(0, now.Sub(f.Watermark).Seconds()), label, name)
 		ch <- prometheus.MustNewConstMetric(sinceDesc, prometheus.GaugeValue, float64(f.Since.Unix()), label, name)
 		ch <- prometheus.MustNewConstMetric(eventsDesc, prometheus.CounterValue, float64(f.Events), label, name)
 		ch <- prometheus.MustNewConstMetric(duplicatesDesc, prometheus.CounterValue, float64(f.Duplicates), label, name)
