@@ -178,6 +178,18 @@ func (e *Exporter) Ready() bool {
 	return true
 }
 
+// Pending names the tenants that have not completed a refresh yet, in
+// configuration order.
+func (e *Exporter) Pending() []string {
+	var out []string
+	for _, t := range e.tenants {
+		if !t.refreshed.Load() {
+			out = append(out, t.Name)
+		}
+	}
+	return out
+}
+
 // Version changes after every snapshot swap: what Collect sends (the
 // snapshots and refresh_errors_total, counted before the swap) is the same
 // for as long as Version is, so an encoding of it can be reused.

@@ -14,6 +14,7 @@ type healthFamilies struct {
 	reportUp          *family
 	reportLastSuccess *family
 	tenantUp          *family
+	tenantHasData     *family
 	sourceUp          *family
 	refreshDuration   *family
 }
@@ -33,6 +34,10 @@ func newHealthFamilies() healthFamilies {
 		tenantUp: newFamily(namespace+"_tenant_up",
 			"Whether every report of the tenant's last refresh succeeded (1) or not (0).",
 			"tenant"),
+		tenantHasData: newFamily(namespace+"_tenant_has_data",
+			"Whether the exporter serves data of the tenant (1: some report holds data, fresh or within --insights.max-age),"+
+				" or none yet or any more (0). Absent before the tenant's first refresh.",
+			"tenant"),
 		sourceUp: newFamily(namespace+"_source_up",
 			"Whether the tenant's source answered with data in its last refresh (1), or failed everywhere or is retired (0).",
 			"tenant", "source"),
@@ -49,15 +54,16 @@ func (h healthFamilies) describe(ch chan<- *prometheus.Desc) {
 }
 
 func (h healthFamilies) all() []*family {
-	return []*family{h.reportRows, h.reportUp, h.reportLastSuccess, h.tenantUp, h.sourceUp, h.refreshDuration}
+	return []*family{h.reportRows, h.reportUp, h.reportLastSuccess, h.tenantUp, h.tenantHasData, h.sourceUp, h.refreshDuration}
 }
 
 // points appends the health gauges of tenant t after a refresh that took
 // duration; asOf holds the as-of periods of t's data.
 func (h healthFamilies) points(t *tenant, reports []insights.Report, asOf map[insights.Granularity]time.Time, duration time.Duration, out []point) []point {
-	allUp := true
+	allUp, hasData := true, false
 	for _, r := range reports {
 		st := t.reports[r]
+		hasData = hasData || st.held
 		kv := []string{"tenant", t.Name, "granularity", string(r.Granularity), "report", r.Name}
 		if st.held {
 			n := 0
@@ -74,6 +80,7 @@ func (h healthFamilies) points(t *tenant, reports []insights.Report, asOf map[in
 	}
 	return append(out,
 		h.tenantUp.point(boolValue(allUp), "tenant", t.Name),
+		h.tenantHasData.point(boolValue(hasData), "tenant", t.Name),
 		h.sourceUp.point(boolValue(t.sourceUp), "tenant", t.Name, "source", normalizeText(t.SourceName, unknownValue)),
 		h.refreshDuration.point(duration.Seconds(), "tenant", t.Name))
 }

@@ -82,7 +82,7 @@ func (s *serveCmd) Run(ctx context.Context, c *cli, logger *slog.Logger, hup rel
 		return &settingError{err}
 	}
 	httpServer := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
-	ready.Store(true) // config loaded and sockets open; never waits for Graph
+	ready.Store(true) // config loaded and sockets open; /-/ready then waits for the first refreshes
 	serveErr := make(chan error, 1)
 	go func() {
 		serveErr <- web.ServeMultiple(listeners, httpServer, &web.FlagConfig{
@@ -124,7 +124,7 @@ func listen(addrs []string) ([]net.Listener, error) {
 }
 
 // routes are the HTTP endpoints: /metrics and /-/reload are the runtime's,
-// health, readiness (ready once the sockets are open) and the landing page
+// health, readiness (ready once every tenant finished its first refresh) and the landing page
 // the server's.
 func (s *serveCmd) routes(rt *app.Runtime, ready *atomic.Bool) (http.Handler, error) {
 	mux := http.NewServeMux()
@@ -137,6 +137,13 @@ func (s *serveCmd) routes(rt *app.Runtime, ready *atomic.Bool) (http.Handler, er
 	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) {
 		if !ready.Load() {
 			http.Error(w, "Not ready", http.StatusServiceUnavailable)
+			return
+		}
+		// Ready once every tenant has finished its first refresh, with data
+		// or not: one broken tenant never holds the pod unready for ever
+		// (entra_insights_tenant_has_data says which have data).
+		if pending := rt.Pending(); len(pending) > 0 {
+			http.Error(w, "Not ready: waiting for the first refresh of tenant "+strings.Join(pending, ", "), http.StatusServiceUnavailable)
 			return
 		}
 		fmt.Fprintln(w, "Ready")

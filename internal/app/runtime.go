@@ -145,6 +145,16 @@ func (rt *Runtime) reclaim() {
 	}
 }
 
+// Pending names the tenants of the running configuration that have not
+// completed their first refresh (all of them before Start).
+func (rt *Runtime) Pending() []string {
+	gen := rt.current.Load()
+	if gen == nil {
+		return []string{"(not started)"}
+	}
+	return gen.exporter.Pending()
+}
+
 // running is the current generation's plan; an empty one before Start.
 func (rt *Runtime) running() *Plan {
 	if gen := rt.current.Load(); gen != nil {
