@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/url"
 	"os"
@@ -205,26 +206,33 @@ func refreshAt(t azcore.AccessToken) time.Time {
 	return at
 }
 
-// tokenError classifies a failure to get a token: always reason token, so
-// token trouble is told apart from Graph's. The message is one line: the
+// tokenError classifies a failure to get a token: reason token when the
+// token service refused the credential, token_unreachable when it could not
+// be reached or failed, so token trouble is told apart from Graph's and a
+// network outage from a bad secret. The message is one line: the
 // OAuth error code and the first line of its description (AADSTS code),
 // never the raw response, which azidentity prints in full.
 func tokenError(ctx context.Context, mode string, err error) error {
 	var authErr *azidentity.AuthenticationFailedError
 	if !errors.As(err, &authErr) || authErr.RawResponse == nil {
+		reason := insights.ReasonToken
 		hint := fmt.Sprintf("no token from the %s credential: check that the authority host "+
 			"(--azure.authority-host or the cloud's) answers, and the credential's configuration", mode)
+		var pathErr *fs.PathError
 		switch {
+		case errors.As(err, &pathErr): // a credential file: configuration, not the network
 		case transport.IsCertificateError(err) || strings.Contains(err.Error(), "x509: "):
 			// azidentity often keeps only the text of the cause.
+			reason = insights.ReasonTokenUnreachable
 			hint = "the token service certificate is not trusted: add its CA with --graph.ca-file or SSL_CERT_FILE"
 		case ctx.Err() != nil || isNetworkError(err):
 			// azcore retries a token service that fails or cannot be
 			// reached until the refresh deadline.
+			reason = insights.ReasonTokenUnreachable
 			hint = "the token service did not answer in time or could not be reached: check the network path " +
 				"(DNS, proxy, firewall) to the authority host (--azure.authority-host or the cloud's); the next refresh tries again"
 		}
-		return &insights.Error{Reason: insights.ReasonToken, Hint: hint,
+		return &insights.Error{Reason: reason, Hint: hint,
 			Err: &conciseError{msg: "get token: " + azconf.OneLine(err.Error()), cause: err}}
 	}
 	var body struct {
@@ -240,11 +248,12 @@ func tokenError(ctx context.Context, mode string, err error) error {
 	if line, _, _ := strings.Cut(body.Description, "\n"); line != "" {
 		summary += ": " + strings.TrimSpace(line)
 	}
-	hint := tokenHint(body.Code, body.Description)
+	reason, hint := insights.ReasonToken, tokenHint(body.Code, body.Description)
 	if authErr.RawResponse.StatusCode >= 500 {
+		reason = insights.ReasonTokenUnreachable
 		hint = "the token service is failing (HTTP " + strconv.Itoa(authErr.RawResponse.StatusCode) + "); the next refresh tries again"
 	}
-	return &insights.Error{Reason: insights.ReasonToken, Hint: hint, Err: &conciseError{msg: summary, cause: err}}
+	return &insights.Error{Reason: reason, Hint: hint, Err: &conciseError{msg: summary, cause: err}}
 }
 
 // isNetworkError reports whether err is a failure to reach a server.

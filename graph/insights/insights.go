@@ -145,14 +145,18 @@ const (
 	ReasonTimeout      Reason = "timeout"      // the refresh or a request timed out
 	ReasonNetwork      Reason = "network"      // connection refused, reset, DNS, TLS
 	ReasonBadResponse  Reason = "bad_response" // undecodable, oversized, looping or foreign nextLink
-	ReasonToken        Reason = "token"        // the token service refused or failed
-	ReasonRetired      Reason = "retired"      // the userInsights API is retired (empty or resource not found everywhere)
+	ReasonToken        Reason = "token"        // the token service refused the credential (or it could not be built)
+	// ReasonTokenUnreachable: the token service did not answer (network,
+	// DNS, proxy, TLS, timeout) or failed (5xx): not the credential's fault.
+	ReasonTokenUnreachable Reason = "token_unreachable"
+	ReasonRetired          Reason = "retired" // the userInsights API is retired (empty or resource not found everywhere)
 )
 
 // Reasons lists every Reason, for initialising counters.
 func Reasons() []Reason {
 	return []Reason{ReasonUnauthorized, ReasonForbidden, ReasonThrottled, ReasonServerError, ReasonBadRequest,
-		ReasonTimeout, ReasonNetwork, ReasonBadResponse, ReasonToken, ReasonRetired}
+		ReasonTimeout, ReasonNetwork, ReasonBadResponse, ReasonToken,
+		ReasonTokenUnreachable, ReasonRetired}
 }
 
 // Error is a classified report failure. Hint says what an operator should do.

@@ -18,7 +18,7 @@ func (g gen) exporterHealth() *dashboard.DashboardBuilder {
 		throttled   = "entra_insights_graph_throttled_total"
 		retries     = "entra_insights_graph_retries_total"
 	)
-	reasons := " Reasons: unauthorized = 401, forbidden = 403 (a permission of the source missing: see the runbook), throttled = 429, server_error = 5xx, bad_request = 400 and other 4xx (Graph refused the query: its message names what), and timeout, network, bad_response, token (the credential was refused)."
+	reasons := " Reasons: unauthorized = 401, forbidden = 403 (a permission of the source missing: see the runbook), throttled = 429, server_error = 5xx, bad_request = 400 and other 4xx (Graph refused the query: its message names what), and timeout, network, bad_response, token (the credential was refused), token_unreachable (the token service could not be reached or failed)."
 	return g.newDashboard("entra-insights-exporter-health", "Entra insights / Exporter health",
 		"Is entra_insights_exporter keeping its data fresh? Refreshes per tenant and report, their failures, Graph requests and throttling, and the date the data refers to.",
 		"now-6h", "1m").
