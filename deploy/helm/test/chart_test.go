@@ -93,6 +93,9 @@ func checkPod(t *testing.T, r rendered) {
 			t.Errorf("no %s httpGet probe", p.name)
 			continue
 		}
+		if n := handlers(p.probe); n != 1 {
+			t.Errorf("%s probe has %d handlers; the API server wants exactly one", p.name, n)
+		}
 		g := p.probe.HTTPGet
 		if g.Path != p.path || g.Port.String() != "http" {
 			t.Errorf("%s probe: %s on port %s, want %s on http", p.name, g.Path, g.Port.String(), p.path)
@@ -162,6 +165,17 @@ func checkPod(t *testing.T, r rendered) {
 			t.Error("ServiceAccount automounts its token")
 		}
 	}
+}
+
+// handlers counts the probe's handlers (httpGet, tcpSocket, exec, grpc).
+func handlers(p *corev1.Probe) int {
+	n := 0
+	for _, set := range []bool{p.HTTPGet != nil, p.TCPSocket != nil, p.Exec != nil, p.GRPC != nil} {
+		if set {
+			n++
+		}
+	}
+	return n
 }
 
 func checkContainerHardened(t *testing.T, c corev1.Container) {

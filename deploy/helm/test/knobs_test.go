@@ -33,6 +33,19 @@ func TestProbes(t *testing.T) {
 	if sp == nil || sp.FailureThreshold != 120 || sp.PeriodSeconds != 30 || sp.HTTPGet.Scheme != corev1.URISchemeHTTPS {
 		t.Errorf("tuned startupProbe %+v, want 120 x 30s over https", sp)
 	}
+	// Another handler replaces the default httpGet (Helm merges the maps,
+	// and two handlers are refused by the API server).
+	pod, _ = podSpec(t, mustRender(t, []byte("readinessProbe: {tcpSocket: {port: http}}\n"+
+		"livenessProbe: {exec: {command: [/bin/true]}}\nstartupProbe: {tcpSocket: {port: http}}\n")))
+	c = pod.Spec.Containers[0]
+	for name, p := range map[string]*corev1.Probe{"readiness": c.ReadinessProbe, "liveness": c.LivenessProbe, "startup": c.StartupProbe} {
+		if p == nil || handlers(p) != 1 || p.HTTPGet != nil {
+			t.Errorf("%s probe %+v: want the given handler alone", name, p)
+		}
+	}
+	if c.StartupProbe.FailureThreshold != 90 {
+		t.Errorf("startup probe lost its defaults: %+v", c.StartupProbe)
+	}
 	pod, _ = podSpec(t, mustRender(t, []byte("startupProbe: {enabled: false}\n")))
 	if pod.Spec.Containers[0].StartupProbe != nil {
 		t.Error("startupProbe.enabled: false still renders a startup probe")

@@ -348,9 +348,17 @@ spec:
   {{- end }}
 {{- end -}}
 
-{{/* A probe from values, with the scheme the exporter serves. */}}
+{{/*
+A probe from values, with the scheme the exporter serves. Helm merges a
+user's probe into the default one, so a probe given another handler (exec,
+tcpSocket, grpc, e.g. with basic auth) would keep the default httpGet too,
+which the API server refuses: the other handler replaces it.
+*/}}
 {{- define "entra-insights-exporter.probe" -}}
 {{- $probe := deepCopy .probe -}}
+{{- if or (hasKey $probe "exec") (hasKey $probe "tcpSocket") (hasKey $probe "grpc") -}}
+{{- $probe = omit $probe "httpGet" -}}
+{{- end -}}
 {{- if and (hasKey $probe "httpGet") .root.Values.webConfig.tls -}}
 {{- $_ := set $probe.httpGet "scheme" "HTTPS" -}}
 {{- end -}}
