@@ -389,6 +389,7 @@ func TestDefaultIsStatefulSetWithClaim(t *testing.T) {
 		"survives pod restarts",
 		"PersistentVolumeClaim data-" + release + "-entra-insights-exporter-0 (1Gi)",
 		"an estimate",
+		"Not also " + release + "-entra-insights-exporter-headless",
 	} {
 		if !strings.Contains(r.Notes, want) {
 			t.Errorf("NOTES lack %q:\n%s", want, r.Notes)
