@@ -14,6 +14,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"sigs.k8s.io/yaml"
 )
@@ -68,8 +69,9 @@ func checkPod(t *testing.T, r rendered) {
 	if spec.AutomountServiceAccountToken == nil || *spec.AutomountServiceAccountToken {
 		t.Error("pod automounts a service account token; the exporter never calls the Kubernetes API")
 	}
-	if len(spec.Containers) != 1 {
-		t.Fatalf("want one container, got %d", len(spec.Containers))
+	// The exporter comes first; extraContainers (sidecars) follow it.
+	if len(spec.Containers) == 0 || spec.Containers[0].Name != "exporter" {
+		t.Fatalf("the first container is not the exporter: %d containers", len(spec.Containers))
 	}
 	c := spec.Containers[0]
 	checkContainerHardened(t, c)
@@ -82,10 +84,17 @@ func checkPod(t *testing.T, r rendered) {
 		name  string
 		probe *corev1.Probe
 		path  string
-	}{{"readiness", c.ReadinessProbe, "/-/ready"}, {"liveness", c.LivenessProbe, "/-/healthy"}} {
+	}{
+		{"readiness", c.ReadinessProbe, "/-/ready"},
+		{"liveness", c.LivenessProbe, "/-/healthy"},
+		{"startup", c.StartupProbe, "/-/ready"},
+	} {
 		if p.probe == nil || p.probe.HTTPGet == nil {
 			t.Errorf("no %s httpGet probe", p.name)
 			continue
+		}
+		if n := handlers(p.probe); n != 1 {
+			t.Errorf("%s probe has %d handlers; the API server wants exactly one", p.name, n)
 		}
 		g := p.probe.HTTPGet
 		if g.Path != p.path || g.Port.String() != "http" {
@@ -123,6 +132,13 @@ func checkPod(t *testing.T, r rendered) {
 			volumes[pvc.Name] = true
 		}
 	}
+	for _, other := range slices.Concat(spec.InitContainers, spec.Containers[1:]) {
+		for _, m := range other.VolumeMounts {
+			if !volumes[m.Name] {
+				t.Errorf("container %s: volumeMount %s has no volume", other.Name, m.Name)
+			}
+		}
+	}
 	var dataMounted bool
 	for _, m := range c.VolumeMounts {
 		if !volumes[m.Name] {
@@ -149,6 +165,17 @@ func checkPod(t *testing.T, r rendered) {
 			t.Error("ServiceAccount automounts its token")
 		}
 	}
+}
+
+// handlers counts the probe's handlers (httpGet, tcpSocket, exec, grpc).
+func handlers(p *corev1.Probe) int {
+	n := 0
+	for _, set := range []bool{p.HTTPGet != nil, p.TCPSocket != nil, p.Exec != nil, p.GRPC != nil} {
+		if set {
+			n++
+		}
+	}
+	return n
 }
 
 func checkContainerHardened(t *testing.T, c corev1.Container) {
@@ -179,15 +206,73 @@ func webTLS(r rendered) bool {
 	return false
 }
 
+// mainService is the Service scrapes and the test go through (not the
+// StatefulSet's headless one).
+func mainService(t *testing.T, r rendered) *corev1.Service {
+	t.Helper()
+	var out []*corev1.Service
+	for _, s := range each[corev1.Service](r) {
+		if s.Spec.ClusterIP != corev1.ClusterIPNone {
+			out = append(out, s)
+		}
+	}
+	if len(out) != 1 {
+		t.Fatalf("want one Service besides a headless one, got %d", len(out))
+	}
+	return out[0]
+}
+
+// headlessServices are the Services with clusterIP: None.
+func headlessServices(r rendered) []*corev1.Service {
+	var out []*corev1.Service
+	for _, s := range each[corev1.Service](r) {
+		if s.Spec.ClusterIP == corev1.ClusterIPNone {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 func checkService(t *testing.T, r rendered) {
 	t.Helper()
-	pod, _ := podSpec(t, r)
-	svc := only[corev1.Service](t, r)
-	if !labels.SelectorFromSet(svc.Spec.Selector).Matches(labels.Set(pod.Labels)) || len(svc.Spec.Selector) == 0 {
-		t.Errorf("Service selector %v does not select the pod's labels %v", svc.Spec.Selector, pod.Labels)
+	pod, kind := podSpec(t, r)
+	svc := mainService(t, r)
+	services := []*corev1.Service{svc}
+	headless := headlessServices(r)
+	switch {
+	case kind == "StatefulSet" && len(headless) != 1:
+		t.Errorf("a StatefulSet with %d headless Services, want one", len(headless))
+	case kind == "StatefulSet":
+		set := only[appsv1.StatefulSet](t, r)
+		if set.Spec.ServiceName != headless[0].Name {
+			t.Errorf("StatefulSet serviceName %q, want the headless Service %q", set.Spec.ServiceName, headless[0].Name)
+		}
+		services = append(services, headless[0])
+	case len(headless) != 0:
+		t.Errorf("a %s with a headless Service %s", kind, headless[0].Name)
 	}
-	if len(svc.Spec.Ports) != 1 || svc.Spec.Ports[0].Name != "http" || svc.Spec.Ports[0].TargetPort.String() != "http" {
-		t.Errorf("Service ports %+v, want one named http targeting http", svc.Spec.Ports)
+	for _, s := range services {
+		if !labels.SelectorFromSet(s.Spec.Selector).Matches(labels.Set(pod.Labels)) || len(s.Spec.Selector) == 0 {
+			t.Errorf("Service %s selector %v does not select the pod's labels %v", s.Name, s.Spec.Selector, pod.Labels)
+		}
+		if len(s.Spec.Ports) != 1 || s.Spec.Ports[0].Name != "http" || s.Spec.Ports[0].TargetPort.String() != "http" {
+			t.Errorf("Service %s ports %+v, want one named http targeting http", s.Name, s.Spec.Ports)
+		}
+	}
+	// The ServiceMonitor scrapes the pod once: through the main Service.
+	for _, sm := range each[monitoringv1.ServiceMonitor](r) {
+		sel, err := metav1.LabelSelectorAsSelector(&sm.Spec.Selector)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !sel.Matches(labels.Set(svc.Labels)) {
+			t.Errorf("ServiceMonitor selector %s does not select the Service %v", sel, svc.Labels)
+		}
+		for _, h := range headless {
+			if sel.Matches(labels.Set(h.Labels)) {
+				t.Errorf("ServiceMonitor selector %s also selects the headless Service %s: the pod is scraped twice", sel, h.Name)
+			}
+		}
 	}
 	for _, p := range each[corev1.Pod](r) {
 		if labels.SelectorFromSet(svc.Spec.Selector).Matches(labels.Set(p.Labels)) {
@@ -248,24 +333,48 @@ func checkNamespaces(t *testing.T, r rendered) {
 	}
 }
 
-func TestDefaultIsDeploymentWithEmptyDir(t *testing.T) {
+// TestDefaultIsStatefulSetWithClaim: with the logs source (the default) the
+// state survives a pod restart by default: a StatefulSet whose claim
+// template (RWO, 1Gi, the cluster's default StorageClass) is mounted at the
+// --storage.path directory, governed by a headless Service.
+func TestDefaultIsStatefulSetWithClaim(t *testing.T) {
 	r := mustRender(t, scenarios(t)["default"])
 	pod, kind := podSpec(t, r)
-	if kind != "Deployment" {
+	if kind != "StatefulSet" {
 		t.Fatalf("default renders a %s", kind)
 	}
-	if d := only[appsv1.Deployment](t, r); d.Spec.Replicas == nil || *d.Spec.Replicas != 1 {
-		t.Errorf("replicas %v, want 1", d.Spec.Replicas)
+	s := only[appsv1.StatefulSet](t, r)
+	if s.Spec.Replicas == nil || *s.Spec.Replicas != 1 {
+		t.Errorf("replicas %v, want 1", s.Spec.Replicas)
 	}
-	if v := volume(pod, "data"); v == nil || v.EmptyDir == nil {
-		t.Errorf("data volume %+v, want an emptyDir", v)
+	if len(s.Spec.VolumeClaimTemplates) != 1 {
+		t.Fatalf("want one volumeClaimTemplate, got %d", len(s.Spec.VolumeClaimTemplates))
 	}
-	for _, kind := range []string{"ServiceMonitor", "PrometheusRule", "NetworkPolicy", "ConfigMap"} {
+	pvc := s.Spec.VolumeClaimTemplates[0]
+	if pvc.Name != "data" || pvc.Spec.StorageClassName != nil || pvc.Spec.Resources.Requests.Storage().String() != "1Gi" ||
+		!slices.Equal(pvc.Spec.AccessModes, []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce}) {
+		t.Errorf("claim template %s: class %v, size %s, access %v; want data, the default class, 1Gi, RWO",
+			pvc.Name, pvc.Spec.StorageClassName, pvc.Spec.Resources.Requests.Storage(), pvc.Spec.AccessModes)
+	}
+	if volume(pod, "data") != nil {
+		t.Error("the StatefulSet has a data volume besides its claim template")
+	}
+	c := pod.Spec.Containers[0]
+	if m := mount(c, "data"); m == nil || m.MountPath != dataDir || m.ReadOnly {
+		t.Errorf("data mount %+v, want the claim writable at %s", m, dataDir)
+	}
+	headless := headlessServices(r)
+	if len(headless) != 1 || s.Spec.ServiceName != headless[0].Name || headless[0].Name != release+"-entra-insights-exporter-headless" {
+		t.Errorf("serviceName %q, headless Services %d", s.Spec.ServiceName, len(headless))
+	}
+	if pod.Spec.Volumes != nil {
+		t.Errorf("volumes %+v, want none (the claim template is the only one)", pod.Spec.Volumes)
+	}
+	for _, kind := range []string{"ServiceMonitor", "PrometheusRule", "NetworkPolicy", "ConfigMap", "Deployment"} {
 		if slices.ContainsFunc(r.Objects, func(o object) bool { return o.Kind == kind }) {
 			t.Errorf("default renders a %s", kind)
 		}
 	}
-	c := pod.Spec.Containers[0]
 	for _, want := range []string{"--insights.source=logs", "--logs.lookback=7d", "--azure.auth-mode=auto"} {
 		if !slices.Contains(c.Args, want) {
 			t.Errorf("args %q lack %s", c.Args, want)
@@ -274,8 +383,17 @@ func TestDefaultIsDeploymentWithEmptyDir(t *testing.T) {
 	if want := "ghcr.io/entra-insights/entra_insights_exporter:" + loadChart(t).Metadata.AppVersion; c.Image != want {
 		t.Errorf("image %s, want %s", c.Image, want)
 	}
-	if !strings.Contains(r.Notes, "No credential is configured") {
-		t.Errorf("NOTES do not say that no credential is set:\n%s", r.Notes)
+	for _, want := range []string{
+		"No credential is configured",
+		"installed as StatefulSet",
+		"survives pod restarts",
+		"PersistentVolumeClaim data-" + release + "-entra-insights-exporter-0 (1Gi)",
+		"an estimate",
+		"Not also " + release + "-entra-insights-exporter-headless",
+	} {
+		if !strings.Contains(r.Notes, want) {
+			t.Errorf("NOTES lack %q:\n%s", want, r.Notes)
+		}
 	}
 }
 
@@ -296,8 +414,8 @@ func TestPersistenceIsStatefulSet(t *testing.T) {
 	if volume(s.Spec.Template, "data") != nil {
 		t.Error("the StatefulSet has a data volume besides its claim template")
 	}
-	if s.Spec.ServiceName != only[corev1.Service](t, r).Name {
-		t.Errorf("serviceName %q is not the Service", s.Spec.ServiceName)
+	if h := headlessServices(r); len(h) != 1 || s.Spec.ServiceName != h[0].Name {
+		t.Errorf("serviceName %q is not the headless Service", s.Spec.ServiceName)
 	}
 	c := s.Spec.Template.Spec.Containers[0]
 	if !slices.Contains(c.Args, "--logs.lookback=7d") || !slices.Contains(c.Args, "--config.file=/etc/entra-insights/config/config.yml") {
@@ -443,12 +561,20 @@ func TestChecksumFollowsConfig(t *testing.T) {
 
 func TestMonitoring(t *testing.T) {
 	r := mustRender(t, scenarios(t)["monitoring"])
-	svc := only[corev1.Service](t, r)
+	svc := mainService(t, r)
 
 	sm := only[monitoringv1.ServiceMonitor](t, r)
-	sel := labels.SelectorFromSet(sm.Spec.Selector.MatchLabels)
+	sel, err := metav1.LabelSelectorAsSelector(&sm.Spec.Selector)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(sm.Spec.Selector.MatchLabels) == 0 || !sel.Matches(labels.Set(svc.Labels)) {
-		t.Errorf("ServiceMonitor selector %v does not select the Service %v", sm.Spec.Selector.MatchLabels, svc.Labels)
+		t.Errorf("ServiceMonitor selector %s does not select the Service %v", sel, svc.Labels)
+	}
+	for _, h := range headlessServices(r) {
+		if sel.Matches(labels.Set(h.Labels)) {
+			t.Errorf("ServiceMonitor selector %s selects the headless Service %s too", sel, h.Name)
+		}
 	}
 	if !slices.Equal(sm.Spec.NamespaceSelector.MatchNames, []string{namespace}) {
 		t.Errorf("namespaceSelector %v", sm.Spec.NamespaceSelector.MatchNames)
@@ -596,6 +722,7 @@ func TestDefaultsMatchKubernetesManifests(t *testing.T) {
 		{"container securityContext", got.Containers[0].SecurityContext, want.Containers[0].SecurityContext},
 		{"readinessProbe", got.Containers[0].ReadinessProbe, want.Containers[0].ReadinessProbe},
 		{"livenessProbe", got.Containers[0].LivenessProbe, want.Containers[0].LivenessProbe},
+		{"startupProbe", got.Containers[0].StartupProbe, want.Containers[0].StartupProbe},
 		{"resources", got.Containers[0].Resources, want.Containers[0].Resources},
 		{"container ports", got.Containers[0].Ports[0].ContainerPort, want.Containers[0].Ports[0].ContainerPort},
 	} {

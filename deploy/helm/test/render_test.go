@@ -18,6 +18,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	kjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
 )
@@ -105,7 +106,7 @@ func render(t *testing.T, valuesYAML []byte) (rendered, error) {
 			}
 			// Helm trims each manifest and writes it followed by a newline
 			// (action.Install, helm template); decode what it sends.
-			obj, err := decode(doc + "\n")
+			obj, err := decode(doc+"\n", strings.HasSuffix(name, "/extra-objects.yaml"))
 			if err != nil {
 				return rendered{}, fmt.Errorf("%s: %w\n%s", name, err, doc)
 			}
@@ -136,8 +137,9 @@ func stripComments(doc string) string {
 
 // decode reads one manifest strictly (unknown or duplicate fields are
 // errors) into the type of its kind; a kind the chart is not meant to make
-// is an error too.
-func decode(doc string) (object, error) {
+// is an error too, except among the user's extraObjects (any), which
+// decode into an Unstructured when their kind is not one of the above.
+func decode(doc string, extra bool) (object, error) {
 	var meta struct {
 		APIVersion string `json:"apiVersion"`
 		Kind       string `json:"kind"`
@@ -169,7 +171,21 @@ func decode(doc string) (object, error) {
 	case "monitoring.coreos.com/v1 PrometheusRule":
 		v = &monitoringv1.PrometheusRule{}
 	default:
-		return object{}, fmt.Errorf("unexpected object %s %s", meta.APIVersion, meta.Kind)
+		if !extra {
+			return object{}, fmt.Errorf("unexpected object %s %s", meta.APIVersion, meta.Kind)
+		}
+		j, err := yaml.YAMLToJSONStrict([]byte(doc))
+		if err != nil {
+			return object{}, err
+		}
+		u := &unstructured.Unstructured{}
+		if err := u.UnmarshalJSON(j); err != nil {
+			return object{}, fmt.Errorf("%s %s: %w", meta.Kind, meta.Metadata.Name, err)
+		}
+		v = u
+	}
+	if _, ok := v.(*unstructured.Unstructured); ok {
+		return object{Text: doc, Kind: meta.Kind, Name: meta.Metadata.Name, Value: v}, nil
 	}
 	if err := strictUnmarshal([]byte(doc), v); err != nil {
 		return object{}, fmt.Errorf("%s %s: %w", meta.Kind, meta.Metadata.Name, err)

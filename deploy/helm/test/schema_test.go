@@ -11,7 +11,6 @@ func TestSchemaRejectsBadValues(t *testing.T) {
 	for _, c := range []struct {
 		name, values, mention string
 	}{
-		{"two replicas with persistence", "replicaCount: 2\npersistence: {enabled: true}\nexporter: {source: userinsights}\n", "replicaCount"},
 		{"two replicas of the logs source", "replicaCount: 2\n", "replicaCount"},
 		{"unknown top-level key", "replicas: 1\n", "replicas"},
 		{"unknown nested key", "persistence: {enable: true}\n", "enable"},
@@ -32,6 +31,19 @@ func TestSchemaRejectsBadValues(t *testing.T) {
 		{"zero replicas", "replicaCount: 0\n", "replicaCount"},
 		{"bad dashboard label value", "dashboards: {labels: {grafana_dashboard: 1}}\n", "grafana_dashboard"},
 		{"extra arg that is no flag", "exporter: {extraArgs: [demo]}\n", "extraArgs"},
+		{"acknowledgement not a boolean", "persistence: {enabled: false, acceptStateLoss: \"yes\"}\n", "acceptStateLoss"},
+		{"startup probe not an object", "startupProbe: /-/ready\n", "startupProbe"},
+		{"revision history as text", "revisionHistoryLimit: ten\n", "revisionHistoryLimit"},
+		{"negative revision history", "revisionHistoryLimit: -1\n", "revisionHistoryLimit"},
+		{"init containers as a map", "initContainers: {name: restore, image: busybox}\n", "initContainers"},
+		{"init container without a name", "initContainers: [{image: busybox}]\n", "initContainers"},
+		{"extra containers as a string", "extraContainers: proxy\n", "extraContainers"},
+		{"extra container without an image", "extraContainers: [{name: proxy}]\n", "extraContainers"},
+		{"extra objects as a map", "extraObjects: {kind: ConfigMap}\n", "extraObjects"},
+		{"extra object a number", "extraObjects: [1]\n", "extraObjects"},
+		{"honorLabels as text", "serviceMonitor: {honorLabels: \"yes\"}\n", "honorLabels"},
+		{"targetLabels as a string", "serviceMonitor: {targetLabels: team}\n", "targetLabels"},
+		{"targetLabels of maps", "serviceMonitor: {targetLabels: [{team: identity}]}\n", "targetLabels"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := render(t, []byte(c.values))
@@ -55,6 +67,9 @@ func TestSchemaAcceptsGoodValues(t *testing.T) {
 		"config: {tenants: [{name: a, tenant_id: 22222222-2222-2222-2222-222222222222, cloud: usgov, auth_mode: client-certificate, client_certificate_file: /etc/cert/a.pem}], reports: [daily/activeUsers], dimensions: {activeUsers: [app_id]}}\n",
 		"exporter: {extraArgs: [--graph.rate-limit=3], logsLookback: 2w}\nserviceMonitor: {enabled: true, scrapeTimeout: 30s}\n",
 		"livenessProbe: {exec: {command: [/bin/true]}}\nwebConfig: {existingSecret: web, tls: true}\n",
+		"exporter: {source: userinsights}\nreplicaCount: 2\npersistence: {enabled: true}\n",
+		"startupProbe: {enabled: false}\nrevisionHistoryLimit: 0\n",
+		"persistence: {enabled: false, acceptStateLoss: true}\n",
 	} {
 		if _, err := render(t, []byte(values)); err != nil {
 			t.Errorf("values refused:\n%s\n%v", values, err)

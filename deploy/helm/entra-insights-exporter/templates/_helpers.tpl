@@ -102,9 +102,90 @@ A tenant in existingConfigMap is not visible here.
 {{- if $uses -}}true{{- end -}}
 {{- end -}}
 
+{{/*
+"true" when a tenant the chart can see uses the logs source, which keeps its
+state in --storage.path: exporter.source is logs (the default) and no
+config.tenants, or a config tenant whose source (default exporter.source) is
+logs. The tenants of an existingConfigMap are not visible here: they count
+as exporter.source.
+*/}}
+{{- define "entra-insights-exporter.usesLogs" -}}
+{{- $tenants := get .Values.config "tenants" | default list -}}
+{{- $uses := and (not $tenants) (eq .Values.exporter.source "logs") -}}
+{{- range $tenants -}}
+{{- if eq (get . "source" | default $.Values.exporter.source) "logs" -}}{{- $uses = true -}}{{- end -}}
+{{- end -}}
+{{- if $uses -}}true{{- end -}}
+{{- end -}}
+
+{{/*
+"true" when the exporter runs as a StatefulSet with its store on a volume
+claim: persistence.enabled and a tenant uses the logs source. The
+userinsights source keeps no state: a Deployment, which may have replicas.
+*/}}
+{{- define "entra-insights-exporter.stateful" -}}
+{{- if and .Values.persistence.enabled (include "entra-insights-exporter.usesLogs" .) -}}true{{- end -}}
+{{- end -}}
+
+{{/* The headless Service that governs the StatefulSet (serviceName). */}}
+{{- define "entra-insights-exporter.headlessServiceName" -}}
+{{- printf "%s-headless" (include "entra-insights-exporter.fullname" . | trunc 54 | trimSuffix "-") -}}
+{{- end -}}
+
+{{/*
+Refuses values that would deploy an exporter that silently loses its state
+or runs two processes on one store; each message is one line naming the
+value to change. Included by the workload templates.
+*/}}
+{{- define "entra-insights-exporter.validate" -}}
+{{- if include "entra-insights-exporter.usesLogs" . -}}
+{{- if and (not .Values.persistence.enabled) (not .Values.persistence.acceptStateLoss) -}}
+{{- fail "persistence.enabled=false with the logs source: every pod restart loses the exporter's state (it re-reads the retained logs, and this month's distinct users shrink to what the logs still hold). Set persistence.enabled=true (the default), or persistence.acceptStateLoss=true to accept that." -}}
+{{- end -}}
+{{- if gt (int .Values.replicaCount) 1 -}}
+{{- fail (printf "replicaCount=%v with a tenant on the logs source: its state file is owned by one process, and a second replica doubles the Graph calls. Set replicaCount=1 (one replica serves any number of Prometheus servers)." .Values.replicaCount) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
 {{/* Where the store of the logs source lives (the image's VOLUME). */}}
 {{- define "entra-insights-exporter.dataDir" -}}
 /var/lib/entra_insights_exporter
+{{- end -}}
+
+{{/*
+The pod's volumes, without the data volume of a StatefulSet that claims it
+from its template; empty when there is none.
+*/}}
+{{- define "entra-insights-exporter.volumes" -}}
+{{- if not (include "entra-insights-exporter.stateful" .) }}
+- name: data
+  emptyDir: {}
+{{- else if .Values.persistence.existingClaim }}
+- name: data
+  persistentVolumeClaim:
+    claimName: {{ .Values.persistence.existingClaim }}
+{{- end }}
+{{- if (include "entra-insights-exporter.configMapName" .) }}
+- name: config
+  configMap:
+    name: {{ include "entra-insights-exporter.configMapName" . }}
+{{- end }}
+{{- if and .Values.azure.existingSecret (eq .Values.azure.secretMode "file") }}
+- name: secret
+  secret:
+    secretName: {{ .Values.azure.existingSecret }}
+    defaultMode: 0440
+{{- end }}
+{{- with .Values.webConfig.existingSecret }}
+- name: web-config
+  secret:
+    secretName: {{ . }}
+    defaultMode: 0440
+{{- end }}
+{{- with .Values.extraVolumes }}
+{{- toYaml . | nindent 0 }}
+{{- end }}
 {{- end -}}
 
 {{/*
@@ -143,6 +224,10 @@ spec:
   {{- end }}
   securityContext:
     {{- toYaml .Values.podSecurityContext | nindent 4 }}
+  {{- with .Values.initContainers }}
+  initContainers:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
   containers:
     - name: exporter
       image: {{ include "entra-insights-exporter.image" . | quote }}
@@ -209,6 +294,10 @@ spec:
         {{- include "entra-insights-exporter.probe" (dict "probe" .Values.readinessProbe "root" .) | nindent 8 }}
       livenessProbe:
         {{- include "entra-insights-exporter.probe" (dict "probe" .Values.livenessProbe "root" .) | nindent 8 }}
+      {{- if .Values.startupProbe.enabled }}
+      startupProbe:
+        {{- include "entra-insights-exporter.probe" (dict "probe" (omit .Values.startupProbe "enabled") "root" .) | nindent 8 }}
+      {{- end }}
       {{- with .Values.resources }}
       resources:
         {{- toYaml . | nindent 8 }}
@@ -238,35 +327,13 @@ spec:
         {{- with .Values.extraVolumeMounts }}
         {{- toYaml . | nindent 8 }}
         {{- end }}
-  volumes:
-    {{- if not .Values.persistence.enabled }}
-    - name: data
-      emptyDir: {}
-    {{- else if .Values.persistence.existingClaim }}
-    - name: data
-      persistentVolumeClaim:
-        claimName: {{ .Values.persistence.existingClaim }}
-    {{- end }}
-    {{- if (include "entra-insights-exporter.configMapName" .) }}
-    - name: config
-      configMap:
-        name: {{ include "entra-insights-exporter.configMapName" . }}
-    {{- end }}
-    {{- if and .Values.azure.existingSecret (eq .Values.azure.secretMode "file") }}
-    - name: secret
-      secret:
-        secretName: {{ .Values.azure.existingSecret }}
-        defaultMode: 0440
-    {{- end }}
-    {{- with .Values.webConfig.existingSecret }}
-    - name: web-config
-      secret:
-        secretName: {{ . }}
-        defaultMode: 0440
-    {{- end }}
-    {{- with .Values.extraVolumes }}
+    {{- with .Values.extraContainers }}
     {{- toYaml . | nindent 4 }}
     {{- end }}
+  {{- with include "entra-insights-exporter.volumes" . | trim }}
+  volumes:
+    {{- . | nindent 4 }}
+  {{- end }}
   {{- with .Values.nodeSelector }}
   nodeSelector:
     {{- toYaml . | nindent 4 }}
@@ -281,9 +348,17 @@ spec:
   {{- end }}
 {{- end -}}
 
-{{/* A probe from values, with the scheme the exporter serves. */}}
+{{/*
+A probe from values, with the scheme the exporter serves. Helm merges a
+user's probe into the default one, so a probe given another handler (exec,
+tcpSocket, grpc, e.g. with basic auth) would keep the default httpGet too,
+which the API server refuses: the other handler replaces it.
+*/}}
 {{- define "entra-insights-exporter.probe" -}}
 {{- $probe := deepCopy .probe -}}
+{{- if or (hasKey $probe "exec") (hasKey $probe "tcpSocket") (hasKey $probe "grpc") -}}
+{{- $probe = omit $probe "httpGet" -}}
+{{- end -}}
 {{- if and (hasKey $probe "httpGet") .root.Values.webConfig.tls -}}
 {{- $_ := set $probe.httpGet "scheme" "HTTPS" -}}
 {{- end -}}
