@@ -100,15 +100,16 @@ type instance struct {
 	code     int
 }
 
-// launch runs `serve` with args and waits until /-/ready answers over
-// plain HTTP. It stops at test cleanup if the test did not, and the test
-// fails unless it exited 0.
+// launch runs `serve` with args and waits until it serves HTTP
+// (/-/healthy; /-/ready waits for the first refreshes, which some tests
+// hold up on purpose). It stops at test cleanup if the test did not, and
+// the test fails unless it exited 0.
 func launch(t *testing.T, args ...string) *instance {
 	t.Helper()
 	in := start(t, args...)
-	waitFor(t, 30*time.Second, in.label+" ready", func() bool {
+	waitFor(t, 30*time.Second, in.label+" serving", func() bool {
 		in.checkRunning(t)
-		_, err := getOK(noKeepAlive, in.url("/-/ready"))
+		_, err := getOK(noKeepAlive, in.url("/-/healthy"))
 		return err == nil
 	})
 	return in

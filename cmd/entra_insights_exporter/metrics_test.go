@@ -48,7 +48,11 @@ func TestLandingPageLinksWork(t *testing.T) {
 		if !strings.HasPrefix(href, "/") {
 			href = "/" + href
 		}
-		if rec := get(href); rec.Code != http.StatusOK {
+		rec := get(href)
+		if href == "/-/ready" && rec.Code == http.StatusServiceUnavailable && strings.Contains(rec.Body.String(), "first refresh") {
+			continue // no refresh has run here: not ready yet, and saying why
+		}
+		if rec.Code != http.StatusOK {
 			t.Errorf("landing page link %s: HTTP %d", l[1], rec.Code)
 		}
 	}

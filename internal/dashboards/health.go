@@ -68,11 +68,11 @@ func (g gen) exporterHealth() *dashboard.DashboardBuilder {
 			unitSeconds,
 			rangeQuery(g.latest("entra_insights_refresh_duration_seconds"), "{{tenant}}"))).
 		WithPanel(healthLines("Activity log lag",
-			"Per tenant and activity log (logs source): how far behind now the log has been read and committed. A few minutes when keeping up; large but shrinking while a first start or an outage is caught up; growing means the feed falls behind (EntraInsightsLogsFallingBehind).",
+			"Per tenant and activity log (logs source): how far behind now the log has been read and committed. A few minutes when keeping up; large but shrinking while a first start or an outage is caught up; growing means the feed falls behind (EntraInsightsLogsFallingBehind)."+logsOnly,
 			unitSeconds,
 			rangeQuery(g.latest("entra_insights_logs_lag_seconds"), "{{tenant}} {{feed}}"))).
 		WithPanel(healthLines("Activity log events counted, past hour",
-			"Per tenant and activity log (logs source): new events counted during the hour before each point (deduplicated by id; interrupts included).",
+			"Per tenant and activity log (logs source): new events counted during the hour before each point (deduplicated by id; interrupts included)."+logsOnly,
 			unitCount,
 			rangeQuery(sum("tenant, feed", g.increase("entra_insights_logs_events_total", "1h")), "{{tenant}} {{feed}}"))).
 		WithPanel(healthLines("Age of the data's period",

@@ -19,9 +19,9 @@ var (
 		`|(daily|monthly)_inactive_users_by_application` +
 		`|daily_captcha_[a-z_]+|daily_telecom_blocked_users` + // mfaTelecomFraud
 		`)$`)
-	logsOnlyMetric = regexp.MustCompile(`^entra_insights_(daily|monthly)_(` +
+	logsOnlyMetric = regexp.MustCompile(`^entra_insights_((daily|monthly)_(` +
 		`sign_up_failures|sign_up_flows|sign_up_abandoned_flows|sign_in_interrupts` +
-		`)$`)
+		`)|logs_[a-z_]+)$`) // and the logs source's own: read positions, lag, events
 )
 
 // exports reports whether the source exports metric, by the lists above.
@@ -132,6 +132,7 @@ func TestSourceLists(t *testing.T) {
 		"entra_insights_daily_telecom_blocked_users":           {false, true},
 		"entra_insights_monthly_sign_up_flows":                 {true, false},
 		"entra_insights_daily_sign_in_interrupts":              {true, false},
+		"entra_insights_logs_lag_seconds":                      {true, false},
 		"entra_insights_monthly_requests":                      {true, true},
 		"entra_insights_daily_sign_ups":                        {true, true},
 		"entra_insights_monthly_inactive_users":                {true, true},
