@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -60,14 +63,14 @@ func (rt *Runtime) MetricsHandler(opts MetricsOptions) http.Handler {
 		// A collector's error is logged and what could be gathered is
 		// served: one bad family must not blank the whole scrape.
 		ErrorHandling:       promhttp.ContinueOnError,
-		ErrorLog:            slog.NewLogLogger(rt.logger.Handler(), slog.LevelError),
+		ErrorLog:            &scrapeLog{logger: rt.logger},
 		MaxRequestsInFlight: opts.MaxRequests,
 		// Scrapes that arrive together share one gather of the snapshots
 		// (nothing is kept after it, so nothing can be served stale).
 		CoalesceGather: true,
 	}
 	if !opts.ExporterMetrics {
-		return promhttp.HandlerFor(gatherers, handlerOpts)
+		return sendOnce(promhttp.HandlerFor(gatherers, handlerOpts))
 	}
 	// A registry of this handler's own: promhttp's counters count its
 	// scrapes.
@@ -78,8 +81,57 @@ func (rt *Runtime) MetricsHandler(opts MetricsOptions) http.Handler {
 	)
 	gatherers = append(gatherers, self)
 	handlerOpts.Registry = self // promhttp_metric_handler_errors_total
-	return promhttp.InstrumentMetricHandler(self, promhttp.HandlerFor(gatherers, handlerOpts))
+	return promhttp.InstrumentMetricHandler(self, sendOnce(promhttp.HandlerFor(gatherers, handlerOpts)))
 }
+
+// scrapeLog takes promhttp's messages. A family that could not be sent
+// means the scraper went away (a timeout, a cut-off connection): that is
+// the scraper's business, so one debug line, and no more for a second (a
+// compressed answer fails again on every remaining family); anything else
+// is an error.
+type scrapeLog struct {
+	logger *slog.Logger
+	last   atomic.Int64 // UnixNano of the last "went away" line
+}
+
+func (l *scrapeLog) Println(v ...any) {
+	msg := strings.TrimSpace(fmt.Sprintln(v...))
+	if !strings.HasPrefix(msg, "error encoding and sending metric family") {
+		l.logger.Error("serving /metrics", "err", msg)
+		return
+	}
+	now := time.Now().UnixNano()
+	if last := l.last.Load(); now-last < int64(time.Second) || !l.last.CompareAndSwap(last, now) {
+		return
+	}
+	l.logger.Debug("a scrape ended before its answer was sent (the scraper went away)", "err", msg)
+}
+
+// sendOnce stops a scrape's writes at the first that fails: promhttp
+// writes (and would log) every remaining family into a dead connection,
+// one line each; after the first failure they are dropped silently.
+func sendOnce(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(&stopOnFailure{ResponseWriter: w}, r)
+	})
+}
+
+type stopOnFailure struct {
+	http.ResponseWriter
+	failed bool
+}
+
+func (w *stopOnFailure) Write(p []byte) (int, error) {
+	if w.failed {
+		return len(p), nil
+	}
+	n, err := w.ResponseWriter.Write(p)
+	w.failed = err != nil
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the connection's writer.
+func (w *stopOnFailure) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // ReloadHandler is POST /-/reload: it reloads the configuration and
 // answers once the new one has refreshed, or with the error, keeping the
