@@ -3,6 +3,7 @@ package collector
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"strings"
 	"sync"
@@ -27,6 +28,18 @@ type tenant struct {
 	sourceUp   bool                     // the last refresh got some report; guarded by refreshing
 	snap       atomic.Pointer[snapshot] // what Collect serves
 	refreshed  atomic.Bool              // a refresh has completed
+	// failing are the causes of failure still failing, by failureKey, so a
+	// cause repeated on every refresh is logged in full once, then
+	// summarised; hadData says whether data has arrived (guarded by
+	// refreshing).
+	failing map[string]*failingCause
+	hadData bool
+}
+
+// failingCause is one cause of failure of a tenant since it began.
+type failingCause struct {
+	since time.Time
+	count int
 }
 
 // reportState is what the exporter holds of one report of one tenant.
@@ -147,9 +160,7 @@ func (e *Exporter) refresh(ctx context.Context, t *tenant) {
 			st.held, st.rows = false, nil
 		}
 	}
-	for _, g := range failures {
-		e.recordFailure(t, g.reports, g.err)
-	}
+	e.logOutcome(t, failures, start)
 	t.snap.Store(e.buildSnapshot(t, now.Sub(start)))
 	t.refreshed.Store(true)
 	e.version.Add(1)
@@ -225,26 +236,80 @@ func (gs *failureGroups) add(r insights.Report, err error) {
 	*gs = append(*gs, failureGroup{err: err, reports: []insights.Report{r}})
 }
 
-// recordFailure counts one cause of failure of a refresh and logs it once,
-// naming the reports it failed, with the hint that tells the operator what
-// to do. Retirement is logged once per refresh by refresh, not per report.
-func (e *Exporter) recordFailure(t *tenant, reports []insights.Report, err error) {
-	reason := insights.ReasonOf(err)
-	e.refreshErrors.WithLabelValues(t.Name, string(reason)).Inc()
-	if reason == insights.ReasonRetired {
-		return
+// logOutcome counts and logs a refresh's causes of failure, and says when
+// a cause has gone and when a tenant's data first arrives. A cause is
+// logged in full the first time; while it goes on, a short line says how
+// long and how often at its 2nd, 4th, 8th, ... failure, so a failing tenant
+// costs a few lines a day, not one per refresh. Every refresh is one debug
+// line.
+func (e *Exporter) logOutcome(t *tenant, failures failureGroups, start time.Time) {
+	if t.failing == nil {
+		t.failing = map[string]*failingCause{}
 	}
-	status := 0 // none: the request never got an HTTP answer
+	still := map[string]bool{}
+	for _, g := range failures {
+		reason := insights.ReasonOf(g.err)
+		e.refreshErrors.WithLabelValues(t.Name, string(reason)).Inc()
+		if reason == insights.ReasonRetired {
+			continue // logged once per refresh by refresh
+		}
+		key := failureKey(g)
+		still[key] = true
+		c := t.failing[key]
+		if c == nil {
+			t.failing[key] = &failingCause{since: start, count: 1}
+			e.logFailure(t, g)
+			continue
+		}
+		c.count++
+		if c.count&(c.count-1) == 0 { // a power of two
+			e.logger.Warn("refresh still failing", "tenant", t.Name, "reports", reportNames(g.reports),
+				"reason", reason, "since", c.since.UTC().Format(time.RFC3339), "failures", c.count, "hint", insights.HintOf(g.err))
+		}
+	}
+	for key, c := range t.failing {
+		if !still[key] {
+			e.logger.Info("refresh recovered", "tenant", t.Name, "cause", key, "since", c.since.UTC().Format(time.RFC3339), "failures", c.count)
+			delete(t.failing, key)
+		}
+	}
+	if !t.hadData && t.sourceUp {
+		t.hadData = true
+		e.logger.Info("first data of the tenant arrived", "tenant", t.Name, "after", e.now().Sub(start).Round(time.Millisecond))
+	}
+	e.logger.Debug("refresh done", "tenant", t.Name, "duration", e.now().Sub(start).Round(time.Millisecond),
+		"failed_causes", len(failures))
+}
+
+// failureKey names a cause of failure across refreshes: its reason, status
+// and reports (the error text changes, e.g. with the time window read).
+func failureKey(g failureGroup) string {
+	status := 0
 	var ie *insights.Error
-	if errors.As(err, &ie) {
+	if errors.As(g.err, &ie) {
 		status = ie.Status
 	}
+	return fmt.Sprintf("%s/%d %s", insights.ReasonOf(g.err), status, reportNames(g.reports))
+}
+
+func reportNames(reports []insights.Report) string {
 	names := make([]string, len(reports))
 	for i, r := range reports {
 		names[i] = r.String()
 	}
-	e.logger.Error("refresh failed", "tenant", t.Name, "reports", strings.Join(names, ","),
-		"reason", reason, "status", status, "hint", insights.HintOf(err), "err", err)
+	return strings.Join(names, ",")
+}
+
+// logFailure logs a new cause of failure in full, with the hint that
+// tells the operator what to do.
+func (e *Exporter) logFailure(t *tenant, g failureGroup) {
+	status := 0 // none: the request never got an HTTP answer
+	var ie *insights.Error
+	if errors.As(g.err, &ie) {
+		status = ie.Status
+	}
+	e.logger.Error("refresh failed", "tenant", t.Name, "reports", reportNames(g.reports),
+		"reason", insights.ReasonOf(g.err), "status", status, "hint", insights.HintOf(g.err), "err", g.err)
 }
 
 const (

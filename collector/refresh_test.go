@@ -113,9 +113,19 @@ func TestRefreshErrorsByReason(t *testing.T) {
 					}
 				}
 			}
-			lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
-			if len(lines) != 2 {
-				t.Fatalf("got %d log lines, want one per failed report refresh:\n%s", len(lines), logs.String())
+			// The first failure in full, the second (a power of two) as a
+			// short "still failing" line.
+			var lines, still []string
+			for _, l := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+				switch {
+				case strings.Contains(l, `"msg":"refresh failed"`):
+					lines = append(lines, l)
+				case strings.Contains(l, `"msg":"refresh still failing"`) && strings.Contains(l, `"failures":2`):
+					still = append(still, l)
+				}
+			}
+			if len(lines) != 1 || len(still) != 1 {
+				t.Fatalf("got %d full and %d summary failure lines, want one of each:\n%s", len(lines), len(still), logs.String())
 			}
 			var entry map[string]any
 			if err := json.Unmarshal([]byte(lines[0]), &entry); err != nil {
@@ -381,4 +391,34 @@ func TestRunSchedule(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestRepeatedFailureIsSummarised: a tenant failing for the same cause on
+// ten refreshes logs it in full once, then a short line at the 2nd, 4th and
+// 8th failure; its recovery is one line, and its first data one line.
+func TestRepeatedFailureIsSummarised(t *testing.T) {
+	r := report(insights.Daily, insights.SignUps)
+	src := newFakeSource(map[insights.Report][]insights.Row{})
+	src.setErr(r, &insights.Error{Reason: insights.ReasonForbidden, Status: 403, Hint: "grant it"})
+	var logs bytes.Buffer
+	e, err := New([]Tenant{{Name: "t", Source: src}}, Config{Reports: []insights.Report{r}},
+		slog.New(slog.NewTextHandler(&logs, nil)), prometheus.NewPedanticRegistry(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 10 {
+		e.RefreshAll(t.Context())
+	}
+	src.setErr(r, nil)
+	e.RefreshAll(t.Context())
+	e.RefreshAll(t.Context())
+	count := func(msg string) int { return strings.Count(logs.String(), `msg="`+msg+`"`) }
+	if full, still, recovered, first := count("refresh failed"), count("refresh still failing"), count("refresh recovered"),
+		count("first data of the tenant arrived"); full != 1 || still != 3 || recovered != 1 || first != 1 {
+		t.Errorf("log lines: %d full, %d still failing, %d recovered, %d first data; want 1, 3, 1, 1:\n%s",
+			full, still, recovered, first, logs.String())
+	}
+	if n := strings.Count(logs.String(), "\n"); n != 6 {
+		t.Errorf("%d log lines over 12 refreshes, want 6:\n%s", n, logs.String())
+	}
 }
