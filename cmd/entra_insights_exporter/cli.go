@@ -66,8 +66,12 @@ type graphFlags struct {
 	RateLimit int    `name:"rate-limit" default:"5" help:"Client-side budget: Graph request starts per 10 s per tenant and client id, retries included (Graph's identity-reports limit is 5; 122 across tenants; counted over 11 s for a safety margin). 0 turns the budget off, e.g. for a local test server."`
 }
 
+// defaultStoragePath is --storage.path's default, relative to the working
+// directory.
+const defaultStoragePath = "entra_insights_exporter.db"
+
 type storageFlags struct {
-	Path string `default:"entra_insights_exporter.db" placeholder:"PATH" help:"State file of the logs source (bbolt): aggregates, read positions, the users of the open periods. Relative to the working directory (the image's is /var/lib/entra_insights_exporter). One exporter per file."`
+	Path string `default:"${default_storage_path}" placeholder:"PATH" help:"State file of the logs source (bbolt): aggregates, read positions, the users of the open periods. Relative to the working directory (the image's is /var/lib/entra_insights_exporter). One exporter per file."`
 }
 
 type logsFlags struct {
@@ -84,11 +88,12 @@ type insightsFlags struct {
 
 func kongVars() kong.Vars {
 	return kong.Vars{
-		"auth_modes":    strings.Join(azconf.AuthModes(), ","),
-		"auth_auto":     azconf.AuthAuto,
-		"clouds":        strings.Join(azconf.Clouds(), ","),
-		"default_cloud": azconf.DefaultCloud,
-		"sources":       strings.Join(insights.Sources(), ","),
+		"auth_modes":           strings.Join(azconf.AuthModes(), ","),
+		"auth_auto":            azconf.AuthAuto,
+		"clouds":               strings.Join(azconf.Clouds(), ","),
+		"default_cloud":        azconf.DefaultCloud,
+		"sources":              strings.Join(insights.Sources(), ","),
+		"default_storage_path": defaultStoragePath,
 	}
 }
 
@@ -108,6 +113,9 @@ func (c *cli) Validate() error {
 	}
 	if err := c.Logs.validate(); err != nil {
 		return err
+	}
+	if c.Demo && c.Storage.Path != defaultStoragePath {
+		return fmt.Errorf("--storage.path: %s is not used with --demo, whose state lives in memory; drop one of the two", c.Storage.Path)
 	}
 	if err := validURL("--graph.url", c.Graph.URL); err != nil {
 		return err

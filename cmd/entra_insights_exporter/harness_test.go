@@ -60,7 +60,7 @@ func serveArgs(t *testing.T, args []string) []string {
 func testDefaults(t *testing.T, args []string) []string {
 	t.Helper()
 	args = slices.Clone(args)
-	if !slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "--storage.path=") }) {
+	if !slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "--storage.path=") || a == "--demo" }) {
 		args = append(args, "--storage.path="+filepath.Join(t.TempDir(), "state.db"))
 	}
 	if !slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "--insights.source=") || a == "--demo" }) {

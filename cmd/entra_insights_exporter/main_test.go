@@ -14,6 +14,8 @@ func TestBadSettingsFailWithOneLineNamingTheFlag(t *testing.T) {
 		flag string
 	}{
 		{"duration", []string{"--insights.refresh-interval=abc"}, nil, "--insights.refresh-interval"},
+		{"storage with demo", []string{"--demo", "--storage.path=/tmp/state.db"}, nil, "--storage.path"},
+		{"lookback past Graph's retention", []string{"--logs.lookback=1y"}, nil, "--logs.lookback"},
 		{"interval too short", []string{"--insights.refresh-interval=100ms"}, nil, "--insights.refresh-interval"},
 		{"rate limit", []string{"--graph.rate-limit=-1"}, nil, "--graph.rate-limit"},
 		{"timeout longer than interval", []string{"--insights.refresh-timeout=10m"}, nil, "--insights.refresh-timeout"},
