@@ -11,7 +11,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -56,12 +58,25 @@ func Open(path string) (s *Store, err error) {
 	if path == "" {
 		return nil, errors.New("no path")
 	}
-	_, statErr := os.Stat(path)
+	info, statErr := os.Stat(path)
 	existed := statErr == nil
+	switch {
+	case existed && info.IsDir():
+		return nil, fmt.Errorf("%s: is a directory; give a file path inside it (e.g. %s)", path, filepath.Join(path, "state.db"))
+	case errors.Is(statErr, fs.ErrNotExist):
+		if dir := filepath.Dir(path); !isDir(dir) {
+			return nil, fmt.Errorf("%s: its directory %s does not exist; create it or choose another path", path, dir)
+		}
+	}
 	db, err := openBolt(path)
 	if err != nil {
-		if errors.Is(err, bolterrors.ErrTimeout) {
+		switch {
+		case errors.Is(err, bolterrors.ErrTimeout):
 			return nil, fmt.Errorf("%s: in use by another process (only one exporter may use a state file)", path)
+		case errors.Is(err, fs.ErrPermission):
+			return nil, fmt.Errorf("%s: %w (check the file's and its directory's owner and mode)", path, err)
+		case !existed:
+			return nil, fmt.Errorf("%s: cannot create: %w", path, err)
 		}
 		return nil, fmt.Errorf("%s: %w (the file is kept as it is; move it away to start afresh)", path, err)
 	}
@@ -74,6 +89,11 @@ func Open(path string) (s *Store, err error) {
 		return nil, fmt.Errorf("%s: %w (the file is kept as it is; move it away to start afresh)", path, err)
 	}
 	return &Store{db: db, path: path, owners: map[string]uint64{}}, nil
+}
+
+func isDir(path string) bool {
+	info, err := os.Stat(path)
+	return err == nil && info.IsDir()
 }
 
 // openBolt opens the file. bbolt trusts its file and dies on some damage

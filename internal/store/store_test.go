@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -33,5 +34,24 @@ func TestOpenDoesNotWrite(t *testing.T) {
 	}
 	if after, _ := os.ReadFile(path); !bytes.Equal(after, data) {
 		t.Error("Open and View changed the file")
+	}
+}
+
+// TestOpenErrorsFitTheCase: the advice to move a file away is given only
+// for a damaged file; a directory, a missing parent and a file that cannot
+// be read each say what is wrong.
+func TestOpenErrorsFitTheCase(t *testing.T) {
+	dir := t.TempDir()
+	for name, tc := range map[string]struct {
+		path string
+		want string
+	}{
+		"directory":      {dir, "is a directory"},
+		"missing parent": {filepath.Join(dir, "nope", "state.db"), "does not exist"},
+	} {
+		_, err := Open(tc.path)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "move it away") {
+			t.Errorf("%s: %v, want an error saying %q and no advice to move a file away", name, err, tc.want)
+		}
 	}
 }
