@@ -65,7 +65,7 @@ func Parse(data []byte) (*File, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("parse: %s", azconf.OneLine(err.Error()))
+		return nil, yamlError(err)
 	}
 	if err := f.validate(); err != nil {
 		return nil, err

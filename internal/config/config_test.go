@@ -51,7 +51,7 @@ dimensions:
 
 func TestParseErrorsNameTheKey(t *testing.T) {
 	for name, tc := range map[string]struct{ yaml, want string }{
-		"unknown key":       {"tenant: []", "field tenant not found"},
+		"unknown key":       {"tenant: []", `unknown key "tenant" at the top level`},
 		"bad tenant id":     {"tenants: [{tenant_id: 'not a tenant'}]", "tenants[0].tenant_id:"},
 		"missing tenant":    {"tenants: [{name: x}]", "tenants[0].tenant_id: missing"},
 		"bad client id":     {"tenants: [{tenant_id: " + guid + ", client_id: abc}]", "tenants[0].client_id:"},
@@ -112,4 +112,19 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestKeyErrorsInTheFilesWords: a misspelt key is named with where it sits
+// and the nearest valid key; no Go type name reaches the user.
+func TestKeyErrorsInTheFilesWords(t *testing.T) {
+	for file, want := range map[string]string{
+		"tenants:\n  - {name: a, tenant_idd: x.onmicrosoft.com}\n": `line 2: unknown key "tenant_idd" in a tenant (did you mean "tenant_id"?)`,
+		"tenant:\n  - {name: a}\n":                               `line 1: unknown key "tenant" at the top level (did you mean "tenants"?)`,
+		"tenants: {name: a}\n":                                   "a list of tenants",
+	} {
+		_, err := Parse([]byte(file))
+		if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "config.") {
+			t.Errorf("%q: %v, want %q and no Go type", file, err, want)
+		}
+	}
 }
