@@ -81,7 +81,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	}{
 		{"invalid_client", graphsim.Fault{Kind: graphsim.FaultTokenError, TokenError: "invalid_client"}, true, insights.ReasonToken},
 		{"expired secret", graphsim.Fault{Kind: graphsim.FaultTokenError, TokenError: "AADSTS7000222"}, true, insights.ReasonToken},
-		{"token endpoint down", graphsim.Fault{Kind: graphsim.FaultTokenDown, Status: 503}, true, insights.ReasonToken},
+		{"token endpoint down", graphsim.Fault{Kind: graphsim.FaultTokenDown, Status: 503}, true, insights.ReasonTokenUnreachable},
 		{"401", graphsim.Fault{Kind: graphsim.FaultStatus, Status: 401}, false, insights.ReasonUnauthorized},
 		{"403", graphsim.Fault{Kind: graphsim.FaultStatus, Status: 403}, false, insights.ReasonForbidden},
 		{"429", graphsim.Fault{Kind: graphsim.FaultStatus, Status: 429, RetryAfter: "0.1"}, false, insights.ReasonThrottled},
@@ -329,7 +329,7 @@ func TestGraphCertificatesAreVerified(t *testing.T) {
 		hint            string
 	}{
 		{"untrusted Graph", untrusted, trusted, insights.ReasonNetwork, transport.HintTLS},
-		{"untrusted token service", trusted, untrusted, insights.ReasonToken, "certificate"},
+		{"untrusted token service", trusted, untrusted, insights.ReasonTokenUnreachable, "certificate"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
