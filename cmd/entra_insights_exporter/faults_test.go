@@ -204,9 +204,9 @@ func faultCases() []faultCase {
 					t.Errorf("the foreign host got %d requests (Authorization: %q); want none", n, env.foreign.Authorizations())
 				}
 			}},
-		{name: "token endpoint down", all: true, reason: insights.ReasonToken, hint: "token service",
+		{name: "token endpoint down", all: true, reason: insights.ReasonTokenUnreachable, hint: "token service",
 			inject: tokenFault(graphsim.Fault{Kind: graphsim.FaultTokenDown}), check: tokenServicePerRefresh(azcoreTries)},
-		{name: "token endpoint 503", all: true, reason: insights.ReasonToken, hint: "token service",
+		{name: "token endpoint 503", all: true, reason: insights.ReasonTokenUnreachable, hint: "token service",
 			inject: tokenFault(graphsim.Fault{Kind: graphsim.FaultTokenDown, Status: 503}), check: tokenServicePerRefresh(azcoreTries)},
 		{name: "token invalid_client", all: true, reason: insights.ReasonToken,
 			hint:   "invalid_client: the client secret or certificate is wrong or expired",
