@@ -134,11 +134,37 @@ func credentials(t graph.Config) azconf.Credentials {
 func (p *Plan) Log(logger *slog.Logger) {
 	for _, t := range p.Tenants {
 		logger.Info("credential", "tenant", t.Name(), "auth_mode", t.Credential.Mode, "chosen_by", t.Credential.From)
+		if need := p.leastInterval(t); p.Collector.RefreshInterval < need {
+			logger.Warn("the refresh interval is shorter than Graph's budget (5 requests per 10 s per tenant) can serve;"+
+				" refreshes will wait for it and take longer than the interval", "tenant", t.Name(),
+				"interval", p.Collector.RefreshInterval, "least_interval", need)
+		}
 		if len(t.Unserved) > 0 {
 			logger.Warn("listed reports the tenant's source does not produce; they are absent for it",
 				"tenant", t.Name(), "source", t.Source, "reports", fmt.Sprint(t.Unserved))
 		}
 	}
+}
+
+// leastInterval is the shortest refresh interval Graph's budget of 5
+// requests per 10 s serves for tenant t, counting one request per read of
+// a steady refresh (logs: sign-ins, sign-ups, users/$count; userinsights:
+// one per report); 0 when the budget is off (the demo).
+func (p *Plan) leastInterval(t Tenant) time.Duration {
+	if t.Graph.DisableBudget {
+		return 0
+	}
+	requests := 3
+	if t.Source == insights.SourceUserInsights {
+		reports := p.Collector.Reports
+		if reports == nil {
+			reports = insights.DefaultReports()
+		}
+		requests = len(slices.DeleteFunc(slices.Clone(reports), func(r insights.Report) bool {
+			return !slices.Contains(insights.AllReports(), r)
+		}))
+	}
+	return time.Duration(requests) * 2 * time.Second
 }
 
 // tenantConfig overlays one config-file tenant on the flag defaults.

@@ -153,3 +153,19 @@ func TestPlanOfReportsNoSourceProduces(t *testing.T) {
 		t.Errorf("warnings %q, want one for contoso naming the report", log.lines("level=WARN"))
 	}
 }
+
+// TestPlanWarnsOfAnIntervalTheBudgetCannotServe: one warning per tenant
+// whose refresh interval is shorter than its reads take under Graph's
+// budget; none for a sensible interval.
+func TestPlanWarnsOfAnIntervalTheBudgetCannotServe(t *testing.T) {
+	p := &Plan{Tenants: []Tenant{{Graph: graph.Config{TenantName: "a"}, Source: insights.SourceLogs},
+		{Graph: graph.Config{TenantName: "b"}, Source: insights.SourceUserInsights}}}
+	for interval, want := range map[time.Duration]int{time.Second: 2, 10 * time.Second: 1, 5 * time.Minute: 0} {
+		p.Collector.RefreshInterval = interval
+		log := &logBuffer{}
+		p.Log(slog.New(slog.NewTextHandler(log, nil)))
+		if got := log.lines("level=WARN", "Graph's budget"); len(got) != want {
+			t.Errorf("interval %s: %d warnings, want %d:\n%q", interval, len(got), want, got)
+		}
+	}
+}
