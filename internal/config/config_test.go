@@ -119,8 +119,8 @@ func FuzzParse(f *testing.F) {
 func TestKeyErrorsInTheFilesWords(t *testing.T) {
 	for file, want := range map[string]string{
 		"tenants:\n  - {name: a, tenant_idd: x.onmicrosoft.com}\n": `line 2: unknown key "tenant_idd" in a tenant (did you mean "tenant_id"?)`,
-		"tenant:\n  - {name: a}\n":                               `line 1: unknown key "tenant" at the top level (did you mean "tenants"?)`,
-		"tenants: {name: a}\n":                                   "a list of tenants",
+		"tenant:\n  - {name: a}\n":                                 `line 1: unknown key "tenant" at the top level (did you mean "tenants"?)`,
+		"tenants: {name: a}\n":                                     "a list of tenants",
 	} {
 		_, err := Parse([]byte(file))
 		if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "config.") {
