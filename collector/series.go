@@ -40,16 +40,6 @@ func (f *family) point(value float64, kv ...string) point {
 	return point{family: f, values: values, value: value}
 }
 
-// PeriodStart returns 00:00 UTC of the first day of the period of
-// granularity g that contains t.
-func PeriodStart(g insights.Granularity, t time.Time) time.Time {
-	y, m, d := t.UTC().Date()
-	if g == insights.Monthly {
-		d = 1
-	}
-	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
-}
-
 // AsOf returns the as-of period start of each granularity: the newest
 // factDate over every report of that granularity, truncated to the day or
 // (monthly) the 1st of the month. A granularity without dated rows is
@@ -64,7 +54,7 @@ func AsOf(rows map[insights.Report][]insights.Row) map[insights.Granularity]time
 			if rs[i].FactDate.IsZero() {
 				continue
 			}
-			p := PeriodStart(r.Granularity, rs[i].FactDate)
+			p := insights.PeriodStart(r.Granularity, rs[i].FactDate)
 			if p.After(asOf[r.Granularity]) {
 				asOf[r.Granularity] = p
 			}
@@ -75,7 +65,7 @@ func AsOf(rows map[insights.Report][]insights.Row) map[insights.Granularity]time
 
 // inPeriod reports whether row r belongs to the period starting at start.
 func inPeriod(g insights.Granularity, start time.Time, r *insights.Row) bool {
-	return !r.FactDate.IsZero() && PeriodStart(g, r.FactDate).Equal(start)
+	return !r.FactDate.IsZero() && insights.PeriodStart(g, r.FactDate).Equal(start)
 }
 
 // rowsInPeriod counts the rows of the period starting at start.
@@ -106,7 +96,7 @@ func (c *Catalog) InfoSeries(t Tenant, rows map[insights.Report][]insights.Row) 
 }
 
 func (c *Catalog) seriesPoints(tenant string, g insights.Granularity, period time.Time, rows map[insights.Report][]insights.Row, out []point) []point {
-	period = PeriodStart(g, period)
+	period = insights.PeriodStart(g, period)
 	for _, m := range c.metrics[g] {
 		rs, ok := rows[m.report]
 		if !ok && m.derivedFrom != nil {
@@ -153,7 +143,7 @@ func (m *dataMetric) aggregate(tenant string, period time.Time, rows []insights.
 		}
 		for j, d := range m.dims {
 			v, _ := r.Dimension(d)
-			tuple[1+j] = Normalize(d, v)
+			tuple[1+j] = insights.Normalize(d, v)
 		}
 		m.points(r, emit)
 	}
@@ -169,8 +159,8 @@ func (m *dataMetric) aggregate(tenant string, period time.Time, rows []insights.
 
 func (c *Catalog) infoPoints(t Tenant, rows map[insights.Report][]insights.Row, out []point) []point {
 	out = append(out, c.tenantInfo.point(1, "tenant", t.Name,
-		"tenant_id", normalizeText(t.TenantID, unknownValue), "cloud", normalizeText(t.Cloud, unknownValue),
-		"source", normalizeText(t.SourceName, unknownValue)))
+		"tenant_id", insights.NormalizeText(t.TenantID, insights.UnknownValue), "cloud", insights.NormalizeText(t.Cloud, insights.UnknownValue),
+		"source", insights.NormalizeText(t.SourceName, insights.UnknownValue)))
 	type app struct {
 		name string
 		date time.Time
@@ -188,19 +178,19 @@ func (c *Catalog) infoPoints(t Tenant, rows map[insights.Report][]insights.Row, 
 			if !hasAppLabel && strings.TrimSpace(row.AppID) == "" {
 				continue
 			}
-			id := Normalize("app_id", row.AppID)
+			id := insights.Normalize("app_id", row.AppID)
 			a, ok := apps[id]
 			if !ok {
 				a = &app{}
 				apps[id] = a
 			}
-			if name := normalizeText(row.AppName, ""); name != "" && (a.name == "" || row.FactDate.After(a.date)) {
+			if name := insights.NormalizeText(row.AppName, ""); name != "" && (a.name == "" || row.FactDate.After(a.date)) {
 				a.name, a.date = name, row.FactDate
 			}
 		}
 	}
 	for id, a := range apps {
-		out = append(out, c.appInfo.point(1, "tenant", t.Name, "app_id", id, "app_name", normalizeText(a.name, id)))
+		out = append(out, c.appInfo.point(1, "tenant", t.Name, "app_id", id, "app_name", insights.NormalizeText(a.name, id)))
 	}
 	return out
 }

@@ -95,7 +95,7 @@ func metricSpecs() []metricSpec {
 			structural: []string{"reason_code", "stage"},
 			points: func(_ insights.Granularity, r *insights.Row, emit emitFunc) {
 				for _, f := range r.Failures {
-					emit(f.Count, Normalize("reason_code", f.ReasonCode), Normalize("stage", f.Stage))
+					emit(f.Count, insights.Normalize("reason_code", f.ReasonCode), insights.Normalize("stage", f.Stage))
 				}
 			},
 		},
@@ -116,7 +116,7 @@ func metricSpecs() []metricSpec {
 				" the sign-up funnel.",
 			structural: []string{"stage"},
 			points: func(_ insights.Granularity, r *insights.Row, emit emitFunc) {
-				emit(r.Count, Normalize("stage", r.Stage))
+				emit(r.Count, insights.Normalize("stage", r.Stage))
 			},
 		},
 		{
@@ -125,7 +125,7 @@ func metricSpecs() []metricSpec {
 				" where customers drop off (a flow still in progress counts until it goes on).",
 			structural: []string{"stage"},
 			points: func(_ insights.Granularity, r *insights.Row, emit emitFunc) {
-				emit(r.Abandoned, Normalize("stage", r.Stage))
+				emit(r.Abandoned, insights.Normalize("stage", r.Stage))
 			},
 		},
 		{
@@ -188,7 +188,7 @@ func metricSpecs() []metricSpec {
 				" a user registered for several types is counted once per type.",
 			structural: []string{"mfa_type"},
 			points: func(_ insights.Granularity, r *insights.Row, emit emitFunc) {
-				emit(r.Count, Normalize("mfa_type", r.MFAType))
+				emit(r.Count, insights.Normalize("mfa_type", r.MFAType))
 			},
 		},
 		{
@@ -239,7 +239,7 @@ func authentications(_ insights.Granularity, r *insights.Row, emit emitFunc) {
 
 func failures(_ insights.Granularity, r *insights.Row, emit emitFunc) {
 	for _, f := range r.Failures {
-		emit(f.Count, Normalize("reason_code", f.ReasonCode))
+		emit(f.Count, insights.Normalize("reason_code", f.ReasonCode))
 	}
 }
 

@@ -12,7 +12,6 @@ import (
 
 	dto "github.com/prometheus/client_model/go"
 
-	"github.com/entra-insights/entra_insights_exporter/collector"
 	"github.com/entra-insights/entra_insights_exporter/graph/insights"
 	"github.com/entra-insights/entra_insights_exporter/internal/graphsim"
 	"github.com/entra-insights/entra_insights_exporter/internal/graphsim/graphsimtest"
@@ -39,15 +38,15 @@ func logsExpected(sim *graphsim.Sim, opts graphsim.Options, now time.Time) logsW
 	want := logsWant{}
 	users := map[string]map[string]bool{}
 	period := map[string]time.Time{
-		"daily":   collector.PeriodStart(insights.Daily, now),
-		"monthly": collector.PeriodStart(insights.Monthly, now),
+		"daily":   insights.PeriodStart(insights.Daily, now),
+		"monthly": insights.PeriodStart(insights.Monthly, now),
 	}
 	for _, e := range graphsim.SignIns(sim.TenantID, now, opts) {
 		if e.VisibleAt.After(now) || !e.IsInteractive {
 			continue
 		}
 		for g, start := range period {
-			if collector.PeriodStart(insightsGranularity(g), e.CreatedDateTime) != start {
+			if insights.PeriodStart(insightsGranularity(g), e.CreatedDateTime) != start {
 				continue
 			}
 			if e.Interrupt() { // neither a success nor a failure
@@ -82,7 +81,7 @@ func logsExpected(sim *graphsim.Sim, opts graphsim.Options, now time.Time) logsW
 			continue
 		}
 		for g, start := range period {
-			if collector.PeriodStart(insightsGranularity(g), e.CreatedDateTime) != start {
+			if insights.PeriodStart(insightsGranularity(g), e.CreatedDateTime) != start {
 				continue
 			}
 			switch {

@@ -134,7 +134,7 @@ func addTenant(families map[string]*family, catalog *collector.Catalog, t Tenant
 		if !ok {
 			continue
 		}
-		lag := periodsBetween(g, newest, collector.PeriodStart(g, opts.Now))
+		lag := periodsBetween(g, newest, insights.PeriodStart(g, opts.Now))
 		for _, p := range periods(g, t.Rows) {
 			from, to := shift(g, p, lag), shift(g, next(g, p), lag)
 			if first.IsZero() || from.Before(first) {
@@ -267,7 +267,7 @@ func periods(g insights.Granularity, rows map[insights.Report][]insights.Row) []
 			continue
 		}
 		for _, row := range rs {
-			seen[collector.PeriodStart(g, row.FactDate)] = true
+			seen[insights.PeriodStart(g, row.FactDate)] = true
 		}
 	}
 	out := make([]time.Time, 0, len(seen))

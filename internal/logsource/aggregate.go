@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/entra-insights/entra_insights_exporter/collector"
 	"github.com/entra-insights/entra_insights_exporter/graph/insights"
 )
 
@@ -138,10 +137,10 @@ func (p *period) addSignIn(e *insights.SignIn, t tuple) bool {
 		p.interrupts[interruptKey{App: app, Code: strconv.FormatInt(e.ErrorCode, 10)}]++
 		return false
 	}
-	get(p.auth, authKey{App: app, OS: t[1], Country: t[2], Browser: collector.Normalize("browser", e.Browser)}).
+	get(p.auth, authKey{App: app, OS: t[1], Country: t[2], Browser: insights.Normalize("browser", e.Browser)}).
 		add(e.ErrorCode == 0, e.ErrorCode)
 	if e.MFA {
-		get(p.mfa, mfaKey{App: app, Method: collector.Normalize("mfa_method", e.MFAMethod), OS: t[1], Country: t[2]}).
+		get(p.mfa, mfaKey{App: app, Method: insights.Normalize("mfa_method", e.MFAMethod), OS: t[1], Country: t[2]}).
 			add(e.MFASucceeded, e.ErrorCode)
 	}
 	if e.ErrorCode != 0 || !p.open() {
@@ -155,16 +154,16 @@ func (p *period) addSignIn(e *insights.SignIn, t tuple) bool {
 // that is not an interrupt is a failed step. It reports whether the flow's
 // stages grew (so the store must write it).
 func (p *period) addSignUp(e *insights.SignUp) bool {
-	app := collector.Normalize("app_id", e.AppID)
+	app := insights.Normalize("app_id", e.AppID)
 	p.seeApp(app, e.AppName, e.Created)
-	p.requests[requestKey{App: app, Country: collector.Normalize("country", "")}]++
-	stage := collector.Normalize("stage", e.Stage)
+	p.requests[requestKey{App: app, Country: insights.Normalize("country", "")}]++
+	stage := insights.Normalize("stage", e.Stage)
 	switch {
 	case insights.IsInterrupt(e.ErrorCode):
 	case e.ErrorCode != 0:
 		p.signUpFail[signUpFailKey{App: app, Stage: stage, Code: strconv.FormatInt(e.ErrorCode, 10)}]++
 	case e.Stage == insights.SignUpCreatesUser:
-		get(p.signU, signUpKey{App: app, IdentityProvider: collector.Normalize("identity_provider", e.IdentityProvider)}).
+		get(p.signU, signUpKey{App: app, IdentityProvider: insights.Normalize("identity_provider", e.IdentityProvider)}).
 			add(true, 0)
 	}
 	if !p.open() || e.CorrelationID == "" {
@@ -196,7 +195,7 @@ type tuple [3]string
 var tupleDims = [3]string{"app_id", "os", "country"}
 
 func signInTuple(e *insights.SignIn) tuple {
-	return tuple{collector.Normalize("app_id", e.AppID), collector.Normalize("os", e.OS), collector.Normalize("country", e.Country)}
+	return tuple{insights.Normalize("app_id", e.AppID), insights.Normalize("os", e.OS), insights.Normalize("country", e.Country)}
 }
 
 // rows appends the period's rows of report name.

@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/entra-insights/entra_insights_exporter/collector"
 	"github.com/entra-insights/entra_insights_exporter/graph/insights"
 )
 
@@ -222,7 +221,7 @@ func periodFromDoc(d periodDoc, dims []string) (*period, error) {
 	if d.Granularity != insights.Daily && d.Granularity != insights.Monthly {
 		return nil, fmt.Errorf("bad granularity %q", d.Granularity)
 	}
-	if !collector.PeriodStart(d.Granularity, d.Start).Equal(d.Start) {
+	if !insights.PeriodStart(d.Granularity, d.Start).Equal(d.Start) {
 		return nil, fmt.Errorf("%s period start %s is not the start of a period", d.Granularity, d.Start)
 	}
 	p := newPeriod(d.Granularity, d.Start, dims)

@@ -19,7 +19,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/entra-insights/entra_insights_exporter/collector"
 	"github.com/entra-insights/entra_insights_exporter/graph/insights"
 	"github.com/entra-insights/entra_insights_exporter/internal/store"
 )
@@ -413,7 +412,7 @@ func newChange() *change {
 }
 
 func (s *Source) period(g insights.Granularity, at time.Time) *period {
-	start := collector.PeriodStart(g, at)
+	start := insights.PeriodStart(g, at)
 	k := periodKey{g, start}
 	p, ok := s.periods[k]
 	if !ok {
@@ -550,8 +549,8 @@ func (s *Source) age(c *change) {
 		now = up
 	}
 	reach := now.Add(-s.opts.Overlap)
-	oldestDay := collector.PeriodStart(insights.Daily, now).AddDate(0, 0, -keepDays)
-	oldestMonth := collector.PeriodStart(insights.Monthly, now).AddDate(0, -keepMonths, 0)
+	oldestDay := insights.PeriodStart(insights.Daily, now).AddDate(0, 0, -keepDays)
+	oldestMonth := insights.PeriodStart(insights.Monthly, now).AddDate(0, -keepMonths, 0)
 	for k, p := range s.periods {
 		if (k.g == insights.Daily && k.start.Before(oldestDay)) || (k.g == insights.Monthly && k.start.Before(oldestMonth)) {
 			delete(s.periods, k)
@@ -583,7 +582,7 @@ func (s *Source) readRegistrations(ctx context.Context, now time.Time) bool {
 	err := s.opts.Reader.Registrations(ctx, func(page []insights.Registration) error {
 		for _, r := range page {
 			for _, m := range slices.Compact(slices.Sorted(slices.Values(r.MethodsRegistered))) {
-				byMethod[collector.Normalize("mfa_type", m)]++
+				byMethod[insights.Normalize("mfa_type", m)]++
 			}
 		}
 		return nil
@@ -610,7 +609,7 @@ func inactiveWindows() map[string]time.Duration {
 // and one log line says why.
 func (s *Source) readInactive(ctx context.Context, now time.Time) bool {
 	byWindow := map[string]int64{}
-	befores := map[string]time.Time{"calendar_month": collector.PeriodStart(insights.Monthly, now)}
+	befores := map[string]time.Time{"calendar_month": insights.PeriodStart(insights.Monthly, now)}
 	for w, d := range inactiveWindows() {
 		befores[w] = now.Add(-d)
 	}
@@ -652,21 +651,21 @@ func (s *Source) buildRows() map[insights.Report][]insights.Row {
 	}
 	if s.users != nil {
 		r := insights.Report{Granularity: insights.Daily, Name: insights.UserCount}
-		rows[r] = []insights.Row{{FactDate: collector.PeriodStart(insights.Daily, s.users.At), Count: s.users.Count}}
+		rows[r] = []insights.Row{{FactDate: insights.PeriodStart(insights.Daily, s.users.At), Count: s.users.Count}}
 	}
 	if s.inactive != nil && !s.inactive.Unlicensed {
 		w := s.inactive.ByWindow
-		daily := insights.Row{FactDate: collector.PeriodStart(insights.Daily, s.inactive.At),
+		daily := insights.Row{FactDate: insights.PeriodStart(insights.Daily, s.inactive.At),
 			Inactive1Day: w["1d"], Inactive30Day: w["30d"], Inactive60Day: w["60d"], Inactive90Day: w["90d"]}
 		monthly := daily
-		monthly.FactDate, monthly.Inactive1Day, monthly.InactiveCalendarMonth = collector.PeriodStart(insights.Monthly, s.inactive.At), 0, w["calendar_month"]
+		monthly.FactDate, monthly.Inactive1Day, monthly.InactiveCalendarMonth = insights.PeriodStart(insights.Monthly, s.inactive.At), 0, w["calendar_month"]
 		rows[insights.Report{Granularity: insights.Daily, Name: insights.InactiveUsers}] = []insights.Row{daily}
 		rows[insights.Report{Granularity: insights.Monthly, Name: insights.InactiveUsers}] = []insights.Row{monthly}
 	}
 	if s.registrations != nil {
 		r := insights.Report{Granularity: insights.Monthly, Name: insights.MFARegisteredUsers}
 		for _, m := range slices.Sorted(maps.Keys(s.registrations.ByMethod)) {
-			rows[r] = append(rows[r], insights.Row{FactDate: collector.PeriodStart(insights.Monthly, s.registrations.At),
+			rows[r] = append(rows[r], insights.Row{FactDate: insights.PeriodStart(insights.Monthly, s.registrations.At),
 				MFAType: m, Count: s.registrations.ByMethod[m]})
 		}
 	}

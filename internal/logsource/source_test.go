@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/entra-insights/entra_insights_exporter/collector"
 	"github.com/entra-insights/entra_insights_exporter/graph/insights"
 	"github.com/entra-insights/entra_insights_exporter/internal/store"
 )
@@ -109,7 +108,7 @@ func oracleOf(events []fakeSignIn, signUps []insights.SignUp, since, now time.Ti
 			continue
 		}
 		for _, g := range []insights.Granularity{insights.Daily, insights.Monthly} {
-			p := collector.PeriodStart(g, e.Created).Format(time.DateOnly)
+			p := insights.PeriodStart(g, e.Created).Format(time.DateOnly)
 			if g == insights.Monthly {
 				o[fmt.Sprintf("%s %s requests", g, p)]++
 			}
@@ -121,9 +120,9 @@ func oracleOf(events []fakeSignIn, signUps []insights.SignUp, since, now time.Ti
 			if e.ErrorCode != 0 {
 				result = "failure"
 			}
-			o[fmt.Sprintf("%s %s auth %s %s", g, p, collector.Normalize("app_id", e.AppID), result)]++
+			o[fmt.Sprintf("%s %s auth %s %s", g, p, insights.Normalize("app_id", e.AppID), result)]++
 			if e.MFA {
-				o[fmt.Sprintf("%s %s mfa %s %v", g, p, collector.Normalize("mfa_method", e.MFAMethod), e.MFASucceeded)]++
+				o[fmt.Sprintf("%s %s mfa %s %v", g, p, insights.Normalize("mfa_method", e.MFAMethod), e.MFASucceeded)]++
 			}
 			if e.ErrorCode != 0 {
 				continue
@@ -155,7 +154,7 @@ func oracleOf(events []fakeSignIn, signUps []insights.SignUp, since, now time.Ti
 			continue
 		}
 		for _, g := range []insights.Granularity{insights.Daily, insights.Monthly} {
-			p := collector.PeriodStart(g, e.Created).Format(time.DateOnly)
+			p := insights.PeriodStart(g, e.Created).Format(time.DateOnly)
 			if g == insights.Monthly {
 				o[fmt.Sprintf("%s %s requests", g, p)]++
 			}
@@ -164,7 +163,7 @@ func oracleOf(events []fakeSignIn, signUps []insights.SignUp, since, now time.Ti
 			case e.ErrorCode != 0:
 				o[fmt.Sprintf("%s %s signupfail %s %d", g, p, e.Stage, e.ErrorCode)]++
 			case e.Stage == "userCreation":
-				o[fmt.Sprintf("%s %s signups %s", g, p, collector.Normalize("identity_provider", e.IdentityProvider))]++
+				o[fmt.Sprintf("%s %s signups %s", g, p, insights.Normalize("identity_provider", e.IdentityProvider))]++
 			}
 			k := fmt.Sprintf("%s %s %s", g, p, e.CorrelationID)
 			if flows[k] == nil {
@@ -406,7 +405,7 @@ func TestRetentionSevenDays(t *testing.T) {
 	oldest := testEnd.Add(-7 * 24 * time.Hour)
 	days := map[time.Time]bool{}
 	for _, row := range rows {
-		if row.FactDate.Before(collector.PeriodStart(insights.Daily, oldest)) {
+		if row.FactDate.Before(insights.PeriodStart(insights.Daily, oldest)) {
 			t.Errorf("a row for %s, before the retention", row.FactDate)
 		}
 		days[row.FactDate] = true

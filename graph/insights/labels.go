@@ -1,13 +1,14 @@
-package collector
+package insights
 
 import (
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
-// unknownValue stands in for an empty label value, so a series never has an
+// UnknownValue stands in for an empty label value, so a series never has an
 // empty label (which Prometheus treats as an absent one).
-const unknownValue = "unknown"
+const UnknownValue = "unknown"
 
 // Normalize turns a raw Graph value into the label value of the dimension
 // label. Graph spells the same thing several ways ("MacOs", "MACOS", "" for
@@ -16,8 +17,8 @@ const unknownValue = "unknown"
 // rows already normalised fold into the same series.
 func Normalize(label, value string) string {
 	v := strings.TrimSpace(strings.ToValidUTF8(value, string(utf8.RuneError)))
-	if v == "" || strings.EqualFold(v, unknownValue) {
-		return unknownValue
+	if v == "" || strings.EqualFold(v, UnknownValue) {
+		return UnknownValue
 	}
 	switch label {
 	case "os":
@@ -51,12 +52,22 @@ func normalizeOS(v string) string {
 	return lower
 }
 
-// normalizeText cleans a free-text value that is not a dimension (an app's
+// NormalizeText cleans a free-text value that is not a dimension (an app's
 // display name): valid UTF-8, trimmed, fallback when empty.
-func normalizeText(value, fallback string) string {
+func NormalizeText(value, fallback string) string {
 	v := strings.TrimSpace(strings.ToValidUTF8(value, string(utf8.RuneError)))
 	if v == "" {
 		return fallback
 	}
 	return v
+}
+
+// PeriodStart returns 00:00 UTC of the first day of the period of
+// granularity g that contains t: its day, or the 1st of its month.
+func PeriodStart(g Granularity, t time.Time) time.Time {
+	y, m, d := t.UTC().Date()
+	if g == Monthly {
+		d = 1
+	}
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }

@@ -1,4 +1,4 @@
-package collector
+package insights
 
 import (
 	"strings"
@@ -60,8 +60,8 @@ func TestNormalizeText(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
-			if got := normalizeText(tt.in, tt.fallback); got != tt.want {
-				t.Errorf("normalizeText(%q) = %q, want %q", tt.in, got, tt.want)
+			if got := NormalizeText(tt.in, tt.fallback); got != tt.want {
+				t.Errorf("NormalizeText(%q) = %q, want %q", tt.in, got, tt.want)
 			}
 		})
 	}
