@@ -35,6 +35,11 @@ type cli struct {
 
 	Version kong.VersionFlag `help:"Print version information and exit."`
 
+	// args are the command line as given, for the checks that depend on
+	// whether a flag was given there rather than by default or from the
+	// environment (kong does not tell them apart).
+	args []string
+
 	Serve    serveCmd    `cmd:"" default:"withargs" help:"Refresh the reports in the background and serve them on /metrics (default)."`
 	Backfill backfillCmd `cmd:"" help:"Write the history Graph holds (30 days, 12 months) as OpenMetrics text for promtool tsdb create-blocks-from openmetrics."`
 	Probe    probeCmd    `cmd:"" help:"Make each Graph read the configured source needs once, with the smallest request, and print per read the request, Graph's answer and what the exporter does with it; exit 0 when every required read works, else 1. Takes serve's flags and config file. Run it first; paste its output into bug reports."`
@@ -66,12 +71,8 @@ type graphFlags struct {
 	RateLimit int    `name:"rate-limit" default:"5" help:"Client-side budget: Graph request starts per 10 s per tenant and client id, retries included (Graph's identity-reports limit is 5; 122 across tenants; counted over 11 s for a safety margin). 0 turns the budget off, e.g. for a local test server."`
 }
 
-// defaultStoragePath is --storage.path's default, relative to the working
-// directory.
-const defaultStoragePath = "entra_insights_exporter.db"
-
 type storageFlags struct {
-	Path string `default:"${default_storage_path}" placeholder:"PATH" help:"State file of the logs source (bbolt): aggregates, read positions, the users of the open periods. Relative to the working directory (the image's is /var/lib/entra_insights_exporter). One exporter per file."`
+	Path string `default:"entra_insights_exporter.db" placeholder:"PATH" help:"State file of the logs source (bbolt): aggregates, read positions, the users of the open periods. Relative to the working directory (the image's is /var/lib/entra_insights_exporter). One exporter per file."`
 }
 
 type logsFlags struct {
@@ -88,12 +89,11 @@ type insightsFlags struct {
 
 func kongVars() kong.Vars {
 	return kong.Vars{
-		"auth_modes":           strings.Join(azconf.AuthModes(), ","),
-		"auth_auto":            azconf.AuthAuto,
-		"clouds":               strings.Join(azconf.Clouds(), ","),
-		"default_cloud":        azconf.DefaultCloud,
-		"sources":              strings.Join(insights.Sources(), ","),
-		"default_storage_path": defaultStoragePath,
+		"auth_modes":    strings.Join(azconf.AuthModes(), ","),
+		"auth_auto":     azconf.AuthAuto,
+		"clouds":        strings.Join(azconf.Clouds(), ","),
+		"default_cloud": azconf.DefaultCloud,
+		"sources":       strings.Join(insights.Sources(), ","),
 	}
 }
 
@@ -114,7 +114,7 @@ func (c *cli) Validate() error {
 	if err := c.Logs.validate(); err != nil {
 		return err
 	}
-	if c.Demo && c.Storage.Path != defaultStoragePath {
+	if c.Demo && flagGiven(c.args, "--storage.path") {
 		return fmt.Errorf("--storage.path: %s is not used with --demo, whose state lives in memory; drop one of the two", c.Storage.Path)
 	}
 	if err := validURL("--graph.url", c.Graph.URL); err != nil {

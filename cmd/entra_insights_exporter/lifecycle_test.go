@@ -84,7 +84,7 @@ func TestConfigCheck(t *testing.T) {
 		{"empty secret file", append(single, "--azure.client-secret-file="+empty), nil, 1, "is empty"},
 		{"broken certificate", append(single, "--azure.client-certificate-file="+badCert), nil, 1, "parse client certificate"},
 		{"config file tenant without credential", append(single, "--config.file="+tenants), nil, 1, "config.file: tenants[1]: --azure.auth-mode: workload-identity needs"},
-		{"bad config file", append(single, "--config.file="+writeFile(t, dir, "bad.yml", "tenant: []\n")), nil, 1, "field tenant not found"},
+		{"bad config file", append(single, "--config.file="+writeFile(t, dir, "bad.yml", "tenant: []\n")), nil, 1, `unknown key "tenant" at the top level`},
 		{"bad flag value", append(single, "--insights.refresh-interval=soon"), nil, 1, "--insights.refresh-interval"},
 		{"missing tenant", []string{"--config.check", "--azure.client-secret-file=" + secret}, nil, 1, "--azure.tenant-id"},
 	} {

@@ -41,7 +41,7 @@ func main() {
 // run parses args and runs the chosen command; it returns the exit code.
 // Tests call it in-process with their own args, output and reload signals.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, hup <-chan os.Signal) int {
-	var c cli
+	c := cli{args: args}
 	exit := -1
 	parser, err := kong.New(&c,
 		kong.Name(exporterName),
@@ -102,6 +102,20 @@ func newLogger(f logFlags, w io.Writer) *slog.Logger {
 
 // checkRequested reports whether args or the environment ask for
 // --config.check, for a parse error found before kong set the flag.
+// flagGiven reports whether the command line sets flag (--flag or
+// --flag=value) before any "--".
+func flagGiven(args []string, flag string) bool {
+	for _, a := range args {
+		if a == "--" {
+			return false
+		}
+		if a == flag || strings.HasPrefix(a, flag+"=") {
+			return true
+		}
+	}
+	return false
+}
+
 func checkRequested(args []string) bool {
 	for _, a := range args {
 		if a == "--" {
