@@ -262,15 +262,17 @@ func unlicensed(err error) bool {
 	return strings.EqualFold(ie.Code, licenceCode) || strings.Contains(strings.ToLower(err.Error()), "premium license")
 }
 
-// Registrations reads every user's MFA registration. Microsoft documents
-// only $filter (and v1.0 $orderby) on this read, so none is sent: pages
-// are Graph's default size.
-func (c *Client) Registrations(ctx context.Context, page func([]insights.Registration) error) error {
+// Registrations reads every user's MFA registration, from the page at
+// from ("" the first; a nextLink page gave, to resume a read that ran out
+// of time); page also receives the nextLink of the page after it ("" at
+// the end). Microsoft documents only $filter (and v1.0 $orderby) on this
+// read, so none is sent: pages are Graph's default size.
+func (c *Client) Registrations(ctx context.Context, from string, page func(regs []insights.Registration, next string) error) error {
 	first := &reports.AuthenticationMethodsUserRegistrationDetailsRequestBuilderGetRequestConfiguration{}
-	return readAll(ctx, c, "reports/authenticationMethods/userRegistrationDetails",
+	return readAllFrom(ctx, c, "reports/authenticationMethods/userRegistrationDetails", from,
 		collectionPages[*reports.AuthenticationMethodsUserRegistrationDetailsRequestBuilder,
 			reports.AuthenticationMethodsUserRegistrationDetailsRequestBuilderGetRequestConfiguration, models.UserRegistrationDetailsable](c.activity.registrations, first),
-		func(items []models.UserRegistrationDetailsable) error {
+		func(items []models.UserRegistrationDetailsable, next string) error {
 			regs := make([]insights.Registration, 0, len(items))
 			for _, item := range items {
 				if item == nil {
@@ -282,7 +284,7 @@ func (c *Client) Registrations(ctx context.Context, page func([]insights.Registr
 					MethodsRegistered: item.GetMethodsRegistered(),
 				})
 			}
-			return page(regs)
+			return page(regs, next)
 		})
 }
 
@@ -333,8 +335,16 @@ func readEvents[T any](ctx context.Context, c *Client, what string, sel bool,
 // pages than the client allows, is a bad response.
 func readAll[T any](ctx context.Context, c *Client, what string,
 	get func(ctx context.Context, nextLink string) ([]T, string, error), page func([]T) error) error {
+	return readAllFrom(ctx, c, what, "", get, func(items []T, _ string) error { return page(items) })
+}
+
+// readAllFrom is readAll starting at the page start ("" the first); page
+// also receives the nextLink after its items ("" after the last), so a
+// caller can resume a long read where it stopped.
+func readAllFrom[T any](ctx context.Context, c *Client, what, start string,
+	get func(ctx context.Context, nextLink string) ([]T, string, error), page func(items []T, next string) error) error {
 	seen := map[string]bool{}
-	next := ""
+	next := start
 	for n := 1; ; n++ {
 		var items []T
 		var link string
@@ -345,7 +355,7 @@ func readAll[T any](ctx context.Context, c *Client, what string,
 		if err != nil {
 			return fmt.Errorf("%s page %d: %w", what, n, err)
 		}
-		if err := page(items); err != nil {
+		if err := page(items, link); err != nil {
 			return err
 		}
 		switch {

@@ -104,7 +104,7 @@ func TestUserCountsFromSimulator(t *testing.T) {
 		t.Fatalf("InactiveUsers without the licence: %v, want ErrUnlicensed", err)
 	}
 	regs := 0
-	if err := c.Registrations(t.Context(), func(page []insights.Registration) error { regs += len(page); return nil }); err != nil || regs == 0 {
+	if err := c.Registrations(t.Context(), "", func(page []insights.Registration, _ string) error { regs += len(page); return nil }); err != nil || regs == 0 {
 		t.Fatalf("Registrations: %d users, %v", regs, err)
 	}
 }
@@ -123,7 +123,7 @@ func TestActivityForbiddenNamesItsPermissions(t *testing.T) {
 		},
 		"users/$count": func() error { _, err := c.UserCount(t.Context()); return err },
 		"userRegistrationDetails": func() error {
-			return c.Registrations(t.Context(), func([]insights.Registration) error { return nil })
+			return c.Registrations(t.Context(), "", func([]insights.Registration, string) error { return nil })
 		},
 	}
 	for resource, read := range reads {

@@ -85,7 +85,7 @@ func TestMicrosoftExamplesThroughTheClient(t *testing.T) {
 		}
 	}
 	regs := 0
-	if err := c.Registrations(ctx, func(p []insights.Registration) error { regs += len(p); return nil }); err != nil {
+	if err := c.Registrations(ctx, "", func(p []insights.Registration, _ string) error { regs += len(p); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	if regs == 0 {

@@ -2,6 +2,7 @@ package logsource
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -78,5 +79,35 @@ func TestRefusedStartMovesForward(t *testing.T) {
 	}
 	if s.signIns.Since.Before(testEnd.Add(-6*24*time.Hour)) || s.signIns.Watermark.Before(testEnd.Add(-time.Minute)) {
 		t.Errorf("sign-ins read from %s to %s, want from within 6 days to now", s.signIns.Since, s.signIns.Watermark)
+	}
+}
+
+// TestLargeDirectoryReadAcrossRefreshes: a userRegistrationDetails read
+// that runs out of time goes on from its next page at the next refresh and
+// counts every user once; it does not start over.
+func TestLargeDirectoryReadAcrossRefreshes(t *testing.T) {
+	c := &clock{t: testEnd}
+	r := &fakeReader{now: c.now, users: 300, regsPage: 10}
+	for i := range 95 {
+		r.regs = append(r.regs, insights.Registration{UserID: fmt.Sprint(i), MethodsRegistered: []string{"email"}})
+	}
+	s := newTestSource(t, r, nil, c)
+	for refresh := 0; refresh < 10 && s.registrations == nil; refresh++ {
+		ctx, cancel := context.WithCancel(context.Background())
+		pages := 0
+		r.afterRegsPage = func() { // each refresh has time for 4 pages
+			if pages++; pages == 4 {
+				cancel()
+			}
+		}
+		_ = s.Sync(ctx)
+		cancel()
+		c.add(5 * time.Minute)
+	}
+	if s.registrations == nil || s.registrations.ByMethod["email"] != 95 {
+		t.Fatalf("registrations %+v, want 95 users with email", s.registrations)
+	}
+	if r.regsRequests != 10 {
+		t.Errorf("%d page requests for 10 pages, want 10 (no page read twice)", r.regsRequests)
 	}
 }

@@ -34,6 +34,11 @@ type fakeReader struct {
 	// as Graph's minimum-date check; refusedFrom records their starts.
 	minDate     time.Duration
 	refusedFrom []time.Time
+	// regsPage is the page size of Registrations; afterRegsPage runs after
+	// each of its pages; regsRequests counts them.
+	regsPage      int
+	afterRegsPage func()
+	regsRequests  int
 }
 
 type fakeSignIn struct {
@@ -129,6 +134,38 @@ func (f *fakeReader) InactiveUsers(_ context.Context, before time.Time) (int64, 
 	return n, nil
 }
 
-func (f *fakeReader) Registrations(_ context.Context, page func([]insights.Registration) error) error {
-	return page(f.regs)
+// Registrations serves the registrations regsPage at a time (all at once
+// when 0), from the page whose link is "page:N"; after each page it calls
+// afterRegsPage, which a test uses to end the refresh's context.
+func (f *fakeReader) Registrations(ctx context.Context, from string, page func([]insights.Registration, string) error) error {
+	size := f.regsPage
+	if size == 0 {
+		size = max(1, len(f.regs))
+	}
+	start := 0
+	if from != "" {
+		if _, err := fmt.Sscanf(from, "page:%d", &start); err != nil {
+			return err
+		}
+	}
+	for i := start * size; ; i += size {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		end := min(i+size, len(f.regs))
+		next := ""
+		if end < len(f.regs) {
+			next = fmt.Sprintf("page:%d", end/size)
+		}
+		f.regsRequests++
+		if err := page(f.regs[min(i, len(f.regs)):end], next); err != nil {
+			return err
+		}
+		if f.afterRegsPage != nil {
+			f.afterRegsPage()
+		}
+		if next == "" {
+			return nil
+		}
+	}
 }

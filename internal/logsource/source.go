@@ -31,7 +31,9 @@ type Reader interface {
 	SignIns(ctx context.Context, from, to time.Time, sel bool, page func([]insights.SignIn) error) error
 	SignUps(ctx context.Context, from, to time.Time, sel bool, page func([]insights.SignUp) error) error
 	UserCount(ctx context.Context) (int64, error)
-	Registrations(ctx context.Context, page func([]insights.Registration) error) error
+	// Registrations reads from the page at from ("" the first) and gives
+	// page each page with the link of the next ("" after the last).
+	Registrations(ctx context.Context, from string, page func(regs []insights.Registration, next string) error) error
 	// InactiveUsers counts the users whose last successful sign-in is at
 	// or before before; an error wrapping insights.ErrUnlicensed means the
 	// tenant's licence has no signInActivity.
@@ -127,6 +129,9 @@ type Source struct {
 	// regRetry and inactiveRetry space out the reads of registrations and
 	// inactive users after a failure (in memory only).
 	regRetry, inactiveRetry retry
+	// regPartial is the read of userRegistrationDetails to go on with, if
+	// the last one ran out of time (in memory only).
+	regPartial *regProgress
 }
 
 // retry is the back-off of a periodic read after a failure.
@@ -337,7 +342,8 @@ func (s *Source) syncPeriodic(ctx context.Context, now time.Time) {
 	switch {
 	case s.regRetry.waiting(now):
 		s.syncErrs[feedRegistrations] = s.regRetry.err
-	case s.regRetry.err != nil || s.registrations == nil || now.Sub(s.registrations.At) >= s.opts.RegistrationsEvery:
+	case s.regPartial != nil || s.regRetry.err != nil || s.registrations == nil ||
+		now.Sub(s.registrations.At) >= s.opts.RegistrationsEvery:
 		if s.readRegistrations(ctx, now) {
 			read = append(read, feedRegistrations)
 		}
@@ -576,26 +582,52 @@ func (s *Source) readUsers(ctx context.Context, now time.Time) bool {
 }
 
 // readRegistrations reads userRegistrationDetails; it reports whether the
-// state changed.
+// state changed. A read that runs out of time after some pages keeps them
+// (in memory) and goes on from the next page at the next refresh, so a
+// directory too large for one refresh is still read whole; a resumed read
+// whose page link Graph no longer takes starts over.
 func (s *Source) readRegistrations(ctx context.Context, now time.Time) bool {
-	byMethod := map[string]int64{}
-	err := s.opts.Reader.Registrations(ctx, func(page []insights.Registration) error {
+	p := s.regPartial
+	if p == nil {
+		p = &regProgress{byMethod: map[string]int64{}}
+	}
+	resumed := p.next != ""
+	err := s.opts.Reader.Registrations(ctx, p.next, func(page []insights.Registration, next string) error {
 		for _, r := range page {
 			for _, m := range slices.Compact(slices.Sorted(slices.Values(r.MethodsRegistered))) {
-				byMethod[insights.Normalize("mfa_type", m)]++
+				p.byMethod[insights.Normalize("mfa_type", m)]++
 			}
 		}
+		p.next, p.pages = next, p.pages+1
 		return nil
 	})
-	if err != nil {
-		err = fmt.Errorf("userRegistrationDetails: %w", err)
-		s.syncErrs[feedRegistrations] = err
-		s.failedPeriodic(&s.regRetry, now, err)
+	switch {
+	case err == nil:
+		s.regPartial, s.regRetry = nil, retry{}
+		s.registrations = &registrations{At: now, ByMethod: p.byMethod}
+		return true
+	case ctx.Err() != nil && p.next != "":
+		s.regPartial = p
+		s.opts.Logger.Debug("userRegistrationDetails is larger than one refresh can read; the next refresh goes on",
+			"pages_read", p.pages)
 		return false
 	}
-	s.regRetry = retry{}
-	s.registrations = &registrations{At: now, ByMethod: byMethod}
-	return true
+	s.regPartial = nil
+	err = fmt.Errorf("userRegistrationDetails: %w", err)
+	if resumed && insights.ReasonOf(err) == insights.ReasonBadRequest {
+		s.opts.Logger.Info("Graph no longer takes the page link of the unfinished read of userRegistrationDetails; it starts over", "err", err)
+	}
+	s.syncErrs[feedRegistrations] = err
+	s.failedPeriodic(&s.regRetry, now, err)
+	return false
+}
+
+// regProgress is an unfinished read of userRegistrationDetails: the counts
+// of the pages read and the link of the next page.
+type regProgress struct {
+	byMethod map[string]int64
+	next     string
+	pages    int
 }
 
 // inactiveWindows are the inactivity windows read: a day, and 30, 60 and
