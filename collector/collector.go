@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -77,7 +76,6 @@ type Exporter struct {
 	now           func() time.Time
 	tenants       []*tenant
 	refreshErrors *prometheus.CounterVec
-	version       atomic.Uint64 // bumped after every snapshot swap
 }
 
 var _ prometheus.Collector = (*Exporter)(nil)
@@ -189,14 +187,6 @@ func (e *Exporter) Pending() []string {
 	}
 	return out
 }
-
-// Version changes after every snapshot swap: what Collect sends (the
-// snapshots and refresh_errors_total, counted before the swap) is the same
-// for as long as Version is, so an encoding of it can be reused.
-func (e *Exporter) Version() uint64 { return e.version.Load() }
-
-// Catalog returns the compiled metric catalog.
-func (e *Exporter) Catalog() *Catalog { return e.catalog }
 
 // Describe implements prometheus.Collector.
 func (e *Exporter) Describe(ch chan<- *prometheus.Desc) {

@@ -163,7 +163,6 @@ func (e *Exporter) refresh(ctx context.Context, t *tenant) {
 	e.logOutcome(t, failures, start)
 	t.snap.Store(e.buildSnapshot(t, now.Sub(start)))
 	t.refreshed.Store(true)
-	e.version.Add(1)
 }
 
 // fetchResult is the outcome of fetching one report.
