@@ -36,7 +36,7 @@ type metricSpec struct {
 	points     func(g insights.Granularity, r *insights.Row, emit emitFunc)
 }
 
-// metricSpecs returns the metric catalog of DESIGN.md, in exposition order.
+// metricSpecs returns the metric catalog (the README's is generated from it), in exposition order.
 func metricSpecs() []metricSpec {
 	return []metricSpec{
 		{

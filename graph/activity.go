@@ -20,8 +20,11 @@ import (
 // The activity-log reads of the logs source: auditLogs/signIns and
 // auditLogs/signUps by createdDateTime window, users/$count and
 // reports/authenticationMethods/userRegistrationDetails. Each sends only
-// the query options Microsoft documents for it (graph-contract.md in the
-// design notes): $filter with ge/le on createdDateTime and $top on the
+// the query options Microsoft documents for it (the list pages of each read:
+// signin-list.md, auditlogroot-list-signups.md and
+// authenticationmethodsroot-list-userregistrationdetails.md in
+// microsoftgraph/microsoft-graph-docs-contrib): $filter with ge/le on
+// createdDateTime and $top on the
 // event logs, nothing on userRegistrationDetails. $select on the event
 // logs is undocumented: it is sent only when the caller asks (it probes
 // and remembers whether Graph accepts it), and a refusal is

@@ -27,7 +27,7 @@ import (
 // request, through the same token, transport (budget, host check) and
 // error classification as the exporter's reads, so that its answer tells
 // what the exporter will meet in this tenant. It is what only a real
-// tenant can settle (graph-contract.md): whether $select and the lookback
+// tenant can settle: whether $select and the lookback
 // are accepted, whether a licence or permission is missing.
 
 // ProbeToken is the Read of the probe's token line.

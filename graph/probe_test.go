@@ -151,7 +151,7 @@ func TestProbeUnlicensed(t *testing.T) {
 }
 
 // selectRefusal is Graph's answer to $select on the sign-in logs, as users
-// report it (graph-contract.md).
+// report it (microsoftgraph/microsoft-graph-devx-api#1250).
 const selectRefusal = "Query option 'Select' is not allowed. To allow it, set the 'AllowedQueryOptions' " +
 	"property on EnableQueryAttribute or QueryValidationSettings."
 

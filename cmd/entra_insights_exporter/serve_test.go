@@ -116,7 +116,7 @@ func periodOf(g insights.Granularity, t time.Time) time.Time {
 	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
 }
 
-// asOf computes the as-of period the way DESIGN.md defines it: the newest
+// asOf computes the as-of period the way the README's "What a value means" defines it: the newest
 // factDate in any report of the granularity.
 func asOf(tenantID string, g insights.Granularity, now time.Time) time.Time {
 	var newest time.Time

@@ -3,7 +3,7 @@
 // `promtool tsdb create-blocks-from openmetrics`, placing every value in
 // time exactly where the live exporter would have shown it.
 //
-// The placement follows DESIGN.md's data semantics: with L the lag (in whole
+// The placement follows the README's data semantics ("What a value means", backfill): with L the lag (in whole
 // periods) between the period containing Now (when Graph was read) and the
 // newest period Graph returned, period P's values are written during
 // [P.start+L, P.end+L) at

@@ -4,7 +4,7 @@
 //
 // The committed JSON is this package's output: `go test
 // ./internal/dashboards/ -update` rewrites it, and the same test fails when
-// the two differ. The PromQL follows DESIGN.md's data semantics; promql.go
+// the two differ. The PromQL follows the README's data semantics ("What a value means"); promql.go
 // explains the building blocks.
 package dashboards
 

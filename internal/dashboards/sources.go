@@ -8,7 +8,7 @@ import (
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
 )
 
-// Most metrics come from both sources (DESIGN.md, "Sources"): the logs
+// Most metrics come from both sources (README, "The logs source"): the logs
 // source (the default) rebuilds them from the sign-in and sign-up logs, and
 // the userinsights source reads the retired reports. A few come from one
 // source only, and their panels say so:

@@ -9,7 +9,7 @@ import (
 	"github.com/entra-insights/entra_insights_exporter/internal/promtest"
 )
 
-// The metrics that one source only exports (DESIGN.md's metric catalog).
+// The metrics that one source only exports (the README's metric catalog).
 // TestEndToEnd checks both lists against the two sources' demos: each
 // source exports every metric the dashboards and rules read but the other
 // source's own, and none of those.
