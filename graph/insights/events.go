@@ -59,12 +59,12 @@ var ErrUnlicensed = errors.New("the tenant's licence does not include this data"
 // ErrSelectRefused marks a read Graph refused because of its $select
 // (Graph documents $top, $skiptoken and $filter on the activity logs, not
 // $select): the caller reads again without it.
-var ErrSelectRefused = errors.New("Graph refused $select on this read")
+var ErrSelectRefused = errors.New("$select refused by Graph on this read")
 
 // ErrFilterRefused marks a read Graph refused for its $filter ("Invalid
 // filter clause"), as it does for a createdDateTime bound before the
 // earliest date it keeps.
-var ErrFilterRefused = errors.New("Graph refused the filter of this read")
+var ErrFilterRefused = errors.New("the filter of this read refused by Graph")
 
 // Registration is one user of reports/authenticationMethods/userRegistrationDetails.
 type Registration struct {

@@ -106,10 +106,12 @@ func (q *logQuery) set(key, value string, r logRules) error {
 	switch key {
 	case "$filter":
 		if r.field == "" {
+			//lint:ignore ST1005 Graph's own message, sent as it spells it
 			return fmt.Errorf("Invalid filter clause: graphsim does not implement $filter on '%s'", r.entity)
 		}
 		q.rawFilter = value
 		if q.clauses, err = parseTimeFilter(value, r.field, r.entity, r.ops); err != nil {
+			//lint:ignore ST1005 Graph's own message, sent as it spells it
 			return fmt.Errorf("Invalid filter clause: %w", err)
 		}
 	case "$select":
@@ -206,6 +208,7 @@ func odataName(key string) string {
 func notAllowed(key string) error {
 	name := odataName(key)
 	if name == "" {
+		//lint:ignore ST1005 Graph's own message, sent as it spells it
 		return fmt.Errorf("The query parameter '%s' is not supported.", key)
 	}
 	return errors.New("Query option '" + name + "' is not allowed. To allow it, set the 'AllowedQueryOptions' " +
@@ -223,6 +226,7 @@ func checkMinDate(cs []timeClause, asOf time.Time, r logRules) error {
 	earliest := asOf.Add(-r.retention)
 	for _, c := range cs {
 		if c.at.Before(earliest) {
+			//lint:ignore ST1005 Graph's own message, sent as it spells it
 			return fmt.Errorf("Invalid filter clause: the date %s is before the earliest allowed date %s (the log keeps %s)",
 				c.at.UTC().Format(time.RFC3339Nano), earliest.UTC().Format(time.RFC3339Nano), retentionText(r.retention))
 		}
