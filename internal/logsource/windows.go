@@ -318,7 +318,11 @@ func (s *Source) moveFloor(name string, w window, now time.Time, err error) bool
 
 // readError is the error of a failed read. After a committed round, a
 // deadline only means the feed is catching up. A first window that ran out
-// of time had the whole refresh: the next one is shorter. A query Graph
+// of time had the whole refresh: the next one is shorter. So is a late
+// sweep's: a sweep runs only once the frontier is caught up, so it is
+// never a refresh's first read and always gets what the frontier leaves;
+// kept whole, a sweep window larger than that would be asked for again on
+// every refresh, never end, and never count a late event. A query Graph
 // refused is not sent again before a back-off, so it is never repeated
 // unchanged on every refresh.
 func (s *Source) readError(ctx context.Context, name string, w window, round int, now time.Time, err error) error {
@@ -326,7 +330,7 @@ func (s *Source) readError(ctx context.Context, name string, w window, round int
 		return fmt.Errorf("%s %s %s: %w", name, w.kind, w, err)
 	}
 	timedOut := ctx.Err() != nil || insights.ReasonOf(err) == insights.ReasonTimeout
-	if round == 0 && timedOut {
+	if timedOut && (round == 0 || w.kind == sweep) {
 		var rf *readFailure
 		oldestRead := time.Time{}
 		if errors.As(err, &rf) {
