@@ -27,9 +27,13 @@ import (
 //   - steady-*: requests per refresh over the 3 hours after that (sign-in
 //     pages; both event logs; every Graph read, the periodic ones too),
 //     mean and most, and max-lag-s, the most the sign-ins fell behind;
-//   - peak-heap-MiB: the most heap in use (sampled every 10 ms) and
-//     VmHWM-MiB, the process's peak RSS (Linux; run one size per process
-//     for it to mean that size).
+//   - peak-heap-MiB: the most heap in use while catching up (sampled
+//     every 10 ms: live objects and the garbage not yet collected);
+//     live-heap-MiB, the heap after a collection once caught up (the
+//     source's state); state-file-MiB, the store's file then; and
+//     VmHWM-MiB, the process's peak RSS, which also counts the pages of
+//     the store's file mapped in (Linux; run one size per process for it
+//     to mean that size).
 //
 // The events come from synth, which computes them from their index, so
 // the fake costs no memory; the heap is the source's (state, seen ids, a
@@ -78,6 +82,13 @@ func catchUp(b *testing.B, perDay int) {
 	}
 	catchUpWall := time.Since(began)
 	peak := stop()
+	runtime.GC()
+	var live runtime.MemStats
+	runtime.ReadMemStats(&live)
+	fi, err := os.Stat(st.Path())
+	if err != nil {
+		b.Fatal(err)
+	}
 
 	var signIns, events, total, mostSignIns, mostEvents, mostTotal, sweeps int
 	var maxLag time.Duration
@@ -112,6 +123,8 @@ func catchUp(b *testing.B, perDay int) {
 	b.ReportMetric(maxLag.Seconds(), "max-lag-s")
 	b.ReportMetric(float64(sweeps), "sweeps/3h")
 	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
+	b.ReportMetric(float64(live.HeapAlloc)/(1<<20), "live-heap-MiB")
+	b.ReportMetric(float64(fi.Size())/(1<<20), "state-file-MiB")
 	if hwm := vmHWM(); hwm > 0 {
 		b.ReportMetric(float64(hwm)/(1<<20), "VmHWM-MiB")
 	}
