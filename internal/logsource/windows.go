@@ -16,15 +16,22 @@ import (
 //     up to now, so events Graph ingests within Reread of happening are
 //     counted in the refresh after they appear; it costs the pages of new
 //     events plus Reread's, not the whole overlap;
-//   - the late sweep re-reads [watermark − Overlap, watermark − Reread] once
-//     every SweepEvery, window by window with a cursor kept in the store, so
-//     events Graph ingests up to Overlap late are counted within SweepEvery
-//     (plus the sweep's own reads) of appearing.
+//   - the late sweep re-reads [watermark − Overlap, watermark − Reread]
+//     SweepEvery after the last one ended, window by window with a cursor
+//     kept in the store, so an event Graph ingests late is counted by the
+//     next sweep, within SweepEvery (plus the sweep's own reads) of
+//     appearing, if it is still within Overlap of the watermark by then:
+//     events up to about Overlap − SweepEvery − a sweep's duration late
+//     (with the defaults about 2 hours on small tenants, 1 h 45 min at a
+//     million sign-ins a day, where a sweep takes four or five
+//     refreshes; docs/performance.md).
 //
 // A window's span adapts: it doubles while windows are empty (the days
 // before a tenant's retention), shrinks to about targetEvents events when a
 // window was large, and to what one refresh could read when a window ran
-// out of time, so no window is too large to finish within a refresh.
+// out of time (a refresh's first window, or a sweep's, which only ever gets
+// what the frontier leaves), so no window is too large to finish within a
+// refresh.
 // Events are deduplicated by id, so windows may overlap freely.
 
 // Defaults of the window model.
@@ -318,7 +325,11 @@ func (s *Source) moveFloor(name string, w window, now time.Time, err error) bool
 
 // readError is the error of a failed read. After a committed round, a
 // deadline only means the feed is catching up. A first window that ran out
-// of time had the whole refresh: the next one is shorter. A query Graph
+// of time had the whole refresh: the next one is shorter. So is a late
+// sweep's: a sweep runs only once the frontier is caught up, so it is
+// never a refresh's first read and always gets what the frontier leaves;
+// kept whole, a sweep window larger than that would be asked for again on
+// every refresh, never end, and never count a late event. A query Graph
 // refused is not sent again before a back-off, so it is never repeated
 // unchanged on every refresh.
 func (s *Source) readError(ctx context.Context, name string, w window, round int, now time.Time, err error) error {
@@ -326,7 +337,7 @@ func (s *Source) readError(ctx context.Context, name string, w window, round int
 		return fmt.Errorf("%s %s %s: %w", name, w.kind, w, err)
 	}
 	timedOut := ctx.Err() != nil || insights.ReasonOf(err) == insights.ReasonTimeout
-	if round == 0 && timedOut {
+	if timedOut && (round == 0 || w.kind == sweep) {
 		var rf *readFailure
 		oldestRead := time.Time{}
 		if errors.As(err, &rf) {
