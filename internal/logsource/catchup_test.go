@@ -357,13 +357,28 @@ func (r *budgetReader) UserCount(ctx context.Context) (int64, error) {
 
 // Registrations reads one page per 1,000 users and reports none
 // registered (the figures are not under test here, the requests are).
-func (r *budgetReader) Registrations(ctx context.Context, page func([]insights.Registration) error) error {
-	for i := 0; i < max(r.g.users, 1); i += 1000 {
-		if err := r.request(ctx, feedRegistrations, false); err != nil {
+// Registrations costs one request per 1,000 users, from page from on
+// ("page:N"), and serves no registration.
+func (r *budgetReader) Registrations(ctx context.Context, from string, page func([]insights.Registration, string) error) error {
+	pages, start := max(r.g.users, 1)/1000+1, 0
+	if from != "" {
+		if _, err := fmt.Sscanf(from, "page:%d", &start); err != nil {
 			return err
 		}
 	}
-	return page(nil)
+	for i := start; i < pages; i++ {
+		if err := r.request(ctx, feedRegistrations, false); err != nil {
+			return err
+		}
+		next := ""
+		if i+1 < pages {
+			next = fmt.Sprintf("page:%d", i+1)
+		}
+		if err := page(nil, next); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (r *budgetReader) InactiveUsers(ctx context.Context, _ time.Time) (int64, error) {
