@@ -32,6 +32,17 @@ type Syncer interface {
 	Sync(ctx context.Context) error
 }
 
+// A CatchingUp source has more to read than its last refresh could (a
+// first start, or the end of an outage): the loop refreshes it again
+// after catchUpPause rather than a whole interval later, so Graph's
+// request budget, not the interval, sets the pace of a catch-up.
+type CatchingUp interface {
+	CatchingUp() bool
+}
+
+// catchUpPause is the wait between the refreshes of a source catching up.
+const catchUpPause = 10 * time.Second
+
 // A Lister is a Source that produces only some reports of the catalog:
 // the others are absent for its tenants (no series, no report_up), not
 // zero.

@@ -69,6 +69,9 @@ func (e *Exporter) loop(ctx context.Context, t *tenant, phase time.Duration) {
 	start := time.Now()
 	e.refresh(ctx, t)
 	next := start.Add(phase)
+	if c, ok := t.Source.(CatchingUp); ok && c.CatchingUp() {
+		next = earliest(next, time.Now().Add(min(catchUpPause, e.cfg.RefreshInterval)))
+	}
 	timer := time.NewTimer(time.Until(next))
 	defer timer.Stop()
 	for {
@@ -80,9 +83,14 @@ func (e *Exporter) loop(ctx context.Context, t *tenant, phase time.Duration) {
 		e.refresh(ctx, t)
 		// Schedule from the planned start, so a slow refresh does not push
 		// every later one back; after one longer than the interval the next
-		// starts at once, without trying to catch up on those missed.
+		// starts at once, without trying to catch up on those missed. A
+		// source catching up is refreshed again soon.
 		next = next.Add(e.cfg.RefreshInterval + e.jitter())
-		if now := time.Now(); next.Before(now) {
+		now := time.Now()
+		if c, ok := t.Source.(CatchingUp); ok && c.CatchingUp() {
+			next = earliest(next, now.Add(min(catchUpPause, e.cfg.RefreshInterval)))
+		}
+		if next.Before(now) {
 			next = now
 		}
 		timer.Reset(time.Until(next))
@@ -332,4 +340,11 @@ func newRefreshErrors(reg prometheus.Registerer) (*prometheus.CounterVec, error)
 		}
 	}
 	return c, nil
+}
+
+func earliest(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }

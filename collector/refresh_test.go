@@ -422,3 +422,56 @@ func TestRepeatedFailureIsSummarised(t *testing.T) {
 		t.Errorf("%d log lines over 12 refreshes, want 6:\n%s", n, logs.String())
 	}
 }
+
+// catchingUpSource counts its refreshes and says it is catching up for the
+// first behind of them.
+type catchingUpSource struct {
+	mu      sync.Mutex
+	fetches int
+	behind  int
+}
+
+func (s *catchingUpSource) Fetch(context.Context, insights.Report) ([]insights.Row, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.fetches++
+	return nil, nil
+}
+
+func (s *catchingUpSource) CatchingUp() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.fetches <= s.behind
+}
+
+// TestCatchingUpRefreshesSoon: a source catching up is refreshed again
+// after catchUpPause, not a whole interval later; once caught up, every
+// interval.
+func TestCatchingUpRefreshesSoon(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		src := &catchingUpSource{behind: 3}
+		cfg := Config{Reports: []insights.Report{report(insights.Daily, insights.UserCount)}, RefreshInterval: 5 * time.Minute}
+		e, _ := newTestExporter(t, cfg, nil, Tenant{Name: "t", Source: src})
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan struct{})
+		go func() { e.Run(ctx); close(done) }()
+		time.Sleep(3*catchUpPause + time.Second) // the first refresh and three catch-up refreshes
+		synctest.Wait()
+		src.mu.Lock()
+		got := src.fetches
+		src.mu.Unlock()
+		if got != 4 {
+			t.Errorf("%d refreshes in the first %s of a catch-up, want 4", got, 3*catchUpPause+time.Second)
+		}
+		time.Sleep(5 * time.Minute) // caught up: the next one an interval (plus jitter) later
+		synctest.Wait()
+		src.mu.Lock()
+		got = src.fetches
+		src.mu.Unlock()
+		if got != 4 && got != 5 {
+			t.Errorf("%d refreshes after catching up, want at most one more per interval", got)
+		}
+		cancel()
+		<-done
+	})
+}

@@ -17,6 +17,7 @@ import (
 	"maps"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/entra-insights/entra_insights_exporter/graph/insights"
@@ -126,6 +127,9 @@ type Source struct {
 	// migrating is set while a state of an earlier layout awaits its
 	// first commit (persist.go).
 	migrating bool
+	// catchingUp says the last Sync ran out of time with more to read
+	// (events or a userRegistrationDetails read to go on with).
+	catchingUp atomic.Bool
 	// regRetry and inactiveRetry space out the reads of registrations and
 	// inactive users after a failure (in memory only).
 	regRetry, inactiveRetry retry
@@ -277,6 +281,10 @@ func (s *Source) reset() {
 	s.floorStep = map[string]time.Duration{}
 }
 
+// CatchingUp reports whether the last Sync ran out of time with more to
+// read, so the collector refreshes again soon (collector.CatchingUp).
+func (s *Source) CatchingUp() bool { return s.catchingUp.Load() }
+
 // Reports lists the reports the logs source produces; the others of the
 // catalog (summary, requests, inactive users by application, telecom
 // fraud) are absent for its tenants.
@@ -314,8 +322,10 @@ func (s *Source) Sync(ctx context.Context) error {
 	defer cancelEvents()
 	periodicCtx, cancelPeriodic := reserve(ctx, 10, 10*time.Second)
 	defer cancelPeriodic()
-	s.syncErrs[feedSignIns], s.syncErrs[feedSignUps] = s.syncEvents(eventsCtx, now)
+	var eventsBehind bool
+	s.syncErrs[feedSignIns], s.syncErrs[feedSignUps], eventsBehind = s.syncEvents(eventsCtx, now)
 	s.syncPeriodic(periodicCtx, now)
+	s.catchingUp.Store(eventsBehind || s.regPartial != nil)
 	s.publish()
 	return errors.Join(s.syncErrs[feedSignIns], s.syncErrs[feedSignUps], s.syncErrs[feedUsers], s.syncErrs[feedRegistrations],
 		s.syncErrs[feedInactive])

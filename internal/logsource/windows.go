@@ -183,8 +183,9 @@ func (s *Source) shrink(name string, w window, oldestRead time.Time) {
 // syncEvents reads both event logs window by window, committing each round
 // (one window of each log that has one due) in one transaction, until
 // neither has a window due or ctx ends. Having committed a round, a
-// timeout is not a failure: the next refresh goes on from there.
-func (s *Source) syncEvents(ctx context.Context, now time.Time) (signInsErr, signUpsErr error) {
+// timeout is not a failure: the next refresh goes on from there. behind
+// says ctx ended with windows still to read.
+func (s *Source) syncEvents(ctx context.Context, now time.Time) (signInsErr, signUpsErr error, behind bool) {
 	errs := map[string]error{}
 	for _, name := range []string{feedSignIns, feedSignUps} {
 		if r := s.eventsRetry[name]; r.waiting(now) {
@@ -218,11 +219,11 @@ func (s *Source) syncEvents(ctx context.Context, now time.Time) (signInsErr, sig
 			errs[name] = s.readError(ctx, name, w, round, now, err)
 		}
 		if !progress {
-			return errs[feedSignIns], errs[feedSignUps]
+			return errs[feedSignIns], errs[feedSignUps], ctx.Err() != nil
 		}
 		s.age(c) // after both logs' windows: a period closes only once neither can reach it
 		if err := s.commit(c); err != nil {
-			return errors.Join(errs[feedSignIns], err), errors.Join(errs[feedSignUps], err)
+			return errors.Join(errs[feedSignIns], err), errors.Join(errs[feedSignUps], err), false
 		}
 	}
 }
