@@ -37,10 +37,13 @@ type workflow struct {
 	Permissions map[string]string `yaml:"permissions"`
 	Concurrency map[string]any    `yaml:"concurrency"`
 	Jobs        map[string]struct {
-		RunsOn         string         `yaml:"runs-on"`
-		Needs          any            `yaml:"needs"`
-		TimeoutMinutes int            `yaml:"timeout-minutes"`
-		Steps          []workflowStep `yaml:"steps"`
+		Name           string            `yaml:"name"`
+		RunsOn         string            `yaml:"runs-on"`
+		Needs          any               `yaml:"needs"`
+		Permissions    any               `yaml:"permissions"` // a map, or {} for none
+		Outputs        map[string]string `yaml:"outputs"`
+		TimeoutMinutes int               `yaml:"timeout-minutes"`
+		Steps          []workflowStep    `yaml:"steps"`
 	} `yaml:"jobs"`
 }
 
