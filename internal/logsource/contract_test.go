@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/entra-insights/entra_insights_exporter/graph/insights"
 )
 
@@ -110,4 +112,55 @@ func TestLargeDirectoryReadAcrossRefreshes(t *testing.T) {
 	if r.regsRequests != 10 {
 		t.Errorf("%d page requests for 10 pages, want 10 (no page read twice)", r.regsRequests)
 	}
+}
+
+// TestReadHealthPerRead: each read has its own up gauge and last success;
+// a failing sign-ins read fails only its own.
+func TestReadHealthPerRead(t *testing.T) {
+	events, signUps := population(7, 2, 0)
+	c := &clock{t: testEnd}
+	r := &fakeReader{now: c.now, signIns: events, signUps: signUps, users: 300, pageSize: 1, failAfter: 1}
+	s := newTestSource(t, r, nil, c)
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(s)
+	if _, present := readGauge(t, reg, "entra_insights_logs_read_up", "signIns"); present {
+		t.Fatal("read_up before any refresh, want absent")
+	}
+	_ = s.Sync(context.Background())
+	for read, want := range map[string]float64{"signIns": 0, "signUps": 1, "users": 1} {
+		if up, _ := readGauge(t, reg, "entra_insights_logs_read_up", read); up != want {
+			t.Errorf("read_up{read=%q} = %v after a failed sign-ins read, want %v", read, up, want)
+		}
+	}
+	r.failAfter, r.pageSize = 0, 1000
+	c.add(5 * time.Minute)
+	if err := s.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if up, _ := readGauge(t, reg, "entra_insights_logs_read_up", "signIns"); up != 1 {
+		t.Errorf("read_up{read=signIns} = %v once the read works, want 1", up)
+	}
+	if at, _ := readGauge(t, reg, "entra_insights_logs_read_last_success_timestamp_seconds", "signIns"); at != float64(c.now().Unix()) {
+		t.Errorf("last success of signIns %v, want %v", at, c.now().Unix())
+	}
+}
+
+// readGauge returns the value of metric name for read, and whether it is
+// there.
+func readGauge(t *testing.T, reg *prometheus.Registry, name, read string) (float64, bool) {
+	t.Helper()
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if f.GetName() == name && l.GetName() == "read" && l.GetValue() == read {
+					return m.GetGauge().GetValue(), true
+				}
+			}
+		}
+	}
+	return 0, false
 }

@@ -27,6 +27,14 @@ var (
 	outOfWindowDesc = prometheus.NewDesc("entra_insights_logs_out_of_window_events_total",
 		"Events Graph returned outside the time window asked for (a misbehaving response), skipped and not counted.",
 		[]string{"tenant", "feed"}, nil)
+	readUpDesc = prometheus.NewDesc("entra_insights_logs_read_up",
+		"Whether the last attempt of each read of the logs source succeeded (1) or failed (0): signIns, signUps, users"+
+			" (users/$count), registrations (userRegistrationDetails), inactive (signInActivity); a periodic read between"+
+			" its attempts keeps its last outcome. Absent before the first refresh.",
+		[]string{"tenant", "read"}, nil)
+	readLastOKDesc = prometheus.NewDesc("entra_insights_logs_read_last_success_timestamp_seconds",
+		"Time of the last successful attempt of each read of the logs source. Absent until its first success.",
+		[]string{"tenant", "read"}, nil)
 	openUsersDesc = prometheus.NewDesc("entra_insights_logs_open_period_users",
 		"Distinct users held (as ids) for the periods still open; what the memory of the logs source grows with.",
 		[]string{"tenant"}, nil)
@@ -34,7 +42,7 @@ var (
 
 // Describe implements prometheus.Collector.
 func (s *Source) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{watermarkDesc, lagDesc, sinceDesc, eventsDesc, duplicatesDesc, outOfWindowDesc, openUsersDesc} {
+	for _, d := range []*prometheus.Desc{readUpDesc, readLastOKDesc, watermarkDesc, lagDesc, sinceDesc, eventsDesc, duplicatesDesc, outOfWindowDesc, openUsersDesc} {
 		ch <- d
 	}
 }
@@ -56,6 +64,18 @@ func (s *Source) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(eventsDesc, prometheus.CounterValue, float64(f.Events), label, name)
 		ch <- prometheus.MustNewConstMetric(duplicatesDesc, prometheus.CounterValue, float64(f.Duplicates), label, name)
 		ch <- prometheus.MustNewConstMetric(outOfWindowDesc, prometheus.CounterValue, float64(f.OutOfWindow), label, name)
+	}
+	if st.synced {
+		for _, name := range reads() {
+			up := 1.0
+			if s.errs[name] != nil {
+				up = 0
+			}
+			ch <- prometheus.MustNewConstMetric(readUpDesc, prometheus.GaugeValue, up, label, name)
+			if at, ok := st.lastOK[name]; ok {
+				ch <- prometheus.MustNewConstMetric(readLastOKDesc, prometheus.GaugeValue, float64(at.Unix()), label, name)
+			}
+		}
 	}
 	ch <- prometheus.MustNewConstMetric(openUsersDesc, prometheus.GaugeValue, float64(st.openUsers), label)
 }

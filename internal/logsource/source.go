@@ -124,6 +124,10 @@ type Source struct {
 	// of its lower bound (in memory only).
 	eventsRetry map[string]retry
 	floorStep   map[string]time.Duration
+	// lastOK is when each read last succeeded (in memory); synced says a
+	// Sync has run.
+	lastOK map[string]time.Time
+	synced bool
 	// migrating is set while a state of an earlier layout awaits its
 	// first commit (persist.go).
 	migrating bool
@@ -170,6 +174,10 @@ const (
 type stats struct {
 	signIns, signUps feed
 	openUsers        int64
+	// lastOK is when each read last succeeded; synced says a Sync has run
+	// (before it, no read has an outcome).
+	lastOK map[string]time.Time
+	synced bool
 }
 
 type periodKey struct {
@@ -228,7 +236,7 @@ func New(opts Options) (*Source, error) {
 // Collect see. The caller holds syncing (or is New).
 func (s *Source) publish() {
 	rows := s.buildRows()
-	st := stats{signIns: s.signIns, signUps: s.signUps}
+	st := stats{signIns: s.signIns, signUps: s.signUps, lastOK: maps.Clone(s.lastOK), synced: s.synced}
 	for _, p := range s.periods {
 		if p.open() {
 			st.openUsers += p.users.len()
@@ -277,6 +285,9 @@ func (s *Source) reset() {
 	s.syncErrs = map[string]error{}
 	s.span = map[string]time.Duration{}
 	s.eventsRetry = map[string]retry{}
+	if s.lastOK == nil { // kept across a reload of the state: it is not state
+		s.lastOK = map[string]time.Time{}
+	}
 	s.migrating = false
 	s.floorStep = map[string]time.Duration{}
 }
@@ -326,6 +337,12 @@ func (s *Source) Sync(ctx context.Context) error {
 	s.syncErrs[feedSignIns], s.syncErrs[feedSignUps], eventsBehind = s.syncEvents(eventsCtx, now)
 	s.syncPeriodic(periodicCtx, now)
 	s.catchingUp.Store(eventsBehind || s.regPartial != nil)
+	s.synced = true
+	for _, name := range reads() {
+		if s.syncErrs[name] == nil && s.attempted(name, now) {
+			s.lastOK[name] = now
+		}
+	}
 	s.publish()
 	return errors.Join(s.syncErrs[feedSignIns], s.syncErrs[feedSignUps], s.syncErrs[feedUsers], s.syncErrs[feedRegistrations],
 		s.syncErrs[feedInactive])
@@ -374,6 +391,24 @@ func (s *Source) syncPeriodic(ctx context.Context, now time.Time) {
 			s.syncErrs[name] = err
 		}
 	}
+}
+
+// reads names the reads of the logs source, in the order of its metrics.
+func reads() []string {
+	return []string{feedSignIns, feedSignUps, feedUsers, feedRegistrations, feedInactive}
+}
+
+// attempted reports whether read name was made in the Sync at now: the
+// event logs and the user count every time; the periodic ones when their
+// last result is from now.
+func (s *Source) attempted(name string, now time.Time) bool {
+	switch name {
+	case feedRegistrations:
+		return s.registrations != nil && s.registrations.At.Equal(now)
+	case feedInactive:
+		return s.inactive != nil && s.inactive.At.Equal(now)
+	}
+	return true
 }
 
 // failedPeriodic records a periodic read's failure and its back-off.
