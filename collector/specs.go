@@ -8,7 +8,7 @@ const namespace = "entra_insights"
 
 // Help sentences shared by the data metrics.
 const (
-	cachedHelp = " Graph's value for the current as-of period (see entra_insights_period_start_timestamp_seconds);" +
+	cachedHelp = " The value for the current as-of period (see entra_insights_period_start_timestamp_seconds);" +
 		" cached, refreshed in the background."
 	upperBoundHelp = " Graph counts a user once per row, so a sum over dimensions is an upper bound."
 	// exactUsersHelp goes with upperBoundHelp on the user counts the logs
