@@ -269,38 +269,39 @@ func (e *readFailure) Unwrap() error { return e.err }
 // oldest createdDateTime it did get. Nothing is applied unless the whole
 // window was read.
 func (s *Source) readEvents(ctx context.Context, name string, w window, sel bool, c *change) (int, time.Time, error) {
-	var oldest time.Time
-	see := func(t time.Time) {
-		if oldest.IsZero() || t.Before(oldest) {
-			oldest = t
-		}
-	}
 	if name == feedSignIns {
-		var events []insights.SignIn
-		err := s.opts.Reader.SignIns(ctx, w.from, w.to, sel, func(page []insights.SignIn) error {
-			for i := range page {
-				see(page[i].Created)
-			}
-			events = append(events, page...)
-			return nil
-		})
+		events, oldest, err := collect(func(page func([]insights.SignIn) error) error {
+			return s.opts.Reader.SignIns(ctx, w.from, w.to, sel, page)
+		}, func(e *insights.SignIn) time.Time { return e.Created })
 		if err != nil {
 			return 0, oldest, err
 		}
 		return s.applySignIns(events, w, c), oldest, nil
 	}
-	var events []insights.SignUp
-	err := s.opts.Reader.SignUps(ctx, w.from, w.to, sel, func(page []insights.SignUp) error {
-		for i := range page {
-			see(page[i].Created)
-		}
-		events = append(events, page...)
-		return nil
-	})
+	events, oldest, err := collect(func(page func([]insights.SignUp) error) error {
+		return s.opts.Reader.SignUps(ctx, w.from, w.to, sel, page)
+	}, func(e *insights.SignUp) time.Time { return e.Created })
 	if err != nil {
 		return 0, oldest, err
 	}
 	return s.applySignUps(events, w, c), oldest, nil
+}
+
+// collect gathers the events of a read page by page, with the oldest
+// createdDateTime among them (zero when none), which a failed read reports.
+func collect[E any](read func(page func([]E) error) error, created func(*E) time.Time) ([]E, time.Time, error) {
+	var events []E
+	var oldest time.Time
+	err := read(func(page []E) error {
+		for i := range page {
+			if t := created(&page[i]); oldest.IsZero() || t.Before(oldest) {
+				oldest = t
+			}
+		}
+		events = append(events, page...)
+		return nil
+	})
+	return events, oldest, err
 }
 
 // moveFloor handles Graph's refusal of a window's lower bound ("Invalid
