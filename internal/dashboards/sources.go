@@ -2,10 +2,13 @@ package dashboards
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/grafana/grafana-foundation-sdk/go/cog"
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
+
+	"github.com/entra-insights/entra_insights_exporter/graph/insights"
 )
 
 // Most metrics come from both sources (README, "The logs source"): the logs
@@ -55,33 +58,24 @@ func (g gen) userInsightsPanels(panels ...cog.Builder[dashboard.Panel]) *dashboa
 	return r
 }
 
-// signUpStages are Graph's signUpStage values in the order a sign-up flow
-// goes through them (not every flow goes through every stage: only a
-// federated sign-up has credentialFederation).
-var signUpStages = []string{
-	"credentialCollection",
-	"credentialValidation",
-	"credentialFederation",
-	"consent",
-	"attributeCollectionAndValidation",
-	"userCreation",
-}
-
 // stepLabel is the label inStageOrder adds.
 const stepLabel = "step"
 
 // inStageOrder adds to each series of expr, which has a stage label, its
-// stage's place in signUpStages ("1", "2", …; "9" for a stage Graph adds
-// later), for a panel to sort by.
+// stage's place in insights.SignUpStages ("1", "2", …; "9" for a stage
+// Graph adds later), for a panel to sort by.
 func inStageOrder(expr string) string {
 	expr = `label_replace(` + expr + `, "` + stepLabel + `", "9", "stage", ".*")`
-	for i, s := range signUpStages {
+	for i, s := range insights.SignUpStages() {
 		expr = fmt.Sprintf(`label_replace(%s, "%s", "%d", "stage", "%s")`, expr, stepLabel, i+1, s)
 	}
 	return expr
 }
 
-// stagesNote lists the stages for descriptions: "a, b, …, then z".
+// stagesNote lists the stages of a flow up to the user's creation for
+// descriptions: "a, b, …, then userCreation".
 func stagesNote() string {
-	return strings.Join(signUpStages[:len(signUpStages)-1], ", ") + ", then " + signUpStages[len(signUpStages)-1]
+	stages := insights.SignUpStages()
+	stages = stages[:slices.Index(stages, insights.SignUpCreatesUser)]
+	return strings.Join(stages, ", ") + ", then " + insights.SignUpCreatesUser
 }
