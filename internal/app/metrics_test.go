@@ -223,7 +223,10 @@ func TestDisableExporterMetrics(t *testing.T) {
 // beyond it with 503.
 func TestMetricsLimitsParallelScrapes(t *testing.T) {
 	rt := newTestRuntime(t, simRows(), collector.Config{})
-	block, entered := make(chan struct{}), make(chan struct{})
+	// entered is buffered: the first scrape's Collect must not depend on
+	// this goroutine already waiting for it (under -race on a loaded
+	// machine it was not, and the test hung for good).
+	block, entered := make(chan struct{}), make(chan struct{}, 1)
 	rt.stable.MustRegister(blockingCollector{entered: entered, block: block})
 	h := rt.MetricsHandler(MetricsOptions{MaxRequests: 1})
 	done := make(chan int)
