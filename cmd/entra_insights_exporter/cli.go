@@ -68,7 +68,7 @@ type graphFlags struct {
 	URL       string `name:"url" placeholder:"URL" help:"Graph beta root (default: the cloud's, e.g. https://graph.microsoft.com/beta)."`
 	Scope     string `help:"Token scope (default: the cloud's Graph audience + /.default; never derived from --graph.url)."`
 	CAFile    string `name:"ca-file" placeholder:"PATH" help:"PEM file of extra CAs to trust for Graph and the authority, added to the system pool (SSL_CERT_FILE also works)."`
-	RateLimit int    `name:"rate-limit" default:"5" help:"Client-side budget: Graph request starts per 10 s per tenant and client id, retries included (Graph's identity-reports limit is 5; 122 across tenants; counted over 11 s for a safety margin). 0 turns the budget off, e.g. for a local test server."`
+	RateLimit int    `name:"rate-limit" default:"5" help:"Client-side budget: starts of report requests (activity logs, registrations, userInsights) per 10 s per tenant and client id, retries included (Graph's identity-reports limit is 5; 122 across tenants; counted over 11 s for a safety margin). 0 turns the budget off, e.g. for a local test server."`
 }
 
 type storageFlags struct {

@@ -2,6 +2,8 @@ package transport
 
 import (
 	"context"
+	"net/url"
+	"strings"
 	"sync"
 	"time"
 )
@@ -25,16 +27,56 @@ const (
 	LimitWindow    = 10*time.Second + LimitMargin
 )
 
+// Budget names the Graph limit a request counts against.
+type Budget int
+
+const (
+	// BudgetNone: a read outside the identity-reports limits (the user
+	// count, a directory read with far higher limits); Graph's 429 and
+	// Retry-After still pause it.
+	BudgetNone Budget = iota
+	// BudgetReports: the identity and access reports (auditLogs,
+	// reports/…), 5 requests per 10 s per application and tenant.
+	BudgetReports
+	// BudgetSignInActivity: reads of users' signInActivity, 10 requests
+	// per minute per application, per tenant and across tenants.
+	BudgetSignInActivity
+)
+
+// signInActivityLimit is Graph's limit of BudgetSignInActivity, with the
+// margin.
+var signInActivityLimit = Limit{Requests: 10, Window: time.Minute + LimitMargin}
+
+// BudgetOf returns the budget of a request to u. Graph's throttling page
+// lists the limits and the resources they apply to
+// (https://learn.microsoft.com/graph/throttling-limits#identity-and-access-reports-service-limits).
+func BudgetOf(u *url.URL) Budget {
+	switch {
+	case strings.Contains(u.Path, "/auditLogs/"), strings.Contains(u.Path, "/reports/"):
+		return BudgetReports
+	case strings.Contains(u.Query().Get("$filter"), "signInActivity"), strings.Contains(u.Query().Get("$select"), "signInActivity"):
+		return BudgetSignInActivity
+	}
+	return BudgetNone
+}
+
 // Limiters holds the request budgets of every (tenant, client id) pair and
 // every client id. One Limiters is shared by all tenants' transports so the
 // cross-tenant limit holds. The zero value is not usable; use NewLimiters.
 type Limiters struct {
-	perTenant, perClient Limit
+	perTenant, perClient Limit // of BudgetReports
 	now                  func() time.Time
 
 	mu      sync.Mutex
-	tenants map[[2]string]*window
-	clients map[string]*window
+	tenants map[budgetKey]*window
+	clients map[budgetKey]*window
+}
+
+// budgetKey is one budget of one client id, for one tenant or (tenant
+// empty) across tenants.
+type budgetKey struct {
+	budget           Budget
+	tenant, clientID string
 }
 
 // NewLimiters returns limiters with Graph's identity-reports limits.
@@ -42,27 +84,28 @@ func NewLimiters() *Limiters {
 	return NewLimitersWith(Limit{TenantRequests, LimitWindow}, Limit{ClientRequests, LimitWindow}, time.Now)
 }
 
-// NewLimitersWith returns limiters with the given limits and clock.
+// NewLimitersWith returns limiters with the given limits of the reports
+// budget and clock.
 func NewLimitersWith(perTenant, perClient Limit, now func() time.Time) *Limiters {
 	return &Limiters{
 		perTenant: perTenant,
 		perClient: perClient,
 		now:       now,
-		tenants:   make(map[[2]string]*window),
-		clients:   make(map[string]*window),
+		tenants:   make(map[budgetKey]*window),
+		clients:   make(map[budgetKey]*window),
 	}
 }
 
 // Wait blocks until a request of clientID to tenantID fits into both
-// budgets and then records its start. It returns the context's error if the
-// context ends first; nothing is recorded then. A nil *Limiters imposes no
-// budget (demo mode).
-func (l *Limiters) Wait(ctx context.Context, tenantID, clientID string) error {
-	if l == nil {
+// budgets b and then records its start. It returns the context's error if
+// the context ends first; nothing is recorded then. A nil *Limiters, or
+// BudgetNone, imposes no wait (demo mode).
+func (l *Limiters) Wait(ctx context.Context, b Budget, tenantID, clientID string) error {
+	if l == nil || b == BudgetNone {
 		return nil
 	}
 	for {
-		delay := l.reserve(tenantID, clientID)
+		delay := l.reserve(b, tenantID, clientID)
 		if delay <= 0 {
 			return nil
 		}
@@ -78,19 +121,15 @@ func (l *Limiters) Wait(ctx context.Context, tenantID, clientID string) error {
 
 // reserve records a start now and returns 0 if both budgets allow it, else
 // how long to wait before asking again.
-func (l *Limiters) reserve(tenantID, clientID string) time.Duration {
+func (l *Limiters) reserve(b Budget, tenantID, clientID string) time.Duration {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	tw := l.tenants[[2]string{tenantID, clientID}]
-	if tw == nil {
-		tw = newWindow(l.perTenant)
-		l.tenants[[2]string{tenantID, clientID}] = tw
+	perTenant, perClient := l.perTenant, l.perClient
+	if b == BudgetSignInActivity {
+		perTenant, perClient = signInActivityLimit, signInActivityLimit
 	}
-	cw := l.clients[clientID]
-	if cw == nil {
-		cw = newWindow(l.perClient)
-		l.clients[clientID] = cw
-	}
+	tw := windowOf(l.tenants, budgetKey{b, tenantID, clientID}, perTenant)
+	cw := windowOf(l.clients, budgetKey{b, "", clientID}, perClient)
 	now := l.now()
 	if delay := max(tw.delay(now), cw.delay(now)); delay > 0 {
 		return delay
@@ -98,6 +137,16 @@ func (l *Limiters) reserve(tenantID, clientID string) time.Duration {
 	tw.record(now)
 	cw.record(now)
 	return 0
+}
+
+// windowOf returns the window of k in m, made with limit l the first time.
+func windowOf(m map[budgetKey]*window, k budgetKey, l Limit) *window {
+	w := m[k]
+	if w == nil {
+		w = newWindow(l)
+		m[k] = w
+	}
+	return w
 }
 
 // window remembers the last Limit.Requests start times in a ring.

@@ -3,6 +3,7 @@ package transport
 import (
 	"context"
 	"errors"
+	"net/url"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -44,7 +45,7 @@ func startTimes(t *testing.T, l *Limiters, n int, tenant, client string) []time.
 	begin := time.Now()
 	var got []time.Duration
 	for range n {
-		if err := l.Wait(t.Context(), tenant, client); err != nil {
+		if err := l.Wait(t.Context(), BudgetReports, tenant, client); err != nil {
 			t.Fatalf("Wait: %v", err)
 		}
 		got = append(got, time.Since(begin))
@@ -73,17 +74,17 @@ func TestLimitersPerClientAcrossTenants(t *testing.T) {
 		l := NewLimitersWith(Limit{Requests: 2, Window: 10 * time.Second}, Limit{Requests: 3, Window: 10 * time.Second}, time.Now)
 		begin := time.Now()
 		for _, tenant := range []string{"a", "a", "b"} {
-			if err := l.Wait(t.Context(), tenant, "client"); err != nil {
+			if err := l.Wait(t.Context(), BudgetReports, tenant, "client"); err != nil {
 				t.Fatal(err)
 			}
 		}
-		if err := l.Wait(t.Context(), "c", "client"); err != nil {
+		if err := l.Wait(t.Context(), BudgetReports, "c", "client"); err != nil {
 			t.Fatal(err)
 		}
 		if got := time.Since(begin); got != 10*time.Second {
 			t.Errorf("fourth request of the client started after %v, want 10s (client budget of 3)", got)
 		}
-		if err := l.Wait(t.Context(), "d", "other-client"); err != nil {
+		if err := l.Wait(t.Context(), BudgetReports, "d", "other-client"); err != nil {
 			t.Fatal(err)
 		}
 		if got := time.Since(begin); got != 10*time.Second {
@@ -95,19 +96,19 @@ func TestLimitersPerClientAcrossTenants(t *testing.T) {
 func TestLimitersWaitEndsWithContext(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		l := NewLimitersWith(Limit{Requests: 1, Window: time.Minute}, Limit{Requests: 10, Window: time.Minute}, time.Now)
-		if err := l.Wait(t.Context(), "t", "c"); err != nil {
+		if err := l.Wait(t.Context(), BudgetReports, "t", "c"); err != nil {
 			t.Fatal(err)
 		}
 		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 		defer cancel()
 		begin := time.Now()
-		err := l.Wait(ctx, "t", "c")
+		err := l.Wait(ctx, BudgetReports, "t", "c")
 		if !errors.Is(err, context.DeadlineExceeded) || time.Since(begin) != 5*time.Second {
 			t.Fatalf("Wait = %v after %v, want deadline exceeded after 5s", err, time.Since(begin))
 		}
 		// The abandoned wait recorded nothing: the next start is one
 		// window after the first.
-		if err := l.Wait(t.Context(), "t", "c"); err != nil {
+		if err := l.Wait(t.Context(), BudgetReports, "t", "c"); err != nil {
 			t.Fatal(err)
 		}
 		if got := time.Since(begin); got != time.Minute {
@@ -119,7 +120,7 @@ func TestLimitersWaitEndsWithContext(t *testing.T) {
 func TestNilLimitersDoNotWait(t *testing.T) {
 	var l *Limiters
 	for range 100 {
-		if err := l.Wait(t.Context(), "t", "c"); err != nil {
+		if err := l.Wait(t.Context(), BudgetReports, "t", "c"); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -135,4 +136,52 @@ func equalDurations(a, b []time.Duration) bool {
 		}
 	}
 	return true
+}
+
+// TestBudgetsApart: the reports budget spent, a user count waits for
+// nothing and a signInActivity read has its own 10 per minute.
+func TestBudgetsApart(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := NewLimiters()
+		startTimes(t, l, TenantRequests, "t", "c") // the reports budget spent
+		begin := time.Now()
+		for range 100 {
+			if err := l.Wait(t.Context(), BudgetNone, "t", "c"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for range signInActivityLimit.Requests {
+			if err := l.Wait(t.Context(), BudgetSignInActivity, "t", "c"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if d := time.Since(begin); d != 0 {
+			t.Fatalf("reads outside the reports budget waited %v", d)
+		}
+		if err := l.Wait(t.Context(), BudgetSignInActivity, "t", "c"); err != nil {
+			t.Fatal(err)
+		}
+		if d := time.Since(begin); d != signInActivityLimit.Window {
+			t.Errorf("the 11th signInActivity read in a minute started after %v, want %v", d, signInActivityLimit.Window)
+		}
+	})
+}
+
+func TestBudgetOf(t *testing.T) {
+	for raw, want := range map[string]Budget{
+		"https://graph.microsoft.com/beta/auditLogs/signIns?$filter=createdDateTime%20ge%202026-12-01T00:00:00Z":                          BudgetReports,
+		"https://graph.microsoft.com/beta/auditLogs/signUps":                                                                              BudgetReports,
+		"https://graph.microsoft.com/beta/reports/authenticationMethods/userRegistrationDetails":                                          BudgetReports,
+		"https://graph.microsoft.com/beta/reports/userInsights/daily/summary":                                                             BudgetReports,
+		"https://graph.microsoft.com/beta/users/$count":                                                                                   BudgetNone,
+		"https://graph.microsoft.com/beta/users/$count?$filter=signInActivity%2FlastSuccessfulSignInDateTime%20le%202026-12-01T00:00:00Z": BudgetSignInActivity,
+	} {
+		u, err := url.Parse(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := BudgetOf(u); got != want {
+			t.Errorf("BudgetOf(%s) = %d, want %d", raw, got, want)
+		}
+	}
 }

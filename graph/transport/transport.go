@@ -141,7 +141,7 @@ func (t *Transport) attempt(ctx context.Context, req *http.Request, n int) (*htt
 	if failure := t.pause.wait(ctx); failure != nil {
 		return nil, failure, false
 	}
-	if err := t.opts.Limiters.Wait(ctx, t.opts.TenantID, t.opts.ClientID); err != nil {
+	if err := t.opts.Limiters.Wait(ctx, BudgetOf(req.URL), t.opts.TenantID, t.opts.ClientID); err != nil {
 		return nil, &insights.Error{Reason: insights.ReasonTimeout, Hint: HintTimeout,
 			Err: fmt.Errorf("wait for the request budget: %w", err)}, false
 	}

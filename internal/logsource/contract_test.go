@@ -50,6 +50,30 @@ func TestSelectRefusedCostsNothing(t *testing.T) {
 	}
 }
 
+// TestCatchUpDoesNotStarvePeriodicReads: an event log so far behind that
+// its reads take all of every refresh's time; the user count and the
+// inactive users (five requests that take a fifth of the refresh between
+// them) are still read in the first refresh. The CI run of 2026-12-07 saw
+// the demo's inactive users time out refresh after refresh under -race,
+// when they were read after the logs.
+func TestCatchUpDoesNotStarvePeriodicReads(t *testing.T) {
+	c := &clock{t: testEnd}
+	const timeout = time.Second
+	r := &fakeReader{now: c.now, users: 300, stallSignIns: true, inactiveDelay: timeout / 5 / 5}
+	s := newTestSource(t, r, openStore(t, filepath.Join(t.TempDir(), "state.db")), c)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	_ = s.Sync(ctx)
+	for _, name := range []string{feedUsers, feedInactive} {
+		if err := s.syncErrs[name]; err != nil {
+			t.Errorf("%s read failed while the sign-ins were catching up: %v", name, err)
+		}
+	}
+	if s.syncErrs[feedSignIns] == nil {
+		t.Error("the stalled sign-ins read reported no error")
+	}
+}
+
 // TestRefusedStartMovesForward: a tenant whose Graph refuses a window
 // starting more than 6 days back (its minimum date); the first read's
 // start moves forward until Graph accepts it, within the same refresh, and

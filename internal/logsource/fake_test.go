@@ -39,6 +39,11 @@ type fakeReader struct {
 	regsPage      int
 	afterRegsPage func()
 	regsRequests  int
+	// stallSignIns makes every SignIns read wait for its context's end, as
+	// a log far behind takes all the time a refresh has; inactiveDelay is
+	// the time each InactiveUsers request takes.
+	stallSignIns  bool
+	inactiveDelay time.Duration
 }
 
 type fakeSignIn struct {
@@ -49,6 +54,10 @@ type fakeSignIn struct {
 var errInjected = errors.New("injected failure")
 
 func (f *fakeReader) SignIns(ctx context.Context, from, to time.Time, sel bool, page func([]insights.SignIn) error) error {
+	if f.stallSignIns {
+		<-ctx.Done()
+		return fmt.Errorf("page 1: %w", ctx.Err())
+	}
 	f.mu.Lock()
 	f.selects = append(f.selects, sel)
 	if sel && f.refuseSelect {
@@ -113,7 +122,12 @@ func (f *fakeReader) UserCount(context.Context) (int64, error) { return f.users,
 
 // InactiveUsers counts the users without a successful sign-in after
 // before; unlicensed makes it fail as a tenant without P1/P2.
-func (f *fakeReader) InactiveUsers(_ context.Context, before time.Time) (int64, error) {
+func (f *fakeReader) InactiveUsers(ctx context.Context, before time.Time) (int64, error) {
+	select {
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	case <-time.After(f.inactiveDelay):
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.unlicensed {

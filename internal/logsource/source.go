@@ -325,17 +325,24 @@ func (s *Source) Sync(ctx context.Context) error {
 	// windows on whole seconds read more easily in logs.
 	now := s.opts.Now().UTC().Truncate(time.Second)
 	s.syncErrs = map[string]error{}
-	// The event feeds first, then the periodic reads, each in its share of
-	// ctx's time: the rest is left for the caller to serve what was
-	// committed (the collector fails every report once its deadline
-	// passed).
+	// Each read in its share of ctx's time, all taken now, so that an
+	// event log catching up cannot starve the others refresh after
+	// refresh: first the counts (a few requests) in at most a third; then
+	// the event logs, leaving a fifth (at most 30 s); then the
+	// registrations (paged, resumed next refresh if cut off), leaving a
+	// tenth (at most 10 s) for the caller to serve what was committed (the
+	// collector fails every report once its deadline passed).
+	countsCtx, cancelCounts := share(ctx, 3)
+	defer cancelCounts()
 	eventsCtx, cancelEvents := reserve(ctx, 5, 30*time.Second)
 	defer cancelEvents()
-	periodicCtx, cancelPeriodic := reserve(ctx, 10, 10*time.Second)
-	defer cancelPeriodic()
+	regsCtx, cancelRegs := reserve(ctx, 10, 10*time.Second)
+	defer cancelRegs()
+	read := s.syncCounts(countsCtx, now)
 	var eventsBehind bool
 	s.syncErrs[feedSignIns], s.syncErrs[feedSignUps], eventsBehind = s.syncEvents(eventsCtx, now)
-	s.syncPeriodic(periodicCtx, now)
+	read = append(read, s.syncRegistrations(regsCtx, now)...)
+	s.commitPeriodic(read)
 	s.catchingUp.Store(eventsBehind || s.regPartial != nil)
 	s.synced = true
 	for _, name := range reads() {
@@ -359,21 +366,23 @@ func reserve(ctx context.Context, part int, most time.Duration) (context.Context
 	return context.WithDeadline(ctx, d.Add(-min(left/time.Duration(part), most)))
 }
 
-// syncPeriodic reads the user count, and the registrations and inactive
-// users when due (spaced out after a failure), and commits what changed.
-func (s *Source) syncPeriodic(ctx context.Context, now time.Time) {
+// share returns ctx with a deadline 1/part of ctx's time from now; without
+// a deadline, ctx as it is.
+func share(ctx context.Context, part int) (context.Context, context.CancelFunc) {
+	d, ok := ctx.Deadline()
+	if !ok {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, time.Until(d)/time.Duration(part))
+}
+
+// syncCounts reads the user count, and the inactive users when due
+// (spaced out after a failure); it returns the reads that changed the
+// state.
+func (s *Source) syncCounts(ctx context.Context, now time.Time) []string {
 	var read []string
 	if s.readUsers(ctx, now) {
 		read = append(read, feedUsers)
-	}
-	switch {
-	case s.regRetry.waiting(now):
-		s.syncErrs[feedRegistrations] = s.regRetry.err
-	case s.regPartial != nil || s.regRetry.err != nil || s.registrations == nil ||
-		now.Sub(s.registrations.At) >= s.opts.RegistrationsEvery:
-		if s.readRegistrations(ctx, now) {
-			read = append(read, feedRegistrations)
-		}
 	}
 	switch {
 	case s.inactiveRetry.waiting(now):
@@ -383,6 +392,28 @@ func (s *Source) syncPeriodic(ctx context.Context, now time.Time) {
 			read = append(read, feedInactive)
 		}
 	}
+	return read
+}
+
+// syncRegistrations reads the registrations when due, or goes on with an
+// unfinished read (spaced out after a failure); it returns the reads that
+// changed the state.
+func (s *Source) syncRegistrations(ctx context.Context, now time.Time) []string {
+	switch {
+	case s.regRetry.waiting(now):
+		s.syncErrs[feedRegistrations] = s.regRetry.err
+	case s.regPartial != nil || s.regRetry.err != nil || s.registrations == nil ||
+		now.Sub(s.registrations.At) >= s.opts.RegistrationsEvery:
+		if s.readRegistrations(ctx, now) {
+			return []string{feedRegistrations}
+		}
+	}
+	return nil
+}
+
+// commitPeriodic commits what the periodic reads changed; a failed commit
+// fails each of them.
+func (s *Source) commitPeriodic(read []string) {
 	if len(read) == 0 {
 		return
 	}
