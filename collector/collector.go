@@ -18,7 +18,7 @@ import (
 )
 
 // Source reads one report of one tenant (the userinsights source:
-// *graph.Client; the logs source: *logsource.Source). A refresh calls
+// *graph.Client; the logs source: *logs.Source). A refresh calls
 // Fetch for several reports at once.
 type Source interface {
 	Fetch(ctx context.Context, r insights.Report) ([]insights.Row, error)

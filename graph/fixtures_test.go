@@ -11,7 +11,7 @@ import (
 
 	"github.com/entra-insights/entra_insights_exporter/graph/insights"
 	"github.com/entra-insights/entra_insights_exporter/graph/transport"
-	"github.com/entra-insights/entra_insights_exporter/internal/logsource"
+	"github.com/entra-insights/entra_insights_exporter/internal/source/logs"
 )
 
 // Microsoft's published example responses (graph/testdata/msdocs, each
@@ -103,7 +103,7 @@ func TestMicrosoftSignUpExampleIsOneSignUp(t *testing.T) {
 	g := fixtureGraph(t)
 	c := newTestClient(t, g.URL+"/beta", &fakeCredentials{}, transport.Options{})
 	now := func() time.Time { return time.Date(2024, 10, 15, 2, 30, 0, 0, time.UTC) }
-	src, err := logsource.New(logsource.Options{Tenant: "t", Label: "t", Reader: c, Now: now,
+	src, err := logs.New(logs.Options{Tenant: "t", Label: "t", Reader: c, Now: now,
 		ActiveUserDims: map[insights.Granularity][]string{insights.Daily: {"app_id"}, insights.Monthly: {"app_id"}}})
 	if err != nil {
 		t.Fatal(err)

@@ -19,7 +19,7 @@ import (
 	"github.com/entra-insights/entra_insights_exporter/graph/transport"
 	"github.com/entra-insights/entra_insights_exporter/internal/azconf"
 	"github.com/entra-insights/entra_insights_exporter/internal/graphsim"
-	"github.com/entra-insights/entra_insights_exporter/internal/logsource"
+	"github.com/entra-insights/entra_insights_exporter/internal/source/logs"
 	"github.com/entra-insights/entra_insights_exporter/internal/store"
 )
 
@@ -137,7 +137,7 @@ func (rt *Runtime) reclaim() {
 	if gen == nil {
 		return
 	}
-	for _, s := range gen.logs {
+	for _, s := range gen.logsSources {
 		if err := s.Reclaim(); err != nil {
 			rt.logger.Error("reload failed and the running logs source could not take its state back; it stops saving until a restart",
 				"err", azconf.OneLine(err.Error()))
@@ -220,12 +220,12 @@ func waitFirstRefresh(ctx context.Context, gen *generation, timeout time.Duratio
 // registry of its own, and the loops refreshing it. A reload starts a new
 // generation and stops the old one.
 type generation struct {
-	plan     *Plan
-	registry *prometheus.Registry
-	exporter *collector.Exporter
-	logs     []*logsource.Source // the tenants' logs sources, which own their state in the store
-	stop     context.CancelFunc
-	done     chan struct{}
+	plan        *Plan
+	registry    *prometheus.Registry
+	exporter    *collector.Exporter
+	logsSources []*logs.Source // the tenants' logs sources, which own their state in the store
+	stop        context.CancelFunc
+	done        chan struct{}
 }
 
 // start builds p's tenants and runs their refresh loops until rt's context
@@ -239,8 +239,8 @@ func (rt *Runtime) start(p *Plan) (*generation, error) {
 	reg := prometheus.NewRegistry()
 	tenants := make([]collector.Tenant, 0, len(p.Tenants))
 	var (
-		sources sourceMetrics
-		logs    []*logsource.Source
+		sources     sourceMetrics
+		logsSources []*logs.Source
 	)
 	for _, pt := range p.Tenants {
 		// The demo keeps its logs state in memory: no file in the working directory.
@@ -251,8 +251,8 @@ func (rt *Runtime) start(p *Plan) (*generation, error) {
 		if c, ok := t.Source.(prometheus.Collector); ok {
 			sources = append(sources, c)
 		}
-		if s, ok := t.Source.(*logsource.Source); ok {
-			logs = append(logs, s)
+		if s, ok := t.Source.(*logs.Source); ok {
+			logsSources = append(logsSources, s)
 		}
 		tenants = append(tenants, t)
 	}
@@ -267,7 +267,7 @@ func (rt *Runtime) start(p *Plan) (*generation, error) {
 		return nil, fmt.Errorf("register the collector: %w", err)
 	}
 	runCtx, stop := context.WithCancel(rt.ctx)
-	g := &generation{plan: p, registry: reg, exporter: exp, logs: logs, stop: stop, done: make(chan struct{})}
+	g := &generation{plan: p, registry: reg, exporter: exp, logsSources: logsSources, stop: stop, done: make(chan struct{})}
 	go func() {
 		defer close(g.done)
 		exp.Run(runCtx)
@@ -319,7 +319,7 @@ func (rt *Runtime) tenant(pt Tenant, catalog *collector.Catalog, persist bool) (
 	if pt.Source != insights.SourceLogs {
 		return t, nil
 	}
-	opts := logsource.Options{
+	opts := logs.Options{
 		Tenant: cfg.TenantName + "/" + cfg.TenantID, Label: cfg.TenantName, Reader: client,
 		Lookback: rt.cfg.Lookback, Overlap: rt.cfg.Overlap,
 		ActiveUserDims: catalog.ActiveUserDimensions(), Logger: logger,
@@ -329,7 +329,7 @@ func (rt *Runtime) tenant(pt Tenant, catalog *collector.Catalog, persist bool) (
 			return collector.Tenant{}, err
 		}
 	}
-	if t.Source, err = logsource.New(opts); err != nil {
+	if t.Source, err = logs.New(opts); err != nil {
 		return collector.Tenant{}, fmt.Errorf("--storage.path: %w", err)
 	}
 	return t, nil

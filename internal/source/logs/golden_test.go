@@ -1,4 +1,4 @@
-package logsource_test
+package logs_test
 
 import (
 	"bytes"
@@ -18,7 +18,7 @@ import (
 	"github.com/entra-insights/entra_insights_exporter/internal/azconf"
 	"github.com/entra-insights/entra_insights_exporter/internal/graphsim"
 	"github.com/entra-insights/entra_insights_exporter/internal/graphsim/graphsimtest"
-	"github.com/entra-insights/entra_insights_exporter/internal/logsource"
+	"github.com/entra-insights/entra_insights_exporter/internal/source/logs"
 	"github.com/entra-insights/entra_insights_exporter/internal/store"
 )
 
@@ -50,7 +50,7 @@ func TestGoldenLogsExposition(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	src, err := logsource.New(logsource.Options{Tenant: "golden", Label: "golden", Reader: client, Store: st, Now: now,
+	src, err := logs.New(logs.Options{Tenant: "golden", Label: "golden", Reader: client, Store: st, Now: now,
 		ActiveUserDims: catalog.ActiveUserDimensions()})
 	if err != nil {
 		t.Fatal(err)
@@ -99,9 +99,9 @@ func TestGoldenLogsExposition(t *testing.T) {
 	}
 	want, err := os.ReadFile(path)
 	if err != nil {
-		t.Fatalf("%v (run go test ./internal/logsource -run TestGolden -update)", err)
+		t.Fatalf("%v (run go test ./internal/source/logs -run TestGolden -update)", err)
 	}
 	if !bytes.Equal(want, buf.Bytes()) {
-		t.Errorf("the logs source's exposition differs from %s; run go test ./internal/logsource -run TestGolden -update and review the diff", path)
+		t.Errorf("the logs source's exposition differs from %s; run go test ./internal/source/logs -run TestGolden -update and review the diff", path)
 	}
 }

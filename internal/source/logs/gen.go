@@ -1,4 +1,4 @@
-package logsource
+package logs
 
 // testdata/logs.prom is rewritten by TestGoldenLogsExposition -update.
 //go:generate go test -run TestGoldenLogsExposition -update .

@@ -1,4 +1,4 @@
-// Package logsource is the logs source: it rebuilds the metric catalog's
+// Package logs is the logs source: it rebuilds the metric catalog's
 // reports from the live activity logs (auditLogs/signIns, auditLogs/signUps,
 // users/$count, userRegistrationDetails), which keep working after Microsoft
 // retired User Insights on 31 August 2026. It reads the logs incrementally
@@ -7,7 +7,7 @@
 // users per period, and keeps its state in the store so a restart loses and
 // counts nothing twice. It does not import the Graph SDK: a Reader (the
 // graph package) hands it plain events.
-package logsource
+package logs
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package logsource
+package logs
 
 import (
 	"bufio"
@@ -39,7 +39,7 @@ import (
 // the fake costs no memory; the heap is the source's (state, seen ids, a
 // window of plain events) and the store's.
 //
-//	go test ./internal/logsource -run '^$' -bench 'BenchmarkCatchUp/perDay=1000000$' -benchtime 1x
+//	go test ./internal/source/logs -run '^$' -bench 'BenchmarkCatchUp/perDay=1000000$' -benchtime 1x
 func BenchmarkCatchUp(b *testing.B) {
 	for _, perDay := range []int{10_000, 100_000, 1_000_000} {
 		b.Run(fmt.Sprintf("perDay=%d", perDay), func(b *testing.B) {

@@ -1,4 +1,4 @@
-package logsource
+package logs
 
 import (
 	"context"

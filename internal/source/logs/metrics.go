@@ -1,4 +1,4 @@
-package logsource
+package logs
 
 import (
 	"github.com/prometheus/client_golang/prometheus"

@@ -1,4 +1,4 @@
-package logsource_test
+package logs_test
 
 import (
 	"bytes"
@@ -30,7 +30,7 @@ import (
 	"github.com/entra-insights/entra_insights_exporter/internal/azconf"
 	"github.com/entra-insights/entra_insights_exporter/internal/graphsim"
 	"github.com/entra-insights/entra_insights_exporter/internal/graphsim/graphsimtest"
-	"github.com/entra-insights/entra_insights_exporter/internal/logsource"
+	"github.com/entra-insights/entra_insights_exporter/internal/source/logs"
 	"github.com/entra-insights/entra_insights_exporter/internal/promtest"
 	"github.com/entra-insights/entra_insights_exporter/internal/store"
 )
@@ -61,10 +61,10 @@ func simClient(t *testing.T, sim *graphsim.Sim, graphURL string, pool *x509.Cert
 	return client
 }
 
-func newSource(t *testing.T, r logsource.Reader, now func() time.Time, logs io.Writer, mod func(*logsource.Options)) *logsource.Source {
+func newSource(t *testing.T, r logs.Reader, now func() time.Time, logOut io.Writer, mod func(*logs.Options)) *logs.Source {
 	t.Helper()
-	if logs == nil {
-		logs = io.Discard
+	if logOut == nil {
+		logOut = io.Discard
 	}
 	catalog, err := collector.NewCatalog(collector.Config{})
 	if err != nil {
@@ -75,13 +75,13 @@ func newSource(t *testing.T, r logsource.Reader, now func() time.Time, logs io.W
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	opts := logsource.Options{Tenant: "t", Label: "t", Reader: r, Store: st, Now: now,
+	opts := logs.Options{Tenant: "t", Label: "t", Reader: r, Store: st, Now: now,
 		ActiveUserDims: catalog.ActiveUserDimensions(), Lookback: 7 * 24 * time.Hour,
-		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+		Logger: slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	if mod != nil {
 		mod(&opts)
 	}
-	src, err := logsource.New(opts)
+	src, err := logs.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +137,7 @@ func TestLongCatchUpServedInSameRefresh(t *testing.T) {
 	now := func() time.Time { return goldenNow }
 	sim := graphsimtest.Start(t, graphsim.Options{Now: now})
 	client := simClient(t, sim, "", nil, true)
-	src := newSource(t, client, now, nil, func(o *logsource.Options) { o.Chunk = time.Hour })
+	src := newSource(t, client, now, nil, func(o *logs.Options) { o.Chunk = time.Hour })
 	reg := prometheus.NewPedanticRegistry()
 	e, err := collector.New([]collector.Tenant{{Name: "t", TenantID: sim.TenantID, Cloud: "public", Source: src,
 		SourceName: collector.SourceLogs}}, collector.Config{RefreshTimeout: 3 * time.Second}, nil, reg, now)
@@ -336,8 +336,8 @@ func TestOutOfWindowEventsSkipped(t *testing.T) {
 	t.Cleanup(front.Close)
 	pool := sim.CertPool.Clone()
 	pool.AddCert(front.Certificate())
-	var logs promtest.LockedBuffer
-	src := newSource(t, simClient(t, sim, front.URL+"/beta", pool, false), c.now, &logs, nil)
+	var logOut promtest.LockedBuffer
+	src := newSource(t, simClient(t, sim, front.URL+"/beta", pool, false), c.now, &logOut, nil)
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(src)
 	attempts := func() int64 {
@@ -370,8 +370,8 @@ func TestOutOfWindowEventsSkipped(t *testing.T) {
 	if n, _ := gauge(t, reg, "entra_insights_logs_out_of_window_events_total", map[string]string{"feed": "signIns"}); n != 3 {
 		t.Errorf("out_of_window_events_total{feed=signIns} = %v, want 3", n)
 	}
-	if n := strings.Count(logs.String(), "outside the window"); n != 3 {
-		t.Errorf("%d log lines about events outside the window, want one per read (3):\n%s", n, logs.String())
+	if n := strings.Count(logOut.String(), "outside the window"); n != 3 {
+		t.Errorf("%d log lines about events outside the window, want one per read (3):\n%s", n, logOut.String())
 	}
 }
 
@@ -382,8 +382,8 @@ func TestFailedFirstReadMovesNothing(t *testing.T) {
 	c := &clock{t: goldenNow}
 	sim := graphsimtest.Start(t, graphsim.Options{Now: c.now})
 	sim.SetFault(graphsim.Fault{Kind: graphsim.FaultStatus, Status: http.StatusForbidden, Report: "signIns", Times: 1})
-	var logs promtest.LockedBuffer
-	src := newSource(t, simClient(t, sim, "", nil, false), c.now, &logs, nil)
+	var logOut promtest.LockedBuffer
+	src := newSource(t, simClient(t, sim, "", nil, false), c.now, &logOut, nil)
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(src)
 	if err := src.Sync(context.Background()); err == nil {
@@ -396,8 +396,8 @@ func TestFailedFirstReadMovesNothing(t *testing.T) {
 		}
 		c.add(10 * time.Minute)
 	}
-	if strings.Contains(logs.String(), "never read") {
-		t.Errorf("a false warning about events never read:\n%s", logs.String())
+	if strings.Contains(logOut.String(), "never read") {
+		t.Errorf("a false warning about events never read:\n%s", logOut.String())
 	}
 	since, _ := gauge(t, reg, "entra_insights_logs_read_since_timestamp_seconds", map[string]string{"feed": "signIns"})
 	// The lookback's edge rounded up to the hour, so it is never refused
