@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/entra-insights/entra_insights_exporter/graph/insights"
+	"github.com/entra-insights/entra_insights_exporter/internal/source"
 )
 
 // Catalog is the metric catalog compiled for one Config: every data metric
@@ -100,18 +101,13 @@ func derivedFrom(r insights.Report) *insights.Report {
 	return &insights.Report{Granularity: r.Granularity, Name: spec.DerivedFrom}
 }
 
-// ReportsOf returns the catalog's reports that source produces, in
-// catalog order. A source that does not list its reports (the userinsights
-// source) produces every Graph report but no derived or logs-only one: the
-// collector derives the former (see mirrorDerived).
-func (c *Catalog) ReportsOf(source Source) []insights.Report {
+// ReportsOf returns the catalog's reports that s produces, in catalog
+// order. The reports the collector derives (tenantActiveUsers from
+// activeUsers) are the source's if it lists them, else derived.
+func (c *Catalog) ReportsOf(s source.Source) []insights.Report {
 	var out []insights.Report
-	lister, lists := source.(Lister)
 	for _, r := range c.reports {
-		switch {
-		case lists && slices.Contains(lister.Reports(), r):
-			out = append(out, r)
-		case !lists && slices.Contains(insights.AllReports(), r):
+		if slices.Contains(s.Reports(), r) {
 			out = append(out, r)
 		}
 	}

@@ -1,11 +1,12 @@
-// Package collector turns the Graph userInsights reports into Prometheus
-// metrics. One background loop per tenant reads every report, builds an
+// Package collector turns the rows of the tenants' sources into Prometheus
+// metrics. One background loop per tenant refreshes its source, builds an
 // immutable snapshot of pre-built metrics and swaps it in atomically;
-// /metrics only reads the snapshots and never calls Graph.
+// /metrics only reads the snapshots and never calls Graph. The collector
+// knows no source by name: it asks each for the catalog's reports it
+// produces (package source).
 package collector
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,43 +16,15 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/entra-insights/entra_insights_exporter/graph/insights"
+	"github.com/entra-insights/entra_insights_exporter/internal/source"
 )
 
-// Source reads one report of one tenant (the userinsights source:
-// *graph.Client; the logs source: *logs.Source). A refresh calls
-// Fetch for several reports at once.
-type Source interface {
-	Fetch(ctx context.Context, r insights.Report) ([]insights.Row, error)
-}
-
-// A Syncer is a Source that reads Graph once per refresh, before its
-// reports are fetched (the logs source reads the activity logs, then
-// serves every report from what it aggregated). Its error is for the log:
-// Fetch returns each report's own.
-type Syncer interface {
-	Sync(ctx context.Context) error
-}
-
-// A CatchingUp source has more to read than its last refresh could (a
-// first start, or the end of an outage): the loop refreshes it again
-// after catchUpPause rather than a whole interval later, so Graph's
-// request budget, not the interval, sets the pace of a catch-up.
-type CatchingUp interface {
-	CatchingUp() bool
-}
-
-// catchUpPause is the wait between the refreshes of a source catching up.
+// catchUpPause is the wait between the refreshes of a source catching up
+// (source.CatchingUp): Graph's request budget, not the interval, sets the
+// pace of a catch-up.
 const catchUpPause = 10 * time.Second
 
-// A Lister is a Source that produces only some reports of the catalog:
-// the others are absent for its tenants (no series, no report_up), not
-// zero.
-type Lister interface {
-	Reports() []insights.Report
-}
-
-// The source label values of entra_insights_tenant_info and
-// entra_insights_source_up.
+// The source label values of the catalog's metrics.
 const (
 	SourceLogs         = insights.SourceLogs
 	SourceUserInsights = insights.SourceUserInsights
@@ -62,11 +35,16 @@ type Tenant struct {
 	Name     string // tenant label value; empty means TenantID
 	TenantID string // for entra_insights_tenant_info
 	Cloud    string // for entra_insights_tenant_info
-	Source   Source
-	// SourceName is SourceLogs or SourceUserInsights. A userinsights
-	// refresh in which every report is empty or not found is Microsoft's
-	// retirement of the API, not a quiet tenant.
-	SourceName string
+	Source   source.Source
+}
+
+// sourceName is the source label value: the source's name, empty without
+// a source (a tenant whose rows are given, as backfill's).
+func (t Tenant) sourceName() string {
+	if t.Source == nil {
+		return ""
+	}
+	return t.Source.Name()
 }
 
 // label returns the tenant label value: the name, else the tenant id.

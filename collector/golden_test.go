@@ -18,6 +18,8 @@ import (
 
 	"github.com/entra-insights/entra_insights_exporter/graph/insights"
 	"github.com/entra-insights/entra_insights_exporter/internal/graphsim"
+	"github.com/entra-insights/entra_insights_exporter/internal/source"
+	"github.com/entra-insights/entra_insights_exporter/internal/source/userinsights"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -38,10 +40,10 @@ func goldenTenants() []simTenant {
 	}
 }
 
-func simSource(st simTenant, now func() time.Time) Source {
-	return sourceFunc(func(_ context.Context, r insights.Report) ([]insights.Row, error) {
+func simSource(st simTenant, now func() time.Time) source.Source {
+	return userinsights.New(sourceFunc(func(_ context.Context, r insights.Report) ([]insights.Row, error) {
 		return graphsim.Rows(st.id, r, now(), st.lag), nil
-	})
+	}), nil)
 }
 
 // goldenExporter returns an exporter refreshed once over the simulator's
@@ -50,7 +52,7 @@ func goldenExporter(t testing.TB, cfg Config) (*Exporter, *prometheus.Registry) 
 	t.Helper()
 	var tenants []Tenant
 	for _, st := range goldenTenants() {
-		tenants = append(tenants, Tenant{Name: st.name, TenantID: st.id, Cloud: "public", Source: simSource(st, goldenNow), SourceName: SourceUserInsights})
+		tenants = append(tenants, Tenant{Name: st.name, TenantID: st.id, Cloud: "public", Source: simSource(st, goldenNow)})
 	}
 	e, reg := newTestExporter(t, cfg, goldenNow, tenants...)
 	e.RefreshAll(t.Context())

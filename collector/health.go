@@ -81,7 +81,7 @@ func (h healthFamilies) points(t *tenant, reports []insights.Report, asOf map[in
 	return append(out,
 		h.tenantUp.point(boolValue(allUp), "tenant", t.Name),
 		h.tenantHasData.point(boolValue(hasData), "tenant", t.Name),
-		h.sourceUp.point(boolValue(t.sourceUp), "tenant", t.Name, "source", insights.NormalizeText(t.SourceName, insights.UnknownValue)),
+		h.sourceUp.point(boolValue(t.sourceUp), "tenant", t.Name, "source", insights.NormalizeText(t.sourceName(), insights.UnknownValue)),
 		h.refreshDuration.point(duration.Seconds(), "tenant", t.Name))
 }
 

@@ -12,6 +12,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/entra-insights/entra_insights_exporter/graph/insights"
+	"github.com/entra-insights/entra_insights_exporter/internal/source"
+	"github.com/entra-insights/entra_insights_exporter/internal/source/userinsights"
 )
 
 // fakeSource serves fixed rows and errors per report; tests change them
@@ -49,11 +51,27 @@ func (s *fakeSource) setRows(r insights.Report, rows []insights.Row) {
 	s.rows[r] = rows
 }
 
-// sourceFunc adapts a function to Source.
+// The fakes that serve one report at a time (Fetch) are read as the
+// userinsights source reads its reports, through its worker pool, but are
+// nameless (source="unknown") and never retired.
+
+func (s *fakeSource) Name() string               { return "" }
+func (s *fakeSource) Reports() []insights.Report { return insights.AllReports() }
+func (s *fakeSource) Refresh(ctx context.Context, want []insights.Report) source.Results {
+	return userinsights.FetchAll(ctx, s, want)
+}
+
+// sourceFunc adapts a function to a source of every Graph report.
 type sourceFunc func(ctx context.Context, r insights.Report) ([]insights.Row, error)
 
 func (f sourceFunc) Fetch(ctx context.Context, r insights.Report) ([]insights.Row, error) {
 	return f(ctx, r)
+}
+
+func (f sourceFunc) Name() string               { return "" }
+func (f sourceFunc) Reports() []insights.Report { return insights.AllReports() }
+func (f sourceFunc) Refresh(ctx context.Context, want []insights.Report) source.Results {
+	return userinsights.FetchAll(ctx, f, want)
 }
 
 // fakeClock is a settable clock for timestamps and max-age.

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/entra-insights/entra_insights_exporter/graph/insights"
+	"github.com/entra-insights/entra_insights_exporter/internal/source"
 )
 
 // tenant is the refresh state of one configured tenant.
@@ -69,7 +70,7 @@ func (e *Exporter) loop(ctx context.Context, t *tenant, phase time.Duration) {
 	start := time.Now()
 	e.refresh(ctx, t)
 	next := start.Add(phase)
-	if c, ok := t.Source.(CatchingUp); ok && c.CatchingUp() {
+	if c, ok := t.Source.(source.CatchingUp); ok && c.CatchingUp() {
 		next = earliest(next, time.Now().Add(min(catchUpPause, e.cfg.RefreshInterval)))
 	}
 	timer := time.NewTimer(time.Until(next))
@@ -87,7 +88,7 @@ func (e *Exporter) loop(ctx context.Context, t *tenant, phase time.Duration) {
 		// source catching up is refreshed again soon.
 		next = next.Add(e.cfg.RefreshInterval + e.jitter())
 		now := time.Now()
-		if c, ok := t.Source.(CatchingUp); ok && c.CatchingUp() {
+		if c, ok := t.Source.(source.CatchingUp); ok && c.CatchingUp() {
 			next = earliest(next, now.Add(min(catchUpPause, e.cfg.RefreshInterval)))
 		}
 		if next.Before(now) {
@@ -112,12 +113,6 @@ func (e *Exporter) RefreshAll(ctx context.Context) {
 	wg.Wait()
 }
 
-// fetchWorkers bounds the reports of one tenant fetched at once: enough
-// that a report stalled until the refresh deadline does not hold up the
-// others, few enough to stay polite to Graph (the request budget paces
-// them anyway).
-const fetchWorkers = 4
-
 // refresh fetches every configured report of t, bounded by RefreshTimeout,
 // and publishes a new snapshot. A failed report keeps its last good rows
 // until MaxAge after its last success.
@@ -130,36 +125,28 @@ func (e *Exporter) refresh(ctx context.Context, t *tenant) {
 	}
 
 	start := e.now()
-	fetchCtx, cancel := context.WithTimeout(ctx, e.cfg.RefreshTimeout)
+	refreshCtx, cancel := context.WithTimeout(ctx, e.cfg.RefreshTimeout)
 	defer cancel()
-	if s, ok := t.Source.(Syncer); ok {
-		if err := s.Sync(fetchCtx); err != nil && ctx.Err() == nil {
-			e.logger.Debug("source sync incomplete; the reports built from it fail", "tenant", t.Name, "err", err)
-		}
-	}
-	results := e.fetchAll(fetchCtx, t)
+	results := t.Source.Refresh(refreshCtx, t.order)
 	if ctx.Err() != nil {
 		// Shutting down: the failures are ours, not Graph's, and nobody
 		// will read a new snapshot.
 		return
 	}
-	if t.SourceName == SourceUserInsights && retired(results) {
-		e.logger.Error("Microsoft retired User Insights on 31 August 2026: every userInsights report is empty or not found;"+
-			" switch this tenant to the logs source (--insights.source=logs, or source: logs in the config file)", "tenant", t.Name)
-		for i := range results {
-			results[i] = fetchResult{err: &insights.Error{Reason: insights.ReasonRetired, Hint: retiredHint, Err: results[i].err}}
-		}
-	}
 	t.sourceUp = false
 	failures := failureGroups{}
-	for i, r := range t.order {
+	for _, r := range t.order {
 		st := t.reports[r]
-		if err := results[i].err; err != nil {
+		res, ok := results[r]
+		if !ok {
+			res.Err = fmt.Errorf("the %s source returned nothing for it", t.Source.Name())
+		}
+		if err := res.Err; err != nil {
 			st.up = false
 			failures.add(r, err)
 			continue
 		}
-		st.held, st.rows, st.up, st.lastSuccess = true, results[i].rows, true, e.now()
+		st.held, st.rows, st.up, st.lastSuccess = true, res.Rows, true, e.now()
 		t.sourceUp = true
 	}
 	now := e.now()
@@ -171,55 +158,6 @@ func (e *Exporter) refresh(ctx context.Context, t *tenant) {
 	e.logOutcome(t, failures, start)
 	t.snap.Store(e.buildSnapshot(t, now.Sub(start)))
 	t.refreshed.Store(true)
-}
-
-// fetchResult is the outcome of fetching one report.
-type fetchResult struct {
-	rows []insights.Row
-	err  error
-}
-
-// fetchAll fetches every configured report of t with up to fetchWorkers
-// at once and returns the results in catalog order.
-func (e *Exporter) fetchAll(ctx context.Context, t *tenant) []fetchResult {
-	reports := t.order
-	results := make([]fetchResult, len(reports))
-	var next atomic.Int64 // index of the next report to fetch
-	var wg sync.WaitGroup
-	for range min(fetchWorkers, len(reports)) {
-		wg.Go(func() {
-			for i := int(next.Add(1) - 1); i < len(reports); i = int(next.Add(1) - 1) {
-				results[i].rows, results[i].err = e.fetch(ctx, t, reports[i])
-			}
-		})
-	}
-	wg.Wait()
-	return results
-}
-
-// fetch reads one report, or fails at once when the refresh has already
-// run out of time: a source that ignored its context must not stretch the
-// refresh further.
-func (e *Exporter) fetch(ctx context.Context, t *tenant, r insights.Report) ([]insights.Row, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	return t.Source.Fetch(ctx, r)
-}
-
-// retiredHint is the fix for a retired userInsights API.
-const retiredHint = "use the logs source (--insights.source=logs, the default)"
-
-// retired reports whether a userinsights refresh found the API retired:
-// every report empty, or failing as retired (404/410/400 resource not
-// found), and at least one of them retired or all of them answered.
-func retired(results []fetchResult) bool {
-	for _, r := range results {
-		if r.err != nil && insights.ReasonOf(r.err) != insights.ReasonRetired || r.err == nil && len(r.rows) > 0 {
-			return false
-		}
-	}
-	return len(results) > 0
 }
 
 // failureGroup is one cause of failure in a refresh and the reports it

@@ -18,6 +18,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/entra-insights/entra_insights_exporter/graph/insights"
+	"github.com/entra-insights/entra_insights_exporter/internal/source"
+	"github.com/entra-insights/entra_insights_exporter/internal/source/userinsights"
 )
 
 func TestFailingReportKeepsDataUntilMaxAge(t *testing.T) {
@@ -301,7 +303,7 @@ func TestRefreshesDoNotOverlap(t *testing.T) {
 			perTenant       = map[string]int{}
 			maxPerTenant    = map[string]int{}
 		)
-		source := func(name string, d time.Duration) Source {
+		source := func(name string, d time.Duration) sourceFunc {
 			return sourceFunc(func(ctx context.Context, _ insights.Report) ([]insights.Row, error) {
 				mu.Lock()
 				active++
@@ -361,7 +363,7 @@ func TestRunSchedule(t *testing.T) {
 			mu    sync.Mutex
 			times = map[string][]time.Duration{}
 		)
-		source := func(name string) Source {
+		source := func(name string) sourceFunc {
 			return sourceFunc(func(context.Context, insights.Report) ([]insights.Row, error) {
 				mu.Lock()
 				defer mu.Unlock()
@@ -436,6 +438,12 @@ func (s *catchingUpSource) Fetch(context.Context, insights.Report) ([]insights.R
 	defer s.mu.Unlock()
 	s.fetches++
 	return nil, nil
+}
+
+func (s *catchingUpSource) Name() string               { return "" }
+func (s *catchingUpSource) Reports() []insights.Report { return insights.AllReports() }
+func (s *catchingUpSource) Refresh(ctx context.Context, want []insights.Report) source.Results {
+	return userinsights.FetchAll(ctx, s, want)
 }
 
 func (s *catchingUpSource) CatchingUp() bool {

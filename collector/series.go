@@ -160,7 +160,7 @@ func (m *dataMetric) aggregate(tenant string, period time.Time, rows []insights.
 func (c *Catalog) infoPoints(t Tenant, rows map[insights.Report][]insights.Row, out []point) []point {
 	out = append(out, c.tenantInfo.point(1, "tenant", t.Name,
 		"tenant_id", insights.NormalizeText(t.TenantID, insights.UnknownValue), "cloud", insights.NormalizeText(t.Cloud, insights.UnknownValue),
-		"source", insights.NormalizeText(t.SourceName, insights.UnknownValue)))
+		"source", insights.NormalizeText(t.sourceName(), insights.UnknownValue)))
 	type app struct {
 		name string
 		date time.Time

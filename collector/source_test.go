@@ -3,7 +3,6 @@ package collector
 import (
 	"bytes"
 	"context"
-	"errors"
 	"log/slog"
 	"slices"
 	"strings"
@@ -13,6 +12,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/entra-insights/entra_insights_exporter/graph/insights"
+	"github.com/entra-insights/entra_insights_exporter/internal/source"
+	"github.com/entra-insights/entra_insights_exporter/internal/source/userinsights"
 )
 
 // TestUserInsightsRetirementDetected: a userinsights refresh in which every
@@ -38,9 +39,13 @@ func TestUserInsightsRetirementDetected(t *testing.T) {
 				src.setErr(r, tt.err)
 			}
 			var logs bytes.Buffer
+			logger := slog.New(slog.NewTextHandler(&logs, nil))
+			var s source.Source = userinsights.New(src, logger)
+			if tt.source == SourceLogs {
+				s = &listingSource{fakeSource: src, reports: cfg.Reports}
+			}
 			reg := prometheus.NewPedanticRegistry()
-			e, err := New([]Tenant{{Name: "t", TenantID: "tid", Source: src, SourceName: tt.source}}, cfg,
-				slog.New(slog.NewTextHandler(&logs, nil)), reg, now)
+			e, err := New([]Tenant{{Name: "t", TenantID: "tid", Source: s}}, cfg, logger, reg, now)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -72,11 +77,23 @@ type listingSource struct {
 	*fakeSource
 	reports []insights.Report
 	syncs   int
-	syncErr error
 }
 
+func (s *listingSource) Name() string               { return SourceLogs }
 func (s *listingSource) Reports() []insights.Report { return s.reports }
-func (s *listingSource) Sync(context.Context) error { s.syncs++; return s.syncErr }
+
+// Refresh syncs, then serves the reports of want from the rows, as the
+// logs source does.
+func (s *listingSource) Refresh(ctx context.Context, want []insights.Report) source.Results {
+	s.syncs++
+	out := source.Results{}
+	for _, r := range want {
+		var res source.Result
+		res.Rows, res.Err = s.Fetch(ctx, r)
+		out[r] = res
+	}
+	return out
+}
 
 // TestListerReportsOnly: a source that lists its reports is asked only for
 // those, the others are absent (no data, no report_up), the derived
@@ -94,7 +111,7 @@ func TestListerReportsOnly(t *testing.T) {
 		reports: []insights.Report{active, tenantActive},
 	}
 	e, reg := newTestExporter(t, Config{Reports: []insights.Report{active, summary}}, func() time.Time { return day },
-		Tenant{Name: "t", TenantID: "tid", Source: src, SourceName: SourceLogs})
+		Tenant{Name: "t", TenantID: "tid", Source: src})
 	e.RefreshAll(context.Background())
 	checkValues(t, gatherValues(t, reg), map[string]float64{
 		`entra_insights_daily_tenant_active_users{tenant="t"}`:                                4, // exact, not 3+2
@@ -105,7 +122,6 @@ func TestListerReportsOnly(t *testing.T) {
 	if src.syncs != 1 {
 		t.Errorf("Sync ran %d times in one refresh, want 1", src.syncs)
 	}
-	src.syncErr = errors.New("sync failed") // logged; the reports' own errors decide report_up
 	e.RefreshAll(context.Background())
 	if src.syncs != 2 {
 		t.Errorf("Sync ran %d times in two refreshes, want 2", src.syncs)
@@ -121,7 +137,7 @@ func TestUserInsightsTenantActiveUsersIsTheSum(t *testing.T) {
 		active: {{FactDate: day, AppID: "a", Count: 3}, {FactDate: day, AppID: "b", Count: 2}},
 	})
 	e, reg := newTestExporter(t, Config{Reports: []insights.Report{active}}, func() time.Time { return day },
-		Tenant{Name: "t", TenantID: "tid", Source: src, SourceName: SourceUserInsights})
+		Tenant{Name: "t", TenantID: "tid", Source: src})
 	e.RefreshAll(context.Background())
 	checkValues(t, gatherValues(t, reg), map[string]float64{`entra_insights_daily_tenant_active_users{tenant="t"}`: 5},
 		`entra_insights_report_up{granularity="daily",report="tenantActiveUsers",tenant="t"}`)

@@ -109,7 +109,7 @@ func TestMicrosoftSignUpExampleIsOneSignUp(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = src.Sync(context.Background()) // the 2021 sign-in of the signIns example is outside every window
-	rows, err := src.Fetch(context.Background(), insights.Report{Granularity: insights.Daily, Name: insights.SignUps})
+	rows, err := src.Rows(insights.Report{Granularity: insights.Daily, Name: insights.SignUps})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +123,7 @@ func TestMicrosoftSignUpExampleIsOneSignUp(t *testing.T) {
 	if signUps != 1 || failures != 0 {
 		t.Errorf("Microsoft's sign-up example: %d sign-ups, %d failures; want 1 and 0", signUps, failures)
 	}
-	funnel, err := src.Fetch(context.Background(), insights.Report{Granularity: insights.Daily, Name: insights.SignUpFunnel})
+	funnel, err := src.Rows(insights.Report{Granularity: insights.Daily, Name: insights.SignUpFunnel})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -205,23 +205,21 @@ func fetchTenant(ctx context.Context, rt *app.Runtime, pt app.Tenant, catalog *c
 	if err != nil {
 		return backfill.Tenant{}, &settingError{err}
 	}
-	if s, ok := tenant.Source.(collector.Syncer); ok {
-		fmt.Fprintf(progress, "backfill: tenant %s: reading the activity logs\n", cfg.TenantName)
-		if err := s.Sync(ctx); err != nil {
-			return backfill.Tenant{}, fmt.Errorf("tenant %s: %w (%s)", cfg.TenantName, err, insights.HintOf(err))
-		}
-	}
+	fmt.Fprintf(progress, "backfill: tenant %s: reading its %s source\n", cfg.TenantName, tenant.Source.Name())
 	reports := catalog.ReportsOf(tenant.Source)
+	results := tenant.Source.Refresh(ctx, reports) // the call of every refresh
 	rows := map[insights.Report][]insights.Row{}
 	for i, r := range reports {
-		rs, err := tenant.Source.Fetch(ctx, r)
-		if err != nil {
-			return backfill.Tenant{}, fmt.Errorf("tenant %s: report %s: %w (%s)", cfg.TenantName, r, err, insights.HintOf(err))
+		res, ok := results[r]
+		if !ok {
+			res.Err = fmt.Errorf("the %s source returned nothing for it", tenant.Source.Name())
 		}
-		rows[r] = rs
-		fmt.Fprintf(progress, "backfill: tenant %s: %d/%d %s: %d rows\n", cfg.TenantName, i+1, len(reports), r, len(rs))
+		if res.Err != nil {
+			return backfill.Tenant{}, fmt.Errorf("tenant %s: report %s: %w (%s)", cfg.TenantName, r, res.Err, insights.HintOf(res.Err))
+		}
+		rows[r] = res.Rows
+		fmt.Fprintf(progress, "backfill: tenant %s: %d/%d %s: %d rows\n", cfg.TenantName, i+1, len(reports), r, len(res.Rows))
 	}
-	tenant.Source = nil // the rows are all backfill needs
 	return backfill.Tenant{Tenant: tenant, Rows: rows}, nil
 }
 

@@ -12,10 +12,10 @@ import (
 	"github.com/prometheus/common/version"
 
 	"github.com/entra-insights/entra_insights_exporter/graph"
-	"github.com/entra-insights/entra_insights_exporter/graph/insights"
 	"github.com/entra-insights/entra_insights_exporter/graph/transport"
 	"github.com/entra-insights/entra_insights_exporter/internal/app"
 	"github.com/entra-insights/entra_insights_exporter/internal/azconf"
+	"github.com/entra-insights/entra_insights_exporter/internal/source/registry"
 )
 
 // cli is the whole command line. Every flag also reads
@@ -81,7 +81,7 @@ type logsFlags struct {
 }
 
 type insightsFlags struct {
-	Source          string        `default:"logs" enum:"${sources}" help:"Where the data comes from: ${enum}. logs: the sign-in and sign-up logs (User Insights was retired on 31 August 2026); userinsights: the retired reports, for tenants where Graph still answers. Per tenant: source in the config file."`
+	Source          string        `default:"logs" enum:"${sources}" help:"Where the data comes from: ${source_help}. Per tenant: source in the config file."`
 	RefreshInterval time.Duration `default:"5m" help:"How often each tenant's reports are refreshed in the background."`
 	RefreshTimeout  time.Duration `help:"Upper bound of one tenant refresh (default: min(2m, --insights.refresh-interval), as Prometheus defaults scrape_timeout)."`
 	MaxAge          time.Duration `default:"1h" help:"How long a failing report keeps serving its last good data before its series go."`
@@ -93,7 +93,8 @@ func kongVars() kong.Vars {
 		"auth_auto":     azconf.AuthAuto,
 		"clouds":        strings.Join(azconf.Clouds(), ","),
 		"default_cloud": azconf.DefaultCloud,
-		"sources":       strings.Join(insights.Sources(), ","),
+		"sources":       strings.Join(registry.Names(), ","),
+		"source_help":   registry.Help(),
 	}
 }
 

@@ -13,9 +13,6 @@ const (
 	SourceUserInsights = "userinsights"
 )
 
-// Sources lists the source names, the default first.
-func Sources() []string { return []string{SourceLogs, SourceUserInsights} }
-
 // SignIn is one interactive user sign-in of auditLogs/signIns, reduced to
 // the fields the logs source aggregates. Strings are Graph's verbatim.
 type SignIn struct {

@@ -23,6 +23,7 @@ import (
 	"github.com/entra-insights/entra_insights_exporter/graph"
 	"github.com/entra-insights/entra_insights_exporter/graph/insights"
 	"github.com/entra-insights/entra_insights_exporter/internal/graphsim"
+	"github.com/entra-insights/entra_insights_exporter/internal/source"
 )
 
 // decodeBody reads body in the content encoding the server chose.
@@ -55,8 +56,14 @@ func decodeBody(t testing.TB, encoding string, body io.Reader) string {
 
 type rowsSource map[insights.Report][]insights.Row
 
-func (s rowsSource) Fetch(_ context.Context, r insights.Report) ([]insights.Row, error) {
-	return s[r], nil
+func (s rowsSource) Name() string               { return insights.SourceUserInsights }
+func (s rowsSource) Reports() []insights.Report { return insights.AllReports() }
+func (s rowsSource) Refresh(_ context.Context, want []insights.Report) source.Results {
+	out := source.Results{}
+	for _, r := range want {
+		out[r] = source.Result{Rows: s[r]}
+	}
+	return out
 }
 
 // simRows are the simulator's rows of every report at a pinned time.

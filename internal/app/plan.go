@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/entra-insights/entra_insights_exporter/collector"
@@ -13,6 +14,7 @@ import (
 	"github.com/entra-insights/entra_insights_exporter/internal/azconf"
 	"github.com/entra-insights/entra_insights_exporter/internal/config"
 	"github.com/entra-insights/entra_insights_exporter/internal/graphsim"
+	"github.com/entra-insights/entra_insights_exporter/internal/source/registry"
 )
 
 // demoRefreshInterval bounds the refresh interval in demo mode, so the demo
@@ -104,16 +106,30 @@ func NewPlan(cfg Config, sim *graphsim.Sim) (*Plan, error) {
 func (p *Plan) checkServed() error {
 	for _, r := range p.Collector.Reports {
 		served := len(p.Tenants) == 0 // --config.check of a demo plans none
+		var read []string             // the sources the tenants read
 		for i, t := range p.Tenants {
-			if t.Source == insights.SourceLogs && !slices.Contains(insights.LogsReports(), r) {
+			spec, err := registry.Lookup(t.Source)
+			if err != nil {
+				return fmt.Errorf("tenant %s: source: %w", t.Graph.TenantName, err)
+			}
+			if !slices.Contains(spec.Reports(), r) {
 				p.Tenants[i].Unserved = append(p.Tenants[i].Unserved, r)
+				if !slices.Contains(read, t.Source) {
+					read = append(read, t.Source)
+				}
 				continue
 			}
 			served = true
 		}
 		if !served {
-			return fmt.Errorf("%s: the logs source, which every tenant reads, has no live replacement for it "+
-				"(see the README's catalog); remove it, or give a tenant source: userinsights", r)
+			var producers []string
+			for _, spec := range registry.Sources() {
+				if slices.Contains(spec.Reports(), r) {
+					producers = append(producers, "source: "+spec.Name)
+				}
+			}
+			return fmt.Errorf("%s: the %s source, which every tenant reads, has no live replacement for it "+
+				"(see the README's catalog); remove it, or give a tenant %s", r, strings.Join(read, " and "), strings.Join(producers, " or "))
 		}
 	}
 	return nil
@@ -154,16 +170,15 @@ func (p *Plan) leastInterval(t Tenant) time.Duration {
 	if t.Graph.DisableBudget {
 		return 0
 	}
-	requests := 3
-	if t.Source == insights.SourceUserInsights {
-		reports := p.Collector.Reports
-		if reports == nil {
-			reports = insights.DefaultReports()
-		}
-		requests = len(slices.DeleteFunc(slices.Clone(reports), func(r insights.Report) bool {
-			return !slices.Contains(insights.AllReports(), r)
-		}))
+	spec, err := registry.Lookup(t.Source)
+	if err != nil {
+		return 0
 	}
+	reports := p.Collector.Reports
+	if reports == nil {
+		reports = insights.DefaultReports()
+	}
+	requests := spec.SteadyRequests(reports)
 	return time.Duration(requests) * 2 * time.Second
 }
 

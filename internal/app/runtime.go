@@ -15,11 +15,10 @@ import (
 
 	"github.com/entra-insights/entra_insights_exporter/collector"
 	"github.com/entra-insights/entra_insights_exporter/graph"
-	"github.com/entra-insights/entra_insights_exporter/graph/insights"
 	"github.com/entra-insights/entra_insights_exporter/graph/transport"
 	"github.com/entra-insights/entra_insights_exporter/internal/azconf"
 	"github.com/entra-insights/entra_insights_exporter/internal/graphsim"
-	"github.com/entra-insights/entra_insights_exporter/internal/source/logs"
+	"github.com/entra-insights/entra_insights_exporter/internal/source/registry"
 	"github.com/entra-insights/entra_insights_exporter/internal/store"
 )
 
@@ -129,17 +128,23 @@ func (rt *Runtime) Reload(ctx context.Context) error {
 	return nil
 }
 
-// reclaim gives the running generation's logs sources their state back
-// after a failed reload: the new generation's sources claimed it (so that
-// only they would write during their first refresh) and are gone now.
+// stateOwner is a source that keeps its state in the store (the logs
+// source), claimed by the newest generation's source.
+type stateOwner interface {
+	Reclaim() error
+}
+
+// reclaim gives the running generation's sources their state back after a
+// failed reload: the new generation's sources claimed it (so that only
+// they would write during their first refresh) and are gone now.
 func (rt *Runtime) reclaim() {
 	gen := rt.current.Load()
 	if gen == nil {
 		return
 	}
-	for _, s := range gen.logsSources {
+	for _, s := range gen.stateful {
 		if err := s.Reclaim(); err != nil {
-			rt.logger.Error("reload failed and the running logs source could not take its state back; it stops saving until a restart",
+			rt.logger.Error("reload failed and a running source could not take its state back; it stops saving until a restart",
 				"err", azconf.OneLine(err.Error()))
 		}
 	}
@@ -220,12 +225,12 @@ func waitFirstRefresh(ctx context.Context, gen *generation, timeout time.Duratio
 // registry of its own, and the loops refreshing it. A reload starts a new
 // generation and stops the old one.
 type generation struct {
-	plan        *Plan
-	registry    *prometheus.Registry
-	exporter    *collector.Exporter
-	logsSources []*logs.Source // the tenants' logs sources, which own their state in the store
-	stop        context.CancelFunc
-	done        chan struct{}
+	plan     *Plan
+	registry *prometheus.Registry
+	exporter *collector.Exporter
+	stateful []stateOwner // the tenants' sources that own their state in the store
+	stop     context.CancelFunc
+	done     chan struct{}
 }
 
 // start builds p's tenants and runs their refresh loops until rt's context
@@ -239,8 +244,8 @@ func (rt *Runtime) start(p *Plan) (*generation, error) {
 	reg := prometheus.NewRegistry()
 	tenants := make([]collector.Tenant, 0, len(p.Tenants))
 	var (
-		sources     sourceMetrics
-		logsSources []*logs.Source
+		sources  sourceMetrics
+		stateful []stateOwner
 	)
 	for _, pt := range p.Tenants {
 		// The demo keeps its logs state in memory: no file in the working directory.
@@ -251,8 +256,8 @@ func (rt *Runtime) start(p *Plan) (*generation, error) {
 		if c, ok := t.Source.(prometheus.Collector); ok {
 			sources = append(sources, c)
 		}
-		if s, ok := t.Source.(*logs.Source); ok {
-			logsSources = append(logsSources, s)
+		if s, ok := t.Source.(stateOwner); ok {
+			stateful = append(stateful, s)
 		}
 		tenants = append(tenants, t)
 	}
@@ -267,7 +272,7 @@ func (rt *Runtime) start(p *Plan) (*generation, error) {
 		return nil, fmt.Errorf("register the collector: %w", err)
 	}
 	runCtx, stop := context.WithCancel(rt.ctx)
-	g := &generation{plan: p, registry: reg, exporter: exp, logsSources: logsSources, stop: stop, done: make(chan struct{})}
+	g := &generation{plan: p, registry: reg, exporter: exp, stateful: stateful, stop: stop, done: make(chan struct{})}
 	go func() {
 		defer close(g.done)
 		exp.Run(runCtx)
@@ -315,24 +320,22 @@ func (rt *Runtime) tenant(pt Tenant, catalog *collector.Catalog, persist bool) (
 	if err != nil {
 		return collector.Tenant{}, fmt.Errorf("tenant %s: %w", cfg.TenantName, err)
 	}
-	t := collector.Tenant{Name: cfg.TenantName, TenantID: cfg.TenantID, Cloud: cfg.Cloud, Source: client, SourceName: pt.Source}
-	if pt.Source != insights.SourceLogs {
-		return t, nil
+	spec, err := registry.Lookup(pt.Source)
+	if err != nil {
+		return collector.Tenant{}, fmt.Errorf("tenant %s: source: %w", cfg.TenantName, err)
 	}
-	opts := logs.Options{
-		Tenant: cfg.TenantName + "/" + cfg.TenantID, Label: cfg.TenantName, Reader: client,
-		Lookback: rt.cfg.Lookback, Overlap: rt.cfg.Overlap,
-		ActiveUserDims: catalog.ActiveUserDimensions(), Logger: logger,
-	}
-	if persist {
-		if opts.Store, err = rt.openStore(); err != nil {
+	deps := registry.Deps{Client: client, Label: cfg.TenantName, StoreKey: cfg.TenantName + "/" + cfg.TenantID,
+		Lookback: rt.cfg.Lookback, Overlap: rt.cfg.Overlap, ActiveUserDims: catalog.ActiveUserDimensions(), Logger: logger}
+	if spec.KeepsState && persist {
+		if deps.Store, err = rt.openStore(); err != nil {
 			return collector.Tenant{}, err
 		}
 	}
-	if t.Source, err = logs.New(opts); err != nil {
+	src, err := spec.New(deps)
+	if err != nil {
 		return collector.Tenant{}, fmt.Errorf("--storage.path: %w", err)
 	}
-	return t, nil
+	return collector.Tenant{Name: cfg.TenantName, TenantID: cfg.TenantID, Cloud: cfg.Cloud, Source: src}, nil
 }
 
 // openStore opens the logs source's state file once per process.

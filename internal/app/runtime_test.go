@@ -21,6 +21,7 @@ import (
 	"github.com/entra-insights/entra_insights_exporter/internal/azconf"
 	"github.com/entra-insights/entra_insights_exporter/internal/graphsim"
 	"github.com/entra-insights/entra_insights_exporter/internal/graphsim/graphsimtest"
+	"github.com/entra-insights/entra_insights_exporter/internal/source/logs"
 	"github.com/entra-insights/entra_insights_exporter/internal/store"
 )
 
@@ -373,15 +374,15 @@ func TestTheStateFileOutlivesGenerations(t *testing.T) {
 func TestFailedReloadGivesTheLogsStateBack(t *testing.T) {
 	rt := startSimRuntime(t, insights.SourceLogs, "contoso")
 	running := rt.current.Load()
-	if len(running.logsSources) != 1 {
-		t.Fatalf("%d logs sources in the running generation, want 1", len(running.logsSources))
+	if len(running.stateful) != 1 {
+		t.Fatalf("%d logs sources in the running generation, want 1", len(running.stateful))
 	}
 	rt.writeTenants(t, "contoso", "fabrikam")
 	err := rt.reloadWhileGraphStalls(t)
 	if err == nil || rt.current.Load() != running {
 		t.Fatalf("reload whose first refresh stalls: %v, and the running generation replaced: %v", err, rt.current.Load() != running)
 	}
-	if err := running.logsSources[0].Sync(t.Context()); err != nil {
+	if err := running.stateful[0].(*logs.Source).Sync(t.Context()); err != nil {
 		t.Fatalf("the running logs source after the failed reload: %v", err)
 	}
 	if got := rt.log.lines("could not write the logs source's state"); len(got) > 0 {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/entra-insights/entra_insights_exporter/graph/insights"
 	"github.com/entra-insights/entra_insights_exporter/internal/azconf"
+	"github.com/entra-insights/entra_insights_exporter/internal/source/registry"
 )
 
 // File is the content of --config.file.
@@ -88,8 +89,10 @@ func (f *File) validate() error {
 		if err := azconf.ValidAuthMode(t.AuthMode); err != nil {
 			return fmt.Errorf("%s.auth_mode: %w", key, err)
 		}
-		if t.Source != "" && !slices.Contains(insights.Sources(), t.Source) {
-			return fmt.Errorf("%s.source: %q is not one of %s", key, t.Source, strings.Join(insights.Sources(), ", "))
+		if t.Source != "" {
+			if _, err := registry.Lookup(t.Source); err != nil {
+				return fmt.Errorf("%s.source: %w", key, err)
+			}
 		}
 		if t.Cloud != "" {
 			if _, err := azconf.LookupCloud(t.Cloud); err != nil {

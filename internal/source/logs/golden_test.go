@@ -56,8 +56,7 @@ func TestGoldenLogsExposition(t *testing.T) {
 		t.Fatal(err)
 	}
 	reg := prometheus.NewPedanticRegistry()
-	e, err := collector.New([]collector.Tenant{{Name: "golden", TenantID: sim.TenantID, Cloud: "public", Source: src,
-		SourceName: collector.SourceLogs}}, collector.Config{}, nil, reg, now)
+	e, err := collector.New([]collector.Tenant{{Name: "golden", TenantID: sim.TenantID, Cloud: "public", Source: src}}, collector.Config{}, nil, reg, now)
 	if err != nil {
 		t.Fatal(err)
 	}

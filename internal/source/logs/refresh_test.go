@@ -30,8 +30,8 @@ import (
 	"github.com/entra-insights/entra_insights_exporter/internal/azconf"
 	"github.com/entra-insights/entra_insights_exporter/internal/graphsim"
 	"github.com/entra-insights/entra_insights_exporter/internal/graphsim/graphsimtest"
-	"github.com/entra-insights/entra_insights_exporter/internal/source/logs"
 	"github.com/entra-insights/entra_insights_exporter/internal/promtest"
+	"github.com/entra-insights/entra_insights_exporter/internal/source/logs"
 	"github.com/entra-insights/entra_insights_exporter/internal/store"
 )
 
@@ -139,8 +139,7 @@ func TestLongCatchUpServedInSameRefresh(t *testing.T) {
 	client := simClient(t, sim, "", nil, true)
 	src := newSource(t, client, now, nil, func(o *logs.Options) { o.Chunk = time.Hour })
 	reg := prometheus.NewPedanticRegistry()
-	e, err := collector.New([]collector.Tenant{{Name: "t", TenantID: sim.TenantID, Cloud: "public", Source: src,
-		SourceName: collector.SourceLogs}}, collector.Config{RefreshTimeout: 3 * time.Second}, nil, reg, now)
+	e, err := collector.New([]collector.Tenant{{Name: "t", TenantID: sim.TenantID, Cloud: "public", Source: src}}, collector.Config{RefreshTimeout: 3 * time.Second}, nil, reg, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +165,7 @@ func TestLongCatchUpServedInSameRefresh(t *testing.T) {
 		}
 		// The rows are of days before the current as-of period (today,
 		// the user count's), so report_rows says 0: ask the source.
-		rows, err := src.Fetch(context.Background(), insights.Report{Granularity: insights.Daily, Name: r})
+		rows, err := src.Rows(insights.Report{Granularity: insights.Daily, Name: r})
 		if err != nil || len(rows) == 0 {
 			t.Errorf("report %s: %d rows, %v; want the committed windows' rows", r, len(rows), err)
 		}
@@ -198,7 +197,7 @@ func TestForbiddenRegistrationsBackOff(t *testing.T) {
 	}
 	for i := range 5 { // 5 refreshes, 10 minutes apart
 		_ = src.Sync(context.Background())
-		if _, err := src.Fetch(context.Background(), mfa); insights.ReasonOf(err) != insights.ReasonForbidden {
+		if _, err := src.Rows(mfa); insights.ReasonOf(err) != insights.ReasonForbidden {
 			t.Errorf("refresh %d: registrations report: %v, want the 403", i, err)
 		}
 		c.add(10 * time.Minute)
@@ -278,7 +277,7 @@ func TestTimedOutWindowShrinks(t *testing.T) {
 	}
 	sim.SetFault(graphsim.Fault{})
 	_ = src.Sync(context.Background()) // the periodic reads that timed out above are still backing off
-	if _, err := src.Fetch(context.Background(), insights.Report{Granularity: insights.Daily, Name: insights.Authentications}); err != nil {
+	if _, err := src.Rows(insights.Report{Granularity: insights.Daily, Name: insights.Authentications}); err != nil {
 		t.Fatalf("sign-ins once Graph answers: %v", err)
 	}
 }
@@ -341,7 +340,7 @@ func TestOutOfWindowEventsSkipped(t *testing.T) {
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(src)
 	attempts := func() int64 {
-		rows, err := src.Fetch(context.Background(), insights.Report{Granularity: insights.Daily, Name: insights.Authentications})
+		rows, err := src.Rows(insights.Report{Granularity: insights.Daily, Name: insights.Authentications})
 		if err != nil {
 			t.Fatal(err)
 		}

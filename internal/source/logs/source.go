@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/entra-insights/entra_insights_exporter/graph/insights"
+	"github.com/entra-insights/entra_insights_exporter/internal/source"
 	"github.com/entra-insights/entra_insights_exporter/internal/store"
 )
 
@@ -92,14 +93,14 @@ type Options struct {
 }
 
 // Source is the logs source of one tenant. Sync reads Graph and commits;
-// Fetch serves the reports from what Sync aggregated. It is safe for
+// Rows serves the reports from what Sync aggregated. It is safe for
 // concurrent use.
 type Source struct {
 	opts  Options
 	claim uint64
 
 	// syncing serializes Sync and guards the state below it; mu guards
-	// what Sync publishes (rows, errs, stats), so Fetch and the metrics
+	// what Sync publishes (rows, errs, stats), so Rows and the metrics
 	// never wait for a Sync that reads Graph.
 	syncing sync.Mutex
 	mu      sync.RWMutex
@@ -232,7 +233,7 @@ func New(opts Options) (*Source, error) {
 	return s, nil
 }
 
-// publish makes the state's rows, errors and figures what Fetch and
+// publish makes the state's rows, errors and figures what Rows and
 // Collect see. The caller holds syncing (or is New).
 func (s *Source) publish() {
 	rows := s.buildRows()
@@ -293,7 +294,7 @@ func (s *Source) reset() {
 }
 
 // CatchingUp reports whether the last Sync ran out of time with more to
-// read, so the collector refreshes again soon (collector.CatchingUp).
+// read, so the collector refreshes again soon (source.CatchingUp).
 func (s *Source) CatchingUp() bool { return s.catchingUp.Load() }
 
 // Reports lists the reports the logs source produces; the others of the
@@ -301,9 +302,32 @@ func (s *Source) CatchingUp() bool { return s.catchingUp.Load() }
 // fraud) are absent for its tenants.
 func (s *Source) Reports() []insights.Report { return insights.LogsReports() }
 
-// Fetch returns the rows of report r as of the last Sync, or the error of
-// the feed it is built from.
-func (s *Source) Fetch(_ context.Context, r insights.Report) ([]insights.Row, error) {
+var _ source.Source = (*Source)(nil)
+
+// Name is insights.SourceLogs.
+func (s *Source) Name() string { return insights.SourceLogs }
+
+// Refresh reads what is new (Sync), then returns the reports of want as
+// of it. A refresh that ran out of time fails them all: the collector's
+// deadline has passed.
+func (s *Source) Refresh(ctx context.Context, want []insights.Report) source.Results {
+	if err := s.Sync(ctx); err != nil {
+		s.opts.Logger.Debug("logs source refresh incomplete; the reports built from a failed read fail", "err", err)
+	}
+	out := make(source.Results, len(want))
+	for _, r := range want {
+		var res source.Result
+		if res.Err = ctx.Err(); res.Err == nil {
+			res.Rows, res.Err = s.Rows(r)
+		}
+		out[r] = res
+	}
+	return out
+}
+
+// Rows returns the rows of report r as of the last Sync, or the error of
+// the read it is built from.
+func (s *Source) Rows(r insights.Report) ([]insights.Row, error) {
 	feed, ok := feedOf(r.Name)
 	if !ok {
 		return nil, fmt.Errorf("the logs source has no report %s", r)
@@ -317,7 +341,7 @@ func (s *Source) Fetch(_ context.Context, r insights.Report) ([]insights.Row, er
 }
 
 // Sync reads what is new in every feed and commits it. A feed's failure is
-// returned by Fetch for the reports built from it; the others go on.
+// returned by Rows for the reports built from it; the others go on.
 func (s *Source) Sync(ctx context.Context) error {
 	s.syncing.Lock()
 	defer s.syncing.Unlock()

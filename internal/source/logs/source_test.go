@@ -195,7 +195,7 @@ func observed(t *testing.T, s *Source, dims []string) oracle {
 	t.Helper()
 	o := oracle{}
 	for _, r := range s.Reports() {
-		rows, err := s.Fetch(context.Background(), r)
+		rows, err := s.Rows(r)
 		if err != nil {
 			t.Fatalf("Fetch %s: %v", r, err)
 		}
@@ -405,7 +405,7 @@ func TestRetentionSevenDays(t *testing.T) {
 	if err := s.Sync(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	rows, err := s.Fetch(context.Background(), insights.Report{Granularity: insights.Daily, Name: insights.TenantActiveUsers})
+	rows, err := s.Rows(insights.Report{Granularity: insights.Daily, Name: insights.TenantActiveUsers})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -536,7 +536,7 @@ func TestInactiveUsers(t *testing.T) {
 		t.Fatal(err)
 	}
 	daily := insights.Report{Granularity: insights.Daily, Name: insights.InactiveUsers}
-	rows, err := s.Fetch(context.Background(), daily)
+	rows, err := s.Rows(daily)
 	if err != nil || len(rows) != 1 {
 		t.Fatalf("inactive users: %v, %d rows; want one row", err, len(rows))
 	}
@@ -558,7 +558,7 @@ func TestInactiveUsers(t *testing.T) {
 		}
 		c.add(time.Hour)
 	}
-	if rows, err := s.Fetch(context.Background(), daily); err != nil || len(rows) != 0 {
+	if rows, err := s.Rows(daily); err != nil || len(rows) != 0 {
 		t.Errorf("unlicensed inactive users: %v, %d rows; want none and no error", err, len(rows))
 	}
 	if n := strings.Count(logs.String(), "P1 or P2"); n != 1 {

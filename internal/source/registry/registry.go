@@ -1,0 +1,117 @@
+// Package registry lists the sources, one entry each, with what the rest
+// of the exporter needs to know of one: its name, what it produces, the
+// permissions it needs, what it costs and how to build it. The command
+// line, the config file's checks, the app and backfill read this list;
+// nothing outside a source and this file branches on a source's name.
+package registry
+
+import (
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/entra-insights/entra_insights_exporter/graph/insights"
+	"github.com/entra-insights/entra_insights_exporter/internal/source"
+	"github.com/entra-insights/entra_insights_exporter/internal/source/logs"
+	"github.com/entra-insights/entra_insights_exporter/internal/source/userinsights"
+	"github.com/entra-insights/entra_insights_exporter/internal/store"
+)
+
+// Spec is one source.
+type Spec struct {
+	Name string
+	// Help is what --insights.source says of it.
+	Help string
+	// Permissions are the Graph application permissions it needs.
+	Permissions []string
+	// Reports are the reports it can produce.
+	Reports func() []insights.Report
+	// SteadyRequests is how many requests of Graph's reports budget one
+	// refresh makes once caught up, with the reports configured.
+	SteadyRequests func(configured []insights.Report) int
+	// KeepsState says the source keeps state across restarts: New gets
+	// the state file then (Deps.Store).
+	KeepsState bool
+	// New builds the source of one tenant.
+	New func(Deps) (source.Source, error)
+}
+
+// Client reads Graph for one tenant (*graph.Client).
+type Client interface {
+	logs.Reader
+	userinsights.Fetcher
+}
+
+// Deps is what New may use.
+type Deps struct {
+	Client   Client
+	Label    string       // the tenant label
+	StoreKey string       // the tenant's key in the state file
+	Store    *store.Store // nil: state in memory only (backfill, the demo)
+	// Lookback and Overlap are --logs.lookback and --logs.overlap.
+	Lookback, Overlap time.Duration
+	// ActiveUserDims are the configured dimensions of active users.
+	ActiveUserDims map[insights.Granularity][]string
+	Logger         *slog.Logger
+}
+
+// Sources returns every source, the default first.
+func Sources() []Spec {
+	return []Spec{
+		{
+			Name: insights.SourceLogs,
+			Help: "the sign-in and sign-up logs",
+			// Directory.Read.All: Graph's signIns list needs it with AuditLog.Read.All.
+			Permissions:    []string{"AuditLog.Read.All", "Directory.Read.All"},
+			Reports:        insights.LogsReports,
+			SteadyRequests: func([]insights.Report) int { return 2 }, // the frontier of each event log
+			KeepsState:     true,
+			New: func(d Deps) (source.Source, error) {
+				return logs.New(logs.Options{Tenant: d.StoreKey, Label: d.Label, Reader: d.Client, Store: d.Store,
+					Lookback: d.Lookback, Overlap: d.Overlap, ActiveUserDims: d.ActiveUserDims, Logger: d.Logger})
+			},
+		},
+		{
+			Name:        insights.SourceUserInsights,
+			Help:        "the userInsights reports Microsoft retired on 31 August 2026, for tenants where Graph still answers",
+			Permissions: []string{"Insights-UserMetric.Read.All"},
+			Reports:     insights.AllReports,
+			SteadyRequests: func(configured []insights.Report) int { // one per report it produces
+				return len(slices.DeleteFunc(slices.Clone(configured), func(r insights.Report) bool {
+					return !slices.Contains(insights.AllReports(), r)
+				}))
+			},
+			New: func(d Deps) (source.Source, error) { return userinsights.New(d.Client, d.Logger), nil },
+		},
+	}
+}
+
+// Names returns the names of the sources, the default first.
+func Names() []string {
+	var out []string
+	for _, s := range Sources() {
+		out = append(out, s.Name)
+	}
+	return out
+}
+
+// Lookup returns the source called name.
+func Lookup(name string) (Spec, error) {
+	for _, s := range Sources() {
+		if s.Name == name {
+			return s, nil
+		}
+	}
+	return Spec{}, fmt.Errorf("%q is not one of %s", name, strings.Join(Names(), ", "))
+}
+
+// Help returns what --insights.source says of every source.
+func Help() string {
+	var parts []string
+	for _, s := range Sources() {
+		parts = append(parts, fmt.Sprintf("%s: %s, needs %s", s.Name, s.Help, strings.Join(s.Permissions, " and ")))
+	}
+	return strings.Join(parts, "; ")
+}
