@@ -4,46 +4,79 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
+// Family is one of the logs source's own metrics, declared once: its desc
+// and what the README's catalog says of it come from here.
+type Family struct {
+	Name, Type, Help string
+	Labels           []string
+}
+
+func (f Family) desc() *prometheus.Desc { return prometheus.NewDesc(f.Name, f.Help, f.Labels, nil) }
+
 // The logs source's own metrics: how far each feed has been read, since
-// when, and how many events it counted. Events and duplicates are kept in
-// the state, so they survive restarts and reloads.
+// when, how many events it counted, and how each read fares. Events and
+// duplicates are kept in the state, so they survive restarts and reloads.
 var (
-	watermarkDesc = prometheus.NewDesc("entra_insights_logs_read_until_timestamp_seconds",
+	watermarkFamily = Family{"entra_insights_logs_read_until_timestamp_seconds", "gauge",
 		"End of the newest window of the activity log read and committed; far behind now means the source is catching up.",
-		[]string{"tenant", "feed"}, nil)
-	lagDesc = prometheus.NewDesc("entra_insights_logs_lag_seconds",
-		"How far behind now the activity log has been read and committed (now minus read_until): a few minutes when"+
+		[]string{"tenant", "feed"}}
+	lagFamily = Family{"entra_insights_logs_lag_seconds", "gauge",
+		"How far behind now the activity log has been read and committed (now minus read_until): a few minutes when" +
 			" keeping up, large while a first start or an outage is caught up; growing means the feed falls behind.",
-		[]string{"tenant", "feed"}, nil)
-	sinceDesc = prometheus.NewDesc("entra_insights_logs_read_since_timestamp_seconds",
+		[]string{"tenant", "feed"}}
+	sinceFamily = Family{"entra_insights_logs_read_since_timestamp_seconds", "gauge",
 		"Where the first read of the activity log started: periods that began before it are incomplete (a month's distinct users cover only the retained logs).",
-		[]string{"tenant", "feed"}, nil)
-	eventsDesc = prometheus.NewDesc("entra_insights_logs_events_total",
+		[]string{"tenant", "feed"}}
+	eventsFamily = Family{"entra_insights_logs_events_total", "counter",
 		"Events of the activity log counted, ever (deduplicated by id).",
-		[]string{"tenant", "feed"}, nil)
-	duplicatesDesc = prometheus.NewDesc("entra_insights_logs_duplicate_events_total",
+		[]string{"tenant", "feed"}}
+	duplicatesFamily = Family{"entra_insights_logs_duplicate_events_total", "counter",
 		"Events read again in the overlap window and skipped as already counted.",
-		[]string{"tenant", "feed"}, nil)
-	outOfWindowDesc = prometheus.NewDesc("entra_insights_logs_out_of_window_events_total",
+		[]string{"tenant", "feed"}}
+	outOfWindowFamily = Family{"entra_insights_logs_out_of_window_events_total", "counter",
 		"Events Graph returned outside the time window asked for (a misbehaving response), skipped and not counted.",
-		[]string{"tenant", "feed"}, nil)
-	readUpDesc = prometheus.NewDesc("entra_insights_logs_read_up",
-		"Whether the last attempt of each read of the logs source succeeded (1) or failed (0): signIns, signUps, users"+
-			" (users/$count), registrations (userRegistrationDetails), inactive (signInActivity); a periodic read between"+
+		[]string{"tenant", "feed"}}
+	readUpFamily = Family{"entra_insights_logs_read_up", "gauge",
+		"Whether the last attempt of each read of the logs source succeeded (1) or failed (0): signIns, signUps, users" +
+			" (users/$count), registrations (userRegistrationDetails), inactive (signInActivity); a periodic read between" +
 			" its attempts keeps its last outcome. Absent before the first refresh.",
-		[]string{"tenant", "read"}, nil)
-	readLastOKDesc = prometheus.NewDesc("entra_insights_logs_read_last_success_timestamp_seconds",
+		[]string{"tenant", "read"}}
+	readErrorsFamily = Family{"entra_insights_logs_read_errors_total", "counter",
+		"Failed attempts of each read of the logs source, by reason: one per read and refresh (a read backing off after" +
+			" a failure is not attempted until the back-off ends). Absent until the read's first failure.",
+		[]string{"tenant", "read", "reason"}}
+	readLastOKFamily = Family{"entra_insights_logs_read_last_success_timestamp_seconds", "gauge",
 		"Time of the last successful attempt of each read of the logs source. Absent until its first success.",
-		[]string{"tenant", "read"}, nil)
-	openUsersDesc = prometheus.NewDesc("entra_insights_logs_open_period_users",
+		[]string{"tenant", "read"}}
+	openUsersFamily = Family{"entra_insights_logs_open_period_users", "gauge",
 		"Distinct users held (as ids) for the periods still open; what the memory of the logs source grows with.",
-		[]string{"tenant"}, nil)
+		[]string{"tenant"}}
+)
+
+// Families returns the logs source's own metrics.
+func Families() []Family {
+	return []Family{readUpFamily, readErrorsFamily, readLastOKFamily, watermarkFamily, lagFamily, sinceFamily, eventsFamily,
+		duplicatesFamily, outOfWindowFamily, openUsersFamily}
+}
+
+// The descs Collect sends, made once.
+var (
+	watermarkDesc   = watermarkFamily.desc()
+	lagDesc         = lagFamily.desc()
+	sinceDesc       = sinceFamily.desc()
+	eventsDesc      = eventsFamily.desc()
+	duplicatesDesc  = duplicatesFamily.desc()
+	outOfWindowDesc = outOfWindowFamily.desc()
+	readUpDesc      = readUpFamily.desc()
+	readErrorsDesc  = readErrorsFamily.desc()
+	readLastOKDesc  = readLastOKFamily.desc()
+	openUsersDesc   = openUsersFamily.desc()
 )
 
 // Describe implements prometheus.Collector.
 func (s *Source) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{readUpDesc, readLastOKDesc, watermarkDesc, lagDesc, sinceDesc, eventsDesc, duplicatesDesc, outOfWindowDesc, openUsersDesc} {
-		ch <- d
+	for _, f := range Families() {
+		ch <- f.desc()
 	}
 }
 
@@ -76,6 +109,9 @@ func (s *Source) Collect(ch chan<- prometheus.Metric) {
 				ch <- prometheus.MustNewConstMetric(readLastOKDesc, prometheus.GaugeValue, float64(at.Unix()), label, name)
 			}
 		}
+	}
+	for k, n := range st.readErrors {
+		ch <- prometheus.MustNewConstMetric(readErrorsDesc, prometheus.CounterValue, float64(n), label, k.read, string(k.reason))
 	}
 	ch <- prometheus.MustNewConstMetric(openUsersDesc, prometheus.GaugeValue, float64(st.openUsers), label)
 }

@@ -42,7 +42,7 @@ func (s *Source) syncCounts(ctx context.Context, now time.Time) []string {
 	}
 	switch {
 	case s.inactiveRetry.waiting(now):
-		s.syncErrs[feedInactive] = s.inactiveRetry.err
+		s.syncErrs[feedInactive], s.carried[feedInactive] = s.inactiveRetry.err, true
 	case s.inactiveRetry.err != nil || s.inactive.due(now):
 		if s.readInactive(ctx, now) {
 			read = append(read, feedInactive)
@@ -57,7 +57,7 @@ func (s *Source) syncCounts(ctx context.Context, now time.Time) []string {
 func (s *Source) syncRegistrations(ctx context.Context, now time.Time) []string {
 	switch {
 	case s.regRetry.waiting(now):
-		s.syncErrs[feedRegistrations] = s.regRetry.err
+		s.syncErrs[feedRegistrations], s.carried[feedRegistrations] = s.regRetry.err, true
 	case s.regPartial != nil || s.regRetry.err != nil || s.registrations == nil ||
 		now.Sub(s.registrations.At) >= s.opts.RegistrationsEvery:
 		if s.readRegistrations(ctx, now) {

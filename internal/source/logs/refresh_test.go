@@ -202,13 +202,25 @@ func TestForbiddenRegistrationsBackOff(t *testing.T) {
 		}
 		c.add(10 * time.Minute)
 	}
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(src)
+	errorsOf := func() float64 {
+		n, _ := gauge(t, reg, "entra_insights_logs_read_errors_total", map[string]string{"read": "registrations", "reason": "forbidden"})
+		return n
+	}
 	if n := asked(); n != 1 {
 		t.Errorf("userRegistrationDetails asked %d times in 5 refreshes after a 403, want 1", n)
+	}
+	if n := errorsOf(); n != 1 {
+		t.Errorf("logs_read_errors_total{read=registrations,reason=forbidden} = %v after one failed attempt, want 1", n)
 	}
 	c.add(time.Hour)
 	_ = src.Sync(context.Background())
 	if n := asked(); n != 2 {
 		t.Errorf("userRegistrationDetails asked %d times after the back-off, want 2", n)
+	}
+	if n := errorsOf(); n != 2 {
+		t.Errorf("logs_read_errors_total{read=registrations,reason=forbidden} = %v after two failed attempts, want 2", n)
 	}
 }
 

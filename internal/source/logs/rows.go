@@ -11,7 +11,8 @@ import (
 // Collect see. The caller holds syncing (or is New).
 func (s *Source) publish() {
 	rows := s.buildRows()
-	st := stats{signIns: s.signIns, signUps: s.signUps, lastOK: maps.Clone(s.lastOK), synced: s.synced}
+	st := stats{signIns: s.signIns, signUps: s.signUps, lastOK: maps.Clone(s.lastOK), synced: s.synced,
+		readErrors: maps.Clone(s.readErrors)}
 	for _, p := range s.periods {
 		if p.open() {
 			st.openUsers += p.users.len()

@@ -114,6 +114,9 @@ type Source struct {
 	registrations *registrations
 	inactive      *inactive
 	syncErrs      map[string]error
+	// carried marks the reads whose error in syncErrs is the last one,
+	// carried over while the read backs off: not a new failure.
+	carried map[string]bool
 	// span is the length of the next window of each feed and kind of read
 	// (spanKey; 0: Chunk), adapted as windows.go says. Kept in memory only:
 	// after a restart windows start at Chunk.
@@ -127,6 +130,8 @@ type Source struct {
 	// Sync has run.
 	lastOK map[string]time.Time
 	synced bool
+	// readErrors counts the failed attempts of each read (in memory).
+	readErrors map[readError]int64
 	// migrating is set while a state of an earlier layout awaits its
 	// first commit (persist.go).
 	migrating bool
@@ -156,6 +161,14 @@ type stats struct {
 	// (before it, no read has an outcome).
 	lastOK map[string]time.Time
 	synced bool
+	// readErrors counts the failed attempts of each read, by reason.
+	readErrors map[readError]int64
+}
+
+// readError is a read of the logs source and the reason it failed.
+type readError struct {
+	read   string
+	reason insights.Reason
 }
 
 type periodKey struct {
@@ -245,11 +258,11 @@ func (s *Source) reset() {
 	s.seen = map[string]map[string]time.Time{feedSignIns: {}, feedSignUps: {}}
 	s.periods = map[periodKey]*period{}
 	s.users, s.registrations, s.inactive = nil, nil, nil
-	s.syncErrs = map[string]error{}
+	s.syncErrs, s.carried = map[string]error{}, map[string]bool{}
 	s.span = map[string]time.Duration{}
 	s.eventsRetry = map[string]retry{}
 	if s.lastOK == nil { // kept across a reload of the state: it is not state
-		s.lastOK = map[string]time.Time{}
+		s.lastOK, s.readErrors = map[string]time.Time{}, map[readError]int64{}
 	}
 	s.migrating = false
 	s.floorStep = map[string]time.Duration{}
@@ -310,7 +323,7 @@ func (s *Source) Sync(ctx context.Context) error {
 	// Whole seconds: Graph's filter takes at most 7 fractional digits, and
 	// windows on whole seconds read more easily in logs.
 	now := s.opts.Now().UTC().Truncate(time.Second)
-	s.syncErrs = map[string]error{}
+	s.syncErrs, s.carried = map[string]error{}, map[string]bool{}
 	// Each read in its share of ctx's time, all taken now, so that an
 	// event log catching up cannot starve the others refresh after
 	// refresh: first the counts (a few requests) in at most a third; then
@@ -332,6 +345,9 @@ func (s *Source) Sync(ctx context.Context) error {
 	s.catchingUp.Store(eventsBehind || s.regPartial != nil)
 	s.synced = true
 	for _, name := range reads() {
+		if err := s.syncErrs[name]; err != nil && !s.carried[name] {
+			s.readErrors[readError{name, insights.ReasonOf(err)}]++
+		}
 		if s.syncErrs[name] == nil && s.attempted(name, now) {
 			s.lastOK[name] = now
 		}

@@ -189,7 +189,7 @@ func (s *Source) syncEvents(ctx context.Context, now time.Time) (signInsErr, sig
 	errs := map[string]error{}
 	for _, name := range []string{feedSignIns, feedSignUps} {
 		if r := s.eventsRetry[name]; r.waiting(now) {
-			errs[name] = r.err
+			errs[name], s.carried[name] = r.err, true
 		}
 	}
 	for round := 0; ; round++ {
