@@ -272,7 +272,7 @@ func unlicensed(err error) bool {
 // read, so none is sent: pages are Graph's default size.
 func (c *Client) Registrations(ctx context.Context, from string, page func(regs []insights.Registration, next string) error) error {
 	first := &reports.AuthenticationMethodsUserRegistrationDetailsRequestBuilderGetRequestConfiguration{}
-	return readAllFrom(ctx, c, "reports/authenticationMethods/userRegistrationDetails", from,
+	return followNextLinks(ctx, c, activityRequest, "reports/authenticationMethods/userRegistrationDetails", from,
 		collectionPages[*reports.AuthenticationMethodsUserRegistrationDetailsRequestBuilder,
 			reports.AuthenticationMethodsUserRegistrationDetailsRequestBuilderGetRequestConfiguration, models.UserRegistrationDetailsable](c.activity.registrations, first),
 		func(items []models.UserRegistrationDetailsable, next string) error {
@@ -291,9 +291,9 @@ func (c *Client) Registrations(ctx context.Context, from string, page func(regs 
 		})
 }
 
-// collectionPages adapts a typed collection request builder to readAll's
-// get: the first page with the query of first, the others at their
-// nextLink.
+// collectionPages adapts a typed collection request builder to the get of
+// followNextLinks: the first page with the query of first (nil: none),
+// the others at their nextLink.
 func collectionPages[B builder[B, Cfg, C], Cfg any, T any, C collection[T]](b B, first *Cfg) func(context.Context, string) ([]T, string, error) {
 	return func(ctx context.Context, nextLink string) ([]T, string, error) {
 		req, cfg := b, first
@@ -332,46 +332,11 @@ func readEvents[T any](ctx context.Context, c *Client, what string, sel bool,
 	return err
 }
 
-// readAll reads every page of a collection: get reads the first page
-// (nextLink "") or the one at nextLink, each through the token retry of
-// Client.do; page receives the items. A nextLink seen before, or more
-// pages than the client allows, is a bad response.
+// readAll reads every page of an activity-log collection from the first
+// (see followNextLinks); page receives the items.
 func readAll[T any](ctx context.Context, c *Client, what string,
 	get func(ctx context.Context, nextLink string) ([]T, string, error), page func([]T) error) error {
-	return readAllFrom(ctx, c, what, "", get, func(items []T, _ string) error { return page(items) })
-}
-
-// readAllFrom is readAll starting at the page start ("" the first); page
-// also receives the nextLink after its items ("" after the last), so a
-// caller can resume a long read where it stopped.
-func readAllFrom[T any](ctx context.Context, c *Client, what, start string,
-	get func(ctx context.Context, nextLink string) ([]T, string, error), page func(items []T, next string) error) error {
-	seen := map[string]bool{}
-	next := start
-	for n := 1; ; n++ {
-		var items []T
-		var link string
-		err := c.do(ctx, activityRequest, func(ctx context.Context) (err error) {
-			items, link, err = get(ctx, next)
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("%s page %d: %w", what, n, err)
-		}
-		if err := page(items, link); err != nil {
-			return err
-		}
-		switch {
-		case link == "":
-			return nil
-		case seen[link]:
-			return fmt.Errorf("%s page %d: %w", what, n, transport.BadResponse(errors.New("@odata.nextLink repeats an earlier page")))
-		case n >= c.maxPages:
-			return fmt.Errorf("%s: %w", what, transport.BadResponse(fmt.Errorf("more than %d pages", c.maxPages)))
-		}
-		seen[link] = true
-		next = link
-	}
+	return followNextLinks(ctx, c, activityRequest, what, "", get, func(items []T, _ string) error { return page(items) })
 }
 
 func ptr[T any](v T) *T { return &v }

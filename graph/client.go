@@ -1,6 +1,11 @@
 // Package graph is the exporter's only door to Microsoft Graph: it builds
-// the credential and the Graph SDK client of one tenant and reads the
-// userInsights reports page by page into plain insights.Row values. No
+// the credential and the Graph SDK client of one tenant and makes every
+// Graph read, returning plain insights values. For the logs source it
+// reads the activity logs (auditLogs/signIns and auditLogs/signUps),
+// users/$count and reports/authenticationMethods/userRegistrationDetails;
+// for the userinsights source, the retired /reports/userInsights reports.
+// Every collection is read page by page, following @odata.nextLink. Probe
+// makes each read a source needs once and tells what Graph answers. No
 // other package imports the SDK.
 package graph
 
@@ -223,40 +228,68 @@ func (c *Client) Fetch(ctx context.Context, r insights.Report) ([]insights.Row, 
 		return nil, fmt.Errorf("unknown report %s", r)
 	}
 	var rows []insights.Row
-	seen := make(map[string]bool)
 	skipped := 0
-	next := ""
-	for n := 1; ; n++ {
-		p, err := c.page(ctx, get, next)
-		if err != nil {
-			return nil, fmt.Errorf("%s page %d: %w", r, n, err)
-		}
+	err := followNextLinks(ctx, c, userInsightsRequest, r.String(), "", get, func(p page, _ string) error {
 		rows = append(rows, p.rows...)
 		skipped += p.skipped
-		switch {
-		case p.nextLink == "":
-			if skipped > 0 {
-				c.logger.Warn("skipped report rows without a factDate", "report", r.String(), "rows", skipped)
-			}
-			return rows, nil
-		case seen[p.nextLink]:
-			return nil, fmt.Errorf("%s page %d: %w", r, n, transport.BadResponse(errors.New("@odata.nextLink repeats an earlier page")))
-		case n >= c.maxPages:
-			return nil, fmt.Errorf("%s: %w", r, transport.BadResponse(fmt.Errorf("more than %d pages", c.maxPages)))
-		}
-		seen[p.nextLink] = true
-		next = p.nextLink
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	if skipped > 0 {
+		c.logger.Warn("skipped report rows without a factDate", "report", r.String(), "rows", skipped)
+	}
+	return rows, nil
 }
 
 // page reads one page of a report.
 func (c *Client) page(ctx context.Context, get pageFunc, nextLink string) (page, error) {
 	var p page
 	err := c.do(ctx, userInsightsRequest, func(ctx context.Context) (err error) {
-		p, err = get(ctx, nextLink)
+		p, _, err = get(ctx, nextLink)
 		return err
 	})
 	return p, err
+}
+
+// followNextLinks is the one loop that reads a collection page by page,
+// for the reports (Fetch) and the activity logs (readAll): get reads the
+// page at start ("" the first page of the request get was built with),
+// then the page at each @odata.nextLink it returns, until it returns "";
+// each call goes through the token retry of Client.do with kind. use
+// receives each page and the nextLink after it ("" after the last), so a
+// caller can resume a long read where it stopped; its error ends the read
+// as it is. A failed read is "<what> page <n>: <error>"; a nextLink seen
+// before, or more pages than the client allows, is a bad response.
+func followNextLinks[P any](ctx context.Context, c *Client, kind requestKind, what, start string,
+	get func(ctx context.Context, nextLink string) (P, string, error), use func(p P, next string) error) error {
+	seen := map[string]bool{}
+	next := start
+	for n := 1; ; n++ {
+		var p P
+		var link string
+		err := c.do(ctx, kind, func(ctx context.Context) (err error) {
+			p, link, err = get(ctx, next)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("%s page %d: %w", what, n, err)
+		}
+		if err := use(p, link); err != nil {
+			return err
+		}
+		switch {
+		case link == "":
+			return nil
+		case seen[link]:
+			return fmt.Errorf("%s page %d: %w", what, n, transport.BadResponse(errors.New("@odata.nextLink repeats an earlier page")))
+		case n >= c.maxPages:
+			return fmt.Errorf("%s: %w", what, transport.BadResponse(fmt.Errorf("more than %d pages", c.maxPages)))
+		}
+		seen[link] = true
+		next = link
+	}
 }
 
 // do makes one Graph call. If Graph rejects the token, it drops the token

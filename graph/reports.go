@@ -2,26 +2,24 @@ package graph
 
 import (
 	"context"
-	"errors"
 
 	"github.com/entra-insights/entra_insights_exporter/graph/insights"
-	"github.com/entra-insights/entra_insights_exporter/graph/transport"
 )
 
 // page is one page of a report.
 type page struct {
-	rows     []insights.Row
-	skipped  int    // items without a usable factDate
-	nextLink string // "" on the last page
+	rows    []insights.Row
+	skipped int // items without a usable factDate
 }
 
 // pageFunc reads a report's first page (nextLink "") or the page at
-// nextLink.
-type pageFunc func(ctx context.Context, nextLink string) (page, error)
+// nextLink, and returns it with the nextLink after it ("" on the last
+// page).
+type pageFunc func(ctx context.Context, nextLink string) (page, string, error)
 
-// builder is what every typed userInsights collection request builder of
-// the SDK offers: Get with its own configuration type, and WithUrl to
-// follow @odata.nextLink.
+// builder is what every typed collection request builder of the SDK
+// offers: Get with its own configuration type, and WithUrl to follow
+// @odata.nextLink.
 type builder[B any, Cfg any, C any] interface {
 	Get(ctx context.Context, cfg *Cfg) (C, error)
 	WithUrl(rawURL string) B
@@ -33,21 +31,16 @@ type collection[T any] interface {
 	GetOdataNextLink() *string
 }
 
-// pages adapts one typed request builder to a pageFunc.
+// pages adapts one typed request builder to a pageFunc: the pages of
+// collectionPages with no query options, their items copied into rows.
 func pages[B builder[B, Cfg, C], Cfg any, T dated, C collection[T]](b B, row func(T) insights.Row) pageFunc {
-	return func(ctx context.Context, nextLink string) (page, error) {
-		req := b
-		if nextLink != "" {
-			req = b.WithUrl(nextLink)
-		}
-		resp, err := req.Get(ctx, nil)
+	get := collectionPages[B, Cfg, T, C](b, nil)
+	return func(ctx context.Context, nextLink string) (page, string, error) {
+		items, next, err := get(ctx, nextLink)
 		if err != nil {
-			return page{}, err
+			return page{}, "", err
 		}
-		if any(resp) == nil {
-			return page{}, transport.BadResponse(errors.New("empty response body"))
-		}
-		rows, skipped := toRows(resp.GetValue(), row)
-		return page{rows: rows, skipped: skipped, nextLink: str(resp.GetOdataNextLink())}, nil
+		rows, skipped := toRows(items, row)
+		return page{rows: rows, skipped: skipped}, next, nil
 	}
 }

@@ -1,6 +1,14 @@
-// Command entra_insights_exporter serves Microsoft Entra External ID user
-// insights (Graph beta /reports/userInsights) as Prometheus metrics, and
-// backfills the history Graph holds. main only wires: parse, validate, run.
+// Command entra_insights_exporter serves the user activity of Microsoft
+// Entra External ID tenants (the admin center's "Application user
+// activity"), read from Microsoft Graph beta, as Prometheus metrics. The
+// default source (logs) reads the sign-in and sign-up logs; the
+// userinsights source reads the /reports/userInsights reports Microsoft
+// retired, for tenants where Graph still answers them. Its commands are
+// serve (the default: refresh in the background and serve /metrics),
+// probe (make each Graph read the configured source needs once and print
+// what Graph answers) and backfill (write the history a source returns as
+// OpenMetrics text or to a remote-write endpoint). main only wires: parse,
+// validate, run.
 package main
 
 import (
