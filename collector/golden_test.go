@@ -1,7 +1,6 @@
 package collector
 
 import (
-	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -14,10 +13,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
-	"github.com/prometheus/common/expfmt"
 
 	"github.com/entra-insights/entra_insights_exporter/graph/insights"
 	"github.com/entra-insights/entra_insights_exporter/internal/graphsim"
+	"github.com/entra-insights/entra_insights_exporter/internal/promtest"
 	"github.com/entra-insights/entra_insights_exporter/internal/source"
 	"github.com/entra-insights/entra_insights_exporter/internal/source/userinsights"
 )
@@ -143,21 +142,8 @@ func describedNames(c prometheus.Collector) []string {
 // text format.
 func writeGolden(t *testing.T, g prometheus.Gatherer, path string, names ...string) {
 	t.Helper()
-	families, err := g.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var text bytes.Buffer
-	enc := expfmt.NewEncoder(&text, expfmt.NewFormat(expfmt.TypeTextPlain))
-	for _, f := range families {
-		if len(names) > 0 && !slices.Contains(names, f.GetName()) {
-			continue
-		}
-		if err := enc.Encode(f); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.WriteFile(path, text.Bytes(), 0o644); err != nil {
+	text, _ := promtest.Text(t, g, func(name string) bool { return len(names) == 0 || slices.Contains(names, name) })
+	if err := os.WriteFile(path, text, 0o644); err != nil {
 		t.Fatal(err)
 	}
 }

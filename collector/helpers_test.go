@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/entra-insights/entra_insights_exporter/graph/insights"
+	"github.com/entra-insights/entra_insights_exporter/internal/promtest"
 	"github.com/entra-insights/entra_insights_exporter/internal/source"
 	"github.com/entra-insights/entra_insights_exporter/internal/source/userinsights"
 )
@@ -117,29 +118,16 @@ func sampleValues(samples []Sample) map[string]float64 {
 	return values
 }
 
-// gatherValues gathers g and maps every series to its value by seriesKey
-// (labels sorted by name, as the registry sorts them).
+// gatherValues gathers g and maps every series to its value by
+// promtest.Key: seriesKey's form, labels sorted by name (as the registry
+// sorts them).
 func gatherValues(t testing.TB, g prometheus.Gatherer) map[string]float64 {
 	t.Helper()
 	families, err := g.Gather()
 	if err != nil {
 		t.Fatalf("gather: %v", err)
 	}
-	values := map[string]float64{}
-	for _, f := range families {
-		for _, m := range f.GetMetric() {
-			var labels []Label
-			for _, l := range m.GetLabel() {
-				labels = append(labels, Label{Name: l.GetName(), Value: l.GetValue()})
-			}
-			v := m.GetGauge().GetValue()
-			if m.Counter != nil {
-				v = m.GetCounter().GetValue()
-			}
-			values[seriesKey(f.GetName(), labels)] = v
-		}
-	}
-	return values
+	return promtest.Values(families)
 }
 
 // checkValues fails for every series of want whose value differs or that is

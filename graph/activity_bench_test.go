@@ -54,14 +54,10 @@ func BenchmarkSignInsIngest(b *testing.B) {
 	proxy := newCachingProxy(b, sim)
 	pool := sim.CertPool.Clone()
 	pool.AddCert(proxy.Certificate())
-	c, err := graph.NewClient(graph.Config{
-		TenantName: "contoso", TenantID: sim.TenantID, ClientID: sim.ClientID, ClientSecret: sim.ClientSecret,
-		AuthMode: azconf.AuthClientSecret, Cloud: azconf.DefaultCloud,
-		AuthorityHost: sim.AuthorityHost, GraphURL: proxy.URL + "/beta", RootCAs: pool, DisableBudget: true,
+	c := graphsimtest.Client(b, sim, func(c *graph.Config) {
+		c.AuthMode, c.Cloud = azconf.AuthClientSecret, azconf.DefaultCloud
+		c.GraphURL, c.RootCAs = proxy.URL+"/beta", pool
 	}, graph.Deps{Metrics: transport.NewMetrics(prometheus.NewRegistry())})
-	if err != nil {
-		b.Fatal(err)
-	}
 	day := fixedNow().Truncate(24 * time.Hour)
 	from, to := day.Add(-24*time.Hour), day.Add(-time.Second)
 	read := func() int {

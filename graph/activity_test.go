@@ -20,14 +20,7 @@ func activityClient(t *testing.T, opts graphsim.Options) (*graphsim.Sim, *graph.
 	t.Helper()
 	opts.Now, opts.LogPageSize = fixedNow, 97
 	sim := graphsimtest.Start(t, opts)
-	c, err := graph.NewClient(graph.Config{
-		TenantName: "contoso", TenantID: sim.TenantID, ClientID: sim.ClientID, ClientSecret: sim.ClientSecret,
-		AuthorityHost: sim.AuthorityHost, GraphURL: sim.GraphURL, RootCAs: sim.CertPool, DisableBudget: true,
-	}, graph.Deps{Metrics: transport.NewMetrics(prometheus.NewRegistry())})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sim, c
+	return sim, graphsimtest.Client(t, sim, nil, graph.Deps{Metrics: transport.NewMetrics(prometheus.NewRegistry())})
 }
 
 // TestSignInsAndSignUpsFromSimulator: every visible event of a window, once,

@@ -17,6 +17,7 @@ import (
 	"github.com/entra-insights/entra_insights_exporter/graph/insights"
 	"github.com/entra-insights/entra_insights_exporter/graph/transport"
 	"github.com/entra-insights/entra_insights_exporter/internal/azconf"
+	"github.com/entra-insights/entra_insights_exporter/internal/graphsim/graphsimtest"
 )
 
 var userCount = insights.Report{Granularity: insights.Daily, Name: insights.UserCount}
@@ -115,13 +116,7 @@ func TestBudgetApplies(t *testing.T) {
 	limiters := transport.NewLimitersWith(transport.Limit{Requests: 1, Window: 100 * time.Millisecond},
 		transport.Limit{Requests: 100, Window: time.Second}, time.Now)
 	sim, _, _ := simClient(t, nil)
-	c, err := graph.NewClient(graph.Config{
-		TenantName: "contoso", TenantID: sim.TenantID, ClientID: sim.ClientID, ClientSecret: sim.ClientSecret,
-		AuthorityHost: sim.AuthorityHost, GraphURL: sim.GraphURL, RootCAs: sim.CertPool,
-	}, graph.Deps{Limiters: limiters})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := graphsimtest.Client(t, sim, func(c *graph.Config) { c.DisableBudget = false }, graph.Deps{Limiters: limiters})
 	report := insights.Report{Granularity: insights.Daily, Name: insights.MFATelecomFraud}
 	begin := time.Now()
 	rows, err := c.Fetch(t.Context(), report)

@@ -24,17 +24,11 @@ import (
 // in front of it).
 func probeClient(t *testing.T, sim *graphsim.Sim, graphURL string) *graph.Client {
 	t.Helper()
-	if graphURL == "" {
-		graphURL = sim.GraphURL
-	}
-	c, err := graph.NewClient(graph.Config{
-		TenantName: "contoso", TenantID: sim.TenantID, ClientID: sim.ClientID, ClientSecret: sim.ClientSecret,
-		AuthorityHost: sim.AuthorityHost, GraphURL: graphURL, RootCAs: sim.CertPool, DisableBudget: true,
+	return graphsimtest.Client(t, sim, func(c *graph.Config) {
+		if graphURL != "" {
+			c.GraphURL = graphURL
+		}
 	}, graph.Deps{Metrics: transport.NewMetrics(prometheus.NewRegistry())})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
 }
 
 // probeLogs probes the logs source at the simulator's data clock.

@@ -28,19 +28,13 @@ func fixedNow() time.Time { return time.Date(2026, 3, 10, 15, 30, 0, 0, time.UTC
 func simClient(t testing.TB, edit func(*graph.Config)) (*graphsim.Sim, *graph.Client, *prometheus.Registry) {
 	t.Helper()
 	sim := graphsimtest.Start(t, graphsim.Options{Now: fixedNow, PageSize: pageSize})
-	cfg := graph.Config{
-		TenantName: "contoso", TenantID: sim.TenantID, ClientID: sim.ClientID, ClientSecret: sim.ClientSecret,
-		AuthorityHost: sim.AuthorityHost, GraphURL: sim.GraphURL, RootCAs: sim.CertPool,
-		DisableBudget: true, UserAgent: "entra_insights_exporter/test",
-	}
-	if edit != nil {
-		edit(&cfg)
-	}
 	reg := prometheus.NewPedanticRegistry()
-	c, err := graph.NewClient(cfg, graph.Deps{Metrics: transport.NewMetrics(reg)})
-	if err != nil {
-		t.Fatalf("NewClient: %v", err)
-	}
+	c := graphsimtest.Client(t, sim, func(cfg *graph.Config) {
+		cfg.UserAgent = "entra_insights_exporter/test"
+		if edit != nil {
+			edit(cfg)
+		}
+	}, graph.Deps{Metrics: transport.NewMetrics(reg)})
 	return sim, c, reg
 }
 

@@ -23,8 +23,6 @@ import (
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 
 	"github.com/entra-insights/entra_insights_exporter/collector"
 	"github.com/entra-insights/entra_insights_exporter/graph/insights"
@@ -346,8 +344,7 @@ func scrapeWith(client *http.Client, url string) (map[string]*dto.MetricFamily, 
 	if err != nil {
 		return nil, err
 	}
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	families, err := parser.TextToMetricFamilies(bytes.NewReader(body))
+	families, err := promtest.ParseText(bytes.NewReader(body))
 	if err != nil {
 		return nil, fmt.Errorf("parse %s: %w", url, err)
 	}
@@ -599,20 +596,7 @@ func sumWhere(families map[string]*dto.MetricFamily, name string, want map[strin
 	if f == nil {
 		return math.NaN()
 	}
-	sum := 0.0
-	for _, m := range f.Metric {
-		if hasLabels(m, want) {
-			switch {
-			case m.Gauge != nil:
-				sum += m.Gauge.GetValue()
-			case m.Counter != nil:
-				sum += m.Counter.GetValue()
-			case m.Untyped != nil:
-				sum += m.Untyped.GetValue()
-			}
-		}
-	}
-	return sum
+	return promtest.Sum(f, want)
 }
 
 // countWhere counts family name's series whose labels include want.
@@ -620,7 +604,7 @@ func countWhere(families map[string]*dto.MetricFamily, name string, want map[str
 	n := 0
 	if f := families[name]; f != nil {
 		for _, m := range f.Metric {
-			if hasLabels(m, want) {
+			if promtest.HasLabels(m, want) {
 				n++
 			}
 		}
@@ -631,19 +615,6 @@ func countWhere(families map[string]*dto.MetricFamily, name string, want map[str
 // present reports whether family name has a series with labels.
 func present(families map[string]*dto.MetricFamily, name string, labels map[string]string) bool {
 	return countWhere(families, name, labels) > 0
-}
-
-func hasLabels(m *dto.Metric, want map[string]string) bool {
-	found := 0
-	for _, lp := range m.Label {
-		if v, ok := want[lp.GetName()]; ok {
-			if v != lp.GetValue() {
-				return false
-			}
-			found++
-		}
-	}
-	return found == len(want)
 }
 
 // labelNames returns the label names of a family's first series.
@@ -675,7 +646,7 @@ func seriesOf(t *testing.T, families map[string]*dto.MetricFamily, reports []ins
 			continue
 		}
 		for _, m := range f.Metric {
-			out[seriesKey(name, m)] = m.GetGauge().GetValue()
+			out[promtest.Key(name, m)] = m.GetGauge().GetValue()
 		}
 	}
 	return out
@@ -725,15 +696,6 @@ var metricReports = sync.OnceValues(func() (map[string]insights.Report, error) {
 	}
 	return out, nil
 })
-
-func seriesKey(name string, m *dto.Metric) string {
-	pairs := make([]string, 0, len(m.Label))
-	for _, l := range m.Label {
-		pairs = append(pairs, l.GetName()+"="+strconv.Quote(l.GetValue()))
-	}
-	sort.Strings(pairs)
-	return name + "{" + strings.Join(pairs, ",") + "}"
-}
 
 // diffSeries describes how got differs from want, "" if not at all.
 func diffSeries(got, want map[string]float64) string {

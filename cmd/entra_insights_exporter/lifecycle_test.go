@@ -207,8 +207,8 @@ func TestReloadKeepsCountersAndDropsRemovedTenants(t *testing.T) {
 	}
 	for name, f := range after {
 		for _, m := range f.Metric {
-			if hasLabels(m, map[string]string{"tenant": "fabrikam"}) {
-				t.Errorf("the removed tenant still has %s", seriesKey(name, m))
+			if promtest.HasLabels(m, map[string]string{"tenant": "fabrikam"}) {
+				t.Errorf("the removed tenant still has %s", promtest.Key(name, m))
 			}
 		}
 	}

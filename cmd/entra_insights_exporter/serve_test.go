@@ -286,7 +286,7 @@ func TestDemoServesEveryMetricWithinSeconds(t *testing.T) {
 			continue
 		}
 		for _, m := range f.Metric {
-			if !hasLabels(m, map[string]string{"tenant": "demo"}) {
+			if !promtest.HasLabels(m, map[string]string{"tenant": "demo"}) {
 				t.Errorf("demo: %s has a series without tenant=\"demo\": %v", name, m.Label)
 			}
 		}

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -16,13 +15,12 @@ import (
 	"github.com/klauspost/compress/zstd"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 
 	"github.com/entra-insights/entra_insights_exporter/collector"
 	"github.com/entra-insights/entra_insights_exporter/graph"
 	"github.com/entra-insights/entra_insights_exporter/graph/insights"
 	"github.com/entra-insights/entra_insights_exporter/internal/graphsim"
+	"github.com/entra-insights/entra_insights_exporter/internal/promtest"
 	"github.com/entra-insights/entra_insights_exporter/internal/source"
 )
 
@@ -170,32 +168,9 @@ func TestMetricsNegotiatesFormatAndCompression(t *testing.T) {
 // families by name (OpenMetrics counters under their _total name).
 func parseExposition(t testing.TB, contentType, body string) map[string]*dto.MetricFamily {
 	t.Helper()
-	families := map[string]*dto.MetricFamily{}
-	switch {
-	case strings.HasPrefix(contentType, "text/plain"):
-		parser := expfmt.NewTextParser(model.UTF8Validation)
-		parsed, err := parser.TextToMetricFamilies(strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return parsed
-	case strings.HasPrefix(contentType, "application/openmetrics-text"):
-		// No OpenMetrics parser in client_golang: check the sample names.
-		sample := regexp.MustCompile(`(?m)^([a-zA-Z_:][a-zA-Z0-9_:]*)[{ ]`)
-		for _, m := range sample.FindAllStringSubmatch(body, -1) {
-			families[m[1]] = &dto.MetricFamily{}
-		}
-	default:
-		dec := expfmt.NewDecoder(strings.NewReader(body), expfmt.NewFormat(expfmt.TypeProtoDelim))
-		for {
-			var mf dto.MetricFamily
-			if err := dec.Decode(&mf); err == io.EOF {
-				break
-			} else if err != nil {
-				t.Fatal(err)
-			}
-			families[mf.GetName()] = &mf
-		}
+	families, err := promtest.Parse(contentType, body)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return families
 }

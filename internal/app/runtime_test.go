@@ -21,6 +21,7 @@ import (
 	"github.com/entra-insights/entra_insights_exporter/internal/azconf"
 	"github.com/entra-insights/entra_insights_exporter/internal/graphsim"
 	"github.com/entra-insights/entra_insights_exporter/internal/graphsim/graphsimtest"
+	"github.com/entra-insights/entra_insights_exporter/internal/promtest"
 	"github.com/entra-insights/entra_insights_exporter/internal/source/logs"
 	"github.com/entra-insights/entra_insights_exporter/internal/store"
 )
@@ -79,11 +80,11 @@ func startSimRuntime(t *testing.T, source string, tenants ...string) *simRuntime
 	s := &simRuntime{sim: sim, log: &logBuffer{}, configFile: filepath.Join(dir, "config.yml")}
 	s.writeTenants(t, tenants...)
 	cfg := Config{
-		Graph: graph.Config{
-			ClientID: sim.ClientID, ClientSecret: sim.ClientSecret, AuthMode: azconf.AuthAuto,
-			Cloud: azconf.DefaultCloud, AuthorityHost: sim.AuthorityHost, GraphURL: sim.GraphURL, RootCAs: sim.CertPool,
-			DisableBudget: true, UserAgent: Name + "/test",
-		},
+		// The tenants come from the config file.
+		Graph: graphsimtest.Config(sim, func(c *graph.Config) {
+			c.TenantName, c.TenantID = "", ""
+			c.AuthMode, c.Cloud, c.UserAgent = azconf.AuthAuto, azconf.DefaultCloud, Name+"/test"
+		}),
 		ConfigFile:      s.configFile,
 		Source:          source,
 		RefreshInterval: time.Hour, RefreshTimeout: 20 * time.Second, MaxAge: 2 * time.Hour,
@@ -142,36 +143,12 @@ func (s *simRuntime) writeTenants(t *testing.T, names ...string) {
 // gather is what /metrics would serve but the runtime metrics, by family.
 func (s *simRuntime) gather(t *testing.T) map[string]*dto.MetricFamily {
 	t.Helper()
-	families, err := s.Gatherer().Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]*dto.MetricFamily{}
-	for _, f := range families {
-		out[f.GetName()] = f
-	}
-	return out
+	return promtest.Gather(t, s.Gatherer())
 }
 
 // sumOf adds up family name's series whose labels include want.
 func sumOf(families map[string]*dto.MetricFamily, name string, want map[string]string) float64 {
-	sum := 0.0
-	for _, m := range families[name].GetMetric() {
-		if hasLabels(m, want) {
-			sum += m.GetCounter().GetValue() + m.GetGauge().GetValue()
-		}
-	}
-	return sum
-}
-
-func hasLabels(m *dto.Metric, want map[string]string) bool {
-	found := 0
-	for _, lp := range m.GetLabel() {
-		if v, ok := want[lp.GetName()]; ok && v == lp.GetValue() {
-			found++
-		}
-	}
-	return found == len(want)
+	return promtest.Sum(families[name], want)
 }
 
 // seriesOf names every series of tenant, in any family.
@@ -179,7 +156,7 @@ func seriesOf(families map[string]*dto.MetricFamily, tenant string) []string {
 	var out []string
 	for name, f := range families {
 		for _, m := range f.GetMetric() {
-			if hasLabels(m, map[string]string{"tenant": tenant}) {
+			if promtest.HasLabels(m, map[string]string{"tenant": tenant}) {
 				out = append(out, name)
 			}
 		}

@@ -1,9 +1,9 @@
 package dashboards
 
 import (
-	"bufio"
 	"cmp"
 	"fmt"
+	"io"
 	"maps"
 	"math"
 	"net/http"
@@ -443,20 +443,11 @@ func scrapeNames(t *testing.T, addr string) map[string]bool {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	names := map[string]bool{}
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		names[line[:strings.IndexAny(line, "{ ")]] = true
-	}
-	if err := sc.Err(); err != nil {
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
 		t.Fatal(err)
 	}
-	return names
+	return promtest.SampleNames(string(body))
 }
 
 // metricNames returns the metric names an expression selects, except

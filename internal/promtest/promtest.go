@@ -1,7 +1,9 @@
 // Package promtest runs end-to-end tests against real components: the
 // exporter binary, Debian's prometheus and promtool. It builds and starts
 // processes on free loopback ports, stops them when the test ends, and
-// talks to Prometheus' HTTP API with plain net/http.
+// talks to Prometheus' HTTP API with plain net/http. It also holds the one
+// way tests read and write the exposition (exposition.go): parsing a
+// /metrics body, encoding what a registry gathers, and finding series.
 //
 // Tests call Require first: without prometheus or promtool in PATH they
 // skip, unless ENTRA_INSIGHTS_E2E=required (set by .ci/run) turns the skip

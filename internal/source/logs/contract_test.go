@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/entra-insights/entra_insights_exporter/graph/insights"
+	"github.com/entra-insights/entra_insights_exporter/internal/promtest"
 )
 
 // TestSelectRefusedCostsNothing: Graph refuses $select on signIns; the
@@ -166,18 +167,5 @@ func TestReadHealthPerRead(t *testing.T) {
 // there.
 func readGauge(t *testing.T, reg *prometheus.Registry, name, read string) (float64, bool) {
 	t.Helper()
-	families, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range families {
-		for _, m := range f.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if f.GetName() == name && l.GetName() == "read" && l.GetValue() == read {
-					return m.GetGauge().GetValue(), true
-				}
-			}
-		}
-	}
-	return 0, false
+	return promtest.Find(promtest.Gather(t, reg)[name], map[string]string{"read": read})
 }

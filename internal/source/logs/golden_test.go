@@ -11,13 +11,13 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/common/expfmt"
 
 	"github.com/entra-insights/entra_insights_exporter/collector"
 	"github.com/entra-insights/entra_insights_exporter/graph"
 	"github.com/entra-insights/entra_insights_exporter/internal/azconf"
 	"github.com/entra-insights/entra_insights_exporter/internal/graphsim"
 	"github.com/entra-insights/entra_insights_exporter/internal/graphsim/graphsimtest"
+	"github.com/entra-insights/entra_insights_exporter/internal/promtest"
 	"github.com/entra-insights/entra_insights_exporter/internal/source/logs"
 	"github.com/entra-insights/entra_insights_exporter/internal/store"
 )
@@ -33,14 +33,9 @@ var goldenNow = time.Date(2026, 12, 2, 15, 30, 0, 0, time.UTC)
 func TestGoldenLogsExposition(t *testing.T) {
 	now := func() time.Time { return goldenNow }
 	sim := graphsimtest.Start(t, graphsim.Options{Now: now, LogPageSize: 300})
-	client, err := graph.NewClient(graph.Config{
-		TenantName: "golden", TenantID: sim.TenantID, ClientID: sim.ClientID,
-		AuthMode: azconf.AuthClientSecret, ClientSecret: sim.ClientSecret, Cloud: azconf.DefaultCloud,
-		AuthorityHost: sim.AuthorityHost, GraphURL: sim.GraphURL, RootCAs: sim.CertPool, DisableBudget: true,
+	client := graphsimtest.Client(t, sim, func(c *graph.Config) {
+		c.TenantName, c.AuthMode, c.Cloud = "golden", azconf.AuthClientSecret, azconf.DefaultCloud
 	}, graph.Deps{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	catalog, err := collector.NewCatalog(collector.Config{})
 	if err != nil {
 		t.Fatal(err)
@@ -63,26 +58,13 @@ func TestGoldenLogsExposition(t *testing.T) {
 	reg.MustRegister(e)
 	e.RefreshAll(context.Background())
 
-	families, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	enc := expfmt.NewEncoder(&buf, expfmt.NewFormat(expfmt.TypeTextPlain))
-	kept := 0
-	for _, f := range families {
-		name := f.GetName()
+	text, kept := promtest.Text(t, reg, func(name string) bool {
 		// The data and info metrics: what the dashboards read. Health
 		// metrics carry wall-clock times and durations.
-		if strings.HasPrefix(name, "entra_insights_daily_") || strings.HasPrefix(name, "entra_insights_monthly_") ||
+		return strings.HasPrefix(name, "entra_insights_daily_") || strings.HasPrefix(name, "entra_insights_monthly_") ||
 			name == "entra_insights_app_info" || name == "entra_insights_tenant_info" ||
-			name == "entra_insights_period_start_timestamp_seconds" || name == "entra_insights_source_up" {
-			if err := enc.Encode(f); err != nil {
-				t.Fatal(err)
-			}
-			kept++
-		}
-	}
+			name == "entra_insights_period_start_timestamp_seconds" || name == "entra_insights_source_up"
+	})
 	if kept < 10 {
 		t.Fatalf("only %d data families exposed", kept)
 	}
@@ -91,7 +73,7 @@ func TestGoldenLogsExposition(t *testing.T) {
 		if err := os.MkdirAll("testdata", 0o755); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		if err := os.WriteFile(path, text, 0o644); err != nil {
 			t.Fatal(err)
 		}
 		return
@@ -100,7 +82,7 @@ func TestGoldenLogsExposition(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v (run go test ./internal/source/logs -run TestGolden -update)", err)
 	}
-	if !bytes.Equal(want, buf.Bytes()) {
+	if !bytes.Equal(want, text) {
 		t.Errorf("the logs source's exposition differs from %s; run go test ./internal/source/logs -run TestGolden -update and review the diff", path)
 	}
 }

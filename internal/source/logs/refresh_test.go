@@ -21,7 +21,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
 
 	"github.com/entra-insights/entra_insights_exporter/collector"
 	"github.com/entra-insights/entra_insights_exporter/graph"
@@ -40,25 +39,19 @@ import (
 // budget (5 requests in 10 s per tenant).
 func simClient(t *testing.T, sim *graphsim.Sim, graphURL string, pool *x509.CertPool, budget bool) *graph.Client {
 	t.Helper()
-	if graphURL == "" {
-		graphURL = sim.GraphURL
-	}
-	if pool == nil {
-		pool = sim.CertPool
-	}
 	deps := graph.Deps{}
 	if budget {
 		deps.Limiters = transport.NewLimiters()
 	}
-	client, err := graph.NewClient(graph.Config{
-		TenantName: "t", TenantID: sim.TenantID, ClientID: sim.ClientID,
-		AuthMode: azconf.AuthClientSecret, ClientSecret: sim.ClientSecret, Cloud: azconf.DefaultCloud,
-		AuthorityHost: sim.AuthorityHost, GraphURL: graphURL, RootCAs: pool, DisableBudget: !budget,
+	return graphsimtest.Client(t, sim, func(c *graph.Config) {
+		c.TenantName, c.AuthMode, c.Cloud, c.DisableBudget = "t", azconf.AuthClientSecret, azconf.DefaultCloud, !budget
+		if graphURL != "" {
+			c.GraphURL = graphURL
+		}
+		if pool != nil {
+			c.RootCAs = pool
+		}
 	}, deps)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return client
 }
 
 func newSource(t *testing.T, r logs.Reader, now func() time.Time, logOut io.Writer, mod func(*logs.Options)) *logs.Source {
@@ -92,39 +85,7 @@ func newSource(t *testing.T, r logs.Reader, now func() time.Time, logOut io.Writ
 // labels, and whether there is one.
 func gauge(t *testing.T, g prometheus.Gatherer, name string, labels map[string]string) (float64, bool) {
 	t.Helper()
-	families, err := g.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range families {
-		if f.GetName() != name {
-			continue
-		}
-	metrics:
-		for _, m := range f.GetMetric() {
-			have := map[string]string{}
-			for _, l := range m.GetLabel() {
-				have[l.GetName()] = l.GetValue()
-			}
-			for k, v := range labels {
-				if have[k] != v {
-					continue metrics
-				}
-			}
-			return value(m), true
-		}
-	}
-	return 0, false
-}
-
-func value(m *dto.Metric) float64 {
-	switch {
-	case m.GetGauge() != nil:
-		return m.GetGauge().GetValue()
-	case m.GetCounter() != nil:
-		return m.GetCounter().GetValue()
-	}
-	return m.GetUntyped().GetValue()
+	return promtest.Find(promtest.Gather(t, g)[name], labels)
 }
 
 // TestLongCatchUpServedInSameRefresh: a first start that needs more
