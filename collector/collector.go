@@ -63,7 +63,7 @@ type Exporter struct {
 	health        healthFamilies
 	logger        *slog.Logger
 	now           func() time.Time
-	tenants       []*tenant
+	tenants       []*tenantState
 	refreshErrors *prometheus.CounterVec
 }
 
@@ -125,12 +125,12 @@ func New(tenants []Tenant, cfg Config, logger *slog.Logger, reg prometheus.Regis
 	return e, nil
 }
 
-func newTenants(configured []Tenant, catalog *Catalog) ([]*tenant, error) {
+func newTenants(configured []Tenant, catalog *Catalog) ([]*tenantState, error) {
 	if len(configured) == 0 {
 		return nil, errors.New("no tenants")
 	}
 	seen := map[string]bool{}
-	tenants := make([]*tenant, 0, len(configured))
+	tenants := make([]*tenantState, 0, len(configured))
 	for i, c := range configured {
 		c.Name = c.label()
 		switch {
@@ -144,7 +144,7 @@ func newTenants(configured []Tenant, catalog *Catalog) ([]*tenant, error) {
 			return nil, fmt.Errorf("tenant %q: no source", c.Name)
 		}
 		seen[c.Name] = true
-		t := &tenant{Tenant: c, refreshing: make(chan struct{}, 1), reports: map[insights.Report]*reportState{}}
+		t := &tenantState{Tenant: c, refreshing: make(chan struct{}, 1), reports: map[insights.Report]*reportState{}}
 		t.order = catalog.ReportsOf(c.Source)
 		for _, r := range t.order {
 			t.reports[r] = &reportState{}

@@ -59,7 +59,7 @@ func (h healthFamilies) all() []*family {
 
 // points appends the health gauges of tenant t after a refresh that took
 // duration; asOf holds the as-of periods of t's data.
-func (h healthFamilies) points(t *tenant, reports []insights.Report, asOf map[insights.Granularity]time.Time, duration time.Duration, out []point) []point {
+func (h healthFamilies) points(t *tenantState, reports []insights.Report, asOf map[insights.Granularity]time.Time, duration time.Duration, out []point) []point {
 	allUp, hasData := true, false
 	for _, r := range reports {
 		st := t.reports[r]

@@ -16,8 +16,8 @@ import (
 	"github.com/entra-insights/entra_insights_exporter/internal/source"
 )
 
-// tenant is the refresh state of one configured tenant.
-type tenant struct {
+// tenantState is the refresh state of one configured tenant.
+type tenantState struct {
 	Tenant
 	// refreshing holds a token for the whole of a refresh, so refreshes of
 	// a tenant never overlap (the loop and RefreshAll may both ask for
@@ -66,7 +66,7 @@ func (e *Exporter) Run(ctx context.Context) {
 	wg.Wait()
 }
 
-func (e *Exporter) loop(ctx context.Context, t *tenant, phase time.Duration) {
+func (e *Exporter) loop(ctx context.Context, t *tenantState, phase time.Duration) {
 	start := time.Now()
 	e.refresh(ctx, t)
 	next := start.Add(phase)
@@ -116,7 +116,7 @@ func (e *Exporter) RefreshAll(ctx context.Context) {
 // refresh fetches every configured report of t, bounded by RefreshTimeout,
 // and publishes a new snapshot. A failed report keeps its last good rows
 // until MaxAge after its last success.
-func (e *Exporter) refresh(ctx context.Context, t *tenant) {
+func (e *Exporter) refresh(ctx context.Context, t *tenantState) {
 	select {
 	case t.refreshing <- struct{}{}:
 		defer func() { <-t.refreshing }()
@@ -187,7 +187,7 @@ func (gs *failureGroups) add(r insights.Report, err error) {
 // long and how often at its 2nd, 4th, 8th, ... failure, so a failing tenant
 // costs a few lines a day, not one per refresh. Every refresh is one debug
 // line.
-func (e *Exporter) logOutcome(t *tenant, failures failureGroups, start time.Time) {
+func (e *Exporter) logOutcome(t *tenantState, failures failureGroups, start time.Time) {
 	if t.failing == nil {
 		t.failing = map[string]*failingCause{}
 	}
@@ -247,7 +247,7 @@ func reportNames(reports []insights.Report) string {
 
 // logFailure logs a new cause of failure in full, with the hint that
 // tells the operator what to do.
-func (e *Exporter) logFailure(t *tenant, g failureGroup) {
+func (e *Exporter) logFailure(t *tenantState, g failureGroup) {
 	status := 0 // none: the request never got an HTTP answer
 	var ie *insights.Error
 	if errors.As(g.err, &ie) {

@@ -15,7 +15,7 @@ type snapshot struct {
 }
 
 // buildSnapshot renders what t holds after a refresh that took duration.
-func (e *Exporter) buildSnapshot(t *tenant, duration time.Duration) *snapshot {
+func (e *Exporter) buildSnapshot(t *tenantState, duration time.Duration) *snapshot {
 	rows := make(map[insights.Report][]insights.Row, len(t.reports))
 	for r, st := range t.reports {
 		if st.held {

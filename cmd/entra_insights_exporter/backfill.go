@@ -135,7 +135,7 @@ func (b *backfillCmd) Run(ctx context.Context, c *cli, logger *slog.Logger, std 
 		end = now
 	}
 
-	var tenants []backfill.Tenant
+	var tenants []backfill.TenantRows
 	for _, pt := range p.Tenants {
 		t, err := fetchTenant(ctx, rt, pt, catalog, std.err)
 		if err != nil {
@@ -199,11 +199,11 @@ func (b *backfillCmd) narrow(p *app.Plan) error {
 // client and source serve uses (a logs source reads the retained logs into
 // memory, leaving serve's state file alone). Any failed report fails the
 // backfill: a partial history would look like real gaps.
-func fetchTenant(ctx context.Context, rt *app.Runtime, pt app.Tenant, catalog *collector.Catalog, progress io.Writer) (backfill.Tenant, error) {
+func fetchTenant(ctx context.Context, rt *app.Runtime, pt app.Tenant, catalog *collector.Catalog, progress io.Writer) (backfill.TenantRows, error) {
 	cfg := pt.Graph
 	tenant, err := rt.InMemoryTenant(pt, catalog)
 	if err != nil {
-		return backfill.Tenant{}, &settingError{err}
+		return backfill.TenantRows{}, &settingError{err}
 	}
 	fmt.Fprintf(progress, "backfill: tenant %s: reading its %s source\n", cfg.TenantName, tenant.Source.Name())
 	reports := catalog.ReportsOf(tenant.Source)
@@ -215,12 +215,12 @@ func fetchTenant(ctx context.Context, rt *app.Runtime, pt app.Tenant, catalog *c
 			res.Err = fmt.Errorf("the %s source returned nothing for it", tenant.Source.Name())
 		}
 		if res.Err != nil {
-			return backfill.Tenant{}, fmt.Errorf("tenant %s: report %s: %w (%s)", cfg.TenantName, r, res.Err, insights.HintOf(res.Err))
+			return backfill.TenantRows{}, fmt.Errorf("tenant %s: report %s: %w (%s)", cfg.TenantName, r, res.Err, insights.HintOf(res.Err))
 		}
 		rows[r] = res.Rows
 		fmt.Fprintf(progress, "backfill: tenant %s: %d/%d %s: %d rows\n", cfg.TenantName, i+1, len(reports), r, len(res.Rows))
 	}
-	return backfill.Tenant{Tenant: tenant, Rows: rows}, nil
+	return backfill.TenantRows{Tenant: tenant, Rows: rows}, nil
 }
 
 func (b *backfillCmd) output(stdout io.Writer) (io.Writer, func() error, error) {

@@ -30,8 +30,8 @@ import (
 	"github.com/entra-insights/entra_insights_exporter/graph/insights"
 )
 
-// Tenant is one tenant's fetched reports.
-type Tenant struct {
+// TenantRows is one tenant and the rows of its reports, read once.
+type TenantRows struct {
 	Tenant collector.Tenant
 	Rows   map[insights.Report][]insights.Row
 }
@@ -76,7 +76,7 @@ type family struct {
 // "# EOF": families sorted by name, series sorted by labels, samples in time
 // order. It is deterministic: the same input gives the same bytes, so a
 // re-run produces identical samples that Prometheus merges.
-func Write(w io.Writer, catalog *collector.Catalog, tenants []Tenant, opts Options) (Stats, error) {
+func Write(w io.Writer, catalog *collector.Catalog, tenants []TenantRows, opts Options) (Stats, error) {
 	families, err := collect(catalog, tenants, opts)
 	if err != nil {
 		return Stats{}, err
@@ -92,7 +92,7 @@ func Write(w io.Writer, catalog *collector.Catalog, tenants []Tenant, opts Optio
 
 // collect gathers every series of every tenant with the value it had in
 // each display window, sorted: families by name, series by labels.
-func collect(catalog *collector.Catalog, tenants []Tenant, opts Options) ([]*family, error) {
+func collect(catalog *collector.Catalog, tenants []TenantRows, opts Options) ([]*family, error) {
 	if opts.Step <= 0 {
 		return nil, fmt.Errorf("step %s must be positive", opts.Step)
 	}
@@ -126,7 +126,7 @@ func collect(catalog *collector.Catalog, tenants []Tenant, opts Options) ([]*fam
 
 // addTenant records, for every series of the tenant, the value it had in
 // each display window.
-func addTenant(families map[string]*family, catalog *collector.Catalog, t Tenant, opts Options) error {
+func addTenant(families map[string]*family, catalog *collector.Catalog, t TenantRows, opts Options) error {
 	asOf := collector.AsOf(t.Rows)
 	var first time.Time
 	for _, g := range []insights.Granularity{insights.Daily, insights.Monthly} {
