@@ -110,27 +110,48 @@ type Row struct {
 // name (app_id, os, country, language, browser, auth_flow,
 // identity_provider, mfa_method, mfa_type), and false for other names.
 func (r *Row) Dimension(label string) (string, bool) {
-	switch label {
-	case "app_id":
-		return r.AppID, true
-	case "os":
-		return r.OS, true
-	case "country":
-		return r.Country, true
-	case "language":
-		return r.Language, true
-	case "browser":
-		return r.Browser, true
-	case "auth_flow":
-		return r.AuthFlow, true
-	case "identity_provider":
-		return r.IdentityProvider, true
-	case "mfa_method":
-		return r.MFAMethod, true
-	case "mfa_type":
-		return r.MFAType, true
+	if f := r.dimension(label); f != nil {
+		return *f, true
 	}
 	return "", false
+}
+
+// SetDimension sets the row's value of the dimension with the given label
+// name (those of Dimension) to v, and reports false, changing nothing, for
+// other names.
+func (r *Row) SetDimension(label, v string) bool {
+	f := r.dimension(label)
+	if f == nil {
+		return false
+	}
+	*f = v
+	return true
+}
+
+// dimension is the one place that maps a label name to its Row field: nil
+// for a name that is no dimension.
+func (r *Row) dimension(label string) *string {
+	switch label {
+	case "app_id":
+		return &r.AppID
+	case "os":
+		return &r.OS
+	case "country":
+		return &r.Country
+	case "language":
+		return &r.Language
+	case "browser":
+		return &r.Browser
+	case "auth_flow":
+		return &r.AuthFlow
+	case "identity_provider":
+		return &r.IdentityProvider
+	case "mfa_method":
+		return &r.MFAMethod
+	case "mfa_type":
+		return &r.MFAType
+	}
+	return nil
 }
 
 // Reason classifies why a report refresh failed; its values are the

@@ -10,17 +10,6 @@ import (
 	"github.com/entra-insights/entra_insights_exporter/graph/insights"
 )
 
-// The keys of the event counters: normalised label values, so rows that a
-// label would fold together are one counter (and one distinct-user set).
-type (
-	authKey       struct{ App, OS, Country, Browser string }
-	mfaKey        struct{ App, Method, OS, Country string }
-	signUpKey     struct{ App, IdentityProvider string }
-	signUpFailKey struct{ App, Stage, Code string }
-	interruptKey  struct{ App, Code string }
-	requestKey    struct{ App, Country string }
-)
-
 // counts are the event counters of one key: attempts, successes and the
 // failures by error code.
 type counts struct {
@@ -62,19 +51,22 @@ type appName struct {
 	Seen time.Time `json:"t"`
 }
 
-// period is what the logs source knows of one day or month.
+// period is what the logs source knows of one day or month. Its counters
+// are keyed by the normalised values of their family's labels
+// (dimensions.go), so rows that a label would fold together are one
+// counter.
 type period struct {
 	g     insights.Granularity
 	start time.Time
-	auth  map[authKey]*counts
-	mfa   map[mfaKey]*counts
-	signU map[signUpKey]*counts // completed sign-ups: Attempts = Successes
+	auth  map[string]*counts // authLabels
+	mfa   map[string]*counts // mfaLabels
+	signU map[string]*counts // signUpLabels; completed sign-ups: Attempts = Successes
 	// signUpFail counts the failed steps of sign-up flows, interrupts
 	// excluded; interrupts the sign-ins with an interrupt code; requests
 	// every sign-in and sign-up event, interrupts included.
-	signUpFail map[signUpFailKey]int64
-	interrupts map[interruptKey]int64
-	requests   map[requestKey]int64
+	signUpFail map[string]int64 // signUpFailLabels
+	interrupts map[string]int64 // interruptLabels
+	requests   map[string]int64 // requestLabels
 	apps       map[string]appName
 	// flows is the stages each sign-up flow (correlationId) reached while
 	// the period is open; when it closes only the funnel's numbers stay.
@@ -91,8 +83,8 @@ type period struct {
 func newPeriod(g insights.Granularity, start time.Time, dims []string) *period {
 	return &period{
 		g: g, start: start,
-		auth: map[authKey]*counts{}, mfa: map[mfaKey]*counts{}, signU: map[signUpKey]*counts{},
-		signUpFail: map[signUpFailKey]int64{}, interrupts: map[interruptKey]int64{}, requests: map[requestKey]int64{},
+		auth: map[string]*counts{}, mfa: map[string]*counts{}, signU: map[string]*counts{},
+		signUpFail: map[string]int64{}, interrupts: map[string]int64{}, requests: map[string]int64{},
 		apps: map[string]appName{}, users: newUserSet(dims), flows: map[string]flowMask{},
 	}
 }
@@ -127,26 +119,24 @@ func (p *period) seeApp(id, name string, at time.Time) {
 	}
 }
 
-// addSignIn counts one sign-in; it returns the user's key and whether the
-// user's set of tuples grew (so the store must write it).
-func (p *period) addSignIn(e *insights.SignIn, t tuple) bool {
-	app := t[0]
-	p.seeApp(app, e.AppName, e.Created)
-	p.requests[requestKey{App: app, Country: t[2]}]++
+// addSignIn counts one sign-in, of label values v (signInDimensions); it
+// reports whether the user's set of tuples grew (so the store must write
+// it).
+func (p *period) addSignIn(e *insights.SignIn, v values) bool {
+	p.seeApp(v.get("app_id"), e.AppName, e.Created)
+	p.requests[v.key(requestLabels)]++
 	if insights.IsInterrupt(e.ErrorCode) { // neither a success nor a failure
-		p.interrupts[interruptKey{App: app, Code: strconv.FormatInt(e.ErrorCode, 10)}]++
+		p.interrupts[v.key(interruptLabels)]++
 		return false
 	}
-	get(p.auth, authKey{App: app, OS: t[1], Country: t[2], Browser: insights.Normalize("browser", e.Browser)}).
-		add(e.ErrorCode == 0, e.ErrorCode)
+	get(p.auth, v.key(authLabels)).add(e.ErrorCode == 0, e.ErrorCode)
 	if e.MFA {
-		get(p.mfa, mfaKey{App: app, Method: insights.Normalize("mfa_method", e.MFAMethod), OS: t[1], Country: t[2]}).
-			add(e.MFASucceeded, e.ErrorCode)
+		get(p.mfa, v.key(mfaLabels)).add(e.MFASucceeded, e.ErrorCode)
 	}
 	if e.ErrorCode != 0 || !p.open() {
 		return false
 	}
-	return p.users.add(userKeyOf(e.UserID), t)
+	return p.users.add(userKeyOf(e.UserID), v.tuple())
 }
 
 // addSignUp counts one event of a sign-up flow (one per stage): the flow
@@ -154,17 +144,15 @@ func (p *period) addSignIn(e *insights.SignIn, t tuple) bool {
 // that is not an interrupt is a failed step. It reports whether the flow's
 // stages grew (so the store must write it).
 func (p *period) addSignUp(e *insights.SignUp) bool {
-	app := insights.Normalize("app_id", e.AppID)
-	p.seeApp(app, e.AppName, e.Created)
-	p.requests[requestKey{App: app, Country: insights.Normalize("country", "")}]++
-	stage := insights.Normalize("stage", e.Stage)
+	v := valuesOf(signUpDimensions, e)
+	p.seeApp(v.get("app_id"), e.AppName, e.Created)
+	p.requests[v.key(requestLabels)]++
 	switch {
 	case insights.IsInterrupt(e.ErrorCode):
 	case e.ErrorCode != 0:
-		p.signUpFail[signUpFailKey{App: app, Stage: stage, Code: strconv.FormatInt(e.ErrorCode, 10)}]++
+		p.signUpFail[v.key(signUpFailLabels)]++
 	case e.Stage == insights.SignUpCreatesUser:
-		get(p.signU, signUpKey{App: app, IdentityProvider: insights.Normalize("identity_provider", e.IdentityProvider)}).
-			add(true, 0)
+		get(p.signU, v.key(signUpLabels)).add(true, 0)
 	}
 	if !p.open() || e.CorrelationID == "" {
 		return false
@@ -178,7 +166,7 @@ func (p *period) addSignUp(e *insights.SignUp) bool {
 	return true
 }
 
-func get[K comparable](m map[K]*counts, k K) *counts {
+func get(m map[string]*counts, k string) *counts {
 	c, ok := m[k]
 	if !ok {
 		c = &counts{}
@@ -187,45 +175,28 @@ func get[K comparable](m map[K]*counts, k K) *counts {
 	return c
 }
 
-// tuple is the dimensions a distinct user is counted by: app_id, os,
-// country, normalised.
-type tuple [3]string
-
-// tupleDims names the positions of a tuple.
-var tupleDims = [3]string{"app_id", "os", "country"}
-
-func signInTuple(e *insights.SignIn) tuple {
-	return tuple{insights.Normalize("app_id", e.AppID), insights.Normalize("os", e.OS), insights.Normalize("country", e.Country)}
-}
-
 // rows appends the period's rows of report name.
 func (p *period) rows(name string, out []insights.Row) []insights.Row {
 	base := insights.Row{FactDate: p.start}
 	switch name {
 	case insights.Authentications:
 		for k, c := range p.auth {
-			r := c.row(base)
-			r.AppID, r.AppName, r.OS, r.Country, r.Browser = k.App, p.apps[k.App].Name, k.OS, k.Country, k.Browser
+			r, _ := p.row(c.row(base), authLabels, k)
 			out = append(out, r)
 		}
 	case insights.MFACompletions:
 		for k, c := range p.mfa {
-			r := c.row(base)
-			r.AppID, r.AppName, r.MFAMethod, r.OS, r.Country = k.App, p.apps[k.App].Name, k.Method, k.OS, k.Country
+			r, _ := p.row(c.row(base), mfaLabels, k)
 			out = append(out, r)
 		}
 	case insights.SignUps:
 		for k, c := range p.signU {
-			r := base
-			r.AppID, r.AppName, r.IdentityProvider = k.App, p.apps[k.App].Name, k.IdentityProvider
+			r, _ := p.row(base, signUpLabels, k)
 			r.Count = c.Successes
 			out = append(out, r)
 		}
 		for k, n := range p.signUpFail {
-			r := base
-			r.AppID, r.AppName = k.App, p.apps[k.App].Name
-			r.Failures = []insights.Failure{{ReasonCode: k.Code, Stage: k.Stage, Count: n}}
-			out = append(out, r)
+			out = append(out, p.failureRow(base, signUpFailLabels, k, n))
 		}
 	case insights.ActiveUsers:
 		active, dims := p.active, p.activeDims
@@ -233,20 +204,13 @@ func (p *period) rows(name string, out []insights.Row) []insights.Row {
 			active, dims = p.users.counts(), p.users.dims
 		}
 		for key, n := range active {
-			r := base
-			for i, v := range splitKey(key, len(dims)) {
-				setDimension(&r, dims[i], v)
-			}
-			r.AppName = p.apps[r.AppID].Name
+			r, _ := p.row(base, dims, key)
 			r.Count = n
 			out = append(out, r)
 		}
 	case insights.SignInInterrupts:
 		for k, n := range p.interrupts {
-			r := base
-			r.AppID, r.AppName = k.App, p.apps[k.App].Name
-			r.Failures = []insights.Failure{{ReasonCode: k.Code, Count: n}}
-			out = append(out, r)
+			out = append(out, p.failureRow(base, interruptLabels, k, n))
 		}
 	case insights.SignUpFunnel:
 		funnel := p.funnel
@@ -260,8 +224,8 @@ func (p *period) rows(name string, out []insights.Row) []insights.Row {
 		}
 	case insights.Requests:
 		for k, n := range p.requests {
-			r := base
-			r.AppID, r.AppName, r.Country, r.Count = k.App, p.apps[k.App].Name, k.Country, n
+			r, _ := p.row(base, requestLabels, k)
+			r.Count = n
 			out = append(out, r)
 		}
 	case insights.TenantActiveUsers:
@@ -277,15 +241,32 @@ func (p *period) rows(name string, out []insights.Row) []insights.Row {
 	return out
 }
 
-func setDimension(r *insights.Row, label, v string) {
-	switch label {
-	case "app_id":
-		r.AppID = v
-	case "os":
-		r.OS = v
-	case "country":
-		r.Country = v
+// row is base with the values of counter key (of labels) as its
+// dimensions and the app's name. reason_code and stage, which no row has,
+// name the failure a counter of failures counts: they are returned in a
+// Failure instead.
+func (p *period) row(base insights.Row, labels []string, key string) (insights.Row, insights.Failure) {
+	var f insights.Failure
+	for i, v := range splitKey(key, len(labels)) {
+		switch labels[i] {
+		case "reason_code":
+			f.ReasonCode = v
+		case "stage":
+			f.Stage = v
+		default:
+			base.SetDimension(labels[i], v) // every family's labels are dimensions (TestFamilyLabelsAreDimensions)
+		}
 	}
+	base.AppName = p.apps[base.AppID].Name
+	return base, f
+}
+
+// failureRow is the row of a counter of failures: its one Failure, of n.
+func (p *period) failureRow(base insights.Row, labels []string, key string, n int64) insights.Row {
+	r, f := p.row(base, labels, key)
+	f.Count = n
+	r.Failures = []insights.Failure{f}
+	return r
 }
 
 // flowMask is the stages a sign-up flow reached: bit i for

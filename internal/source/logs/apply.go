@@ -77,11 +77,11 @@ func (s *Source) applySignIns(events []insights.SignIn, w window, c *change) int
 		if !s.inWindow(feedSignIns, w, e.ID, e.Created, &odd) || !s.fresh(feedSignIns, e.ID, e.Created, c) {
 			continue
 		}
-		t := signInTuple(e)
+		v := valuesOf(signInDimensions, e)
 		for _, g := range []insights.Granularity{insights.Daily, insights.Monthly} {
 			p := s.period(g, e.Created)
 			c.periods[p] = true
-			if p.addSignIn(e, t) {
+			if p.addSignIn(e, v) {
 				if c.users[p] == nil {
 					c.users[p] = map[userKey]bool{}
 				}

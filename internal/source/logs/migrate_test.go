@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"maps"
 	"os"
@@ -20,10 +19,9 @@ import (
 	"github.com/entra-insights/entra_insights_exporter/internal/store"
 )
 
-var writeLayout2 = flag.Bool("write-layout2", false, "rewrite testdata/layout2.json from this code's state")
-
 // layout2Fixture is a state written by the layout-2 code and the rows that
-// code exported from it.
+// code exported from it: TestWriteLayout2Fixture of commit 3248cd7 wrote
+// it, from the state of layout2Tenant read at its clock.
 const layout2Fixture = "testdata/layout2.json"
 
 // stateDump is one tenant's state as the store holds it, in a file a
@@ -36,38 +34,6 @@ type stateDump struct {
 	// Rows are what the writing code exported from the state: the report
 	// and each row's non-zero fields, sorted.
 	Rows []string `json:"rows"`
-}
-
-// encode writes d one entry a line, so the file reads and diffs well.
-func (d stateDump) encode(t *testing.T) []byte {
-	t.Helper()
-	var b bytes.Buffer
-	object := func(name string, keys []string, value func(string) any) {
-		fmt.Fprintf(&b, "%q: {\n", name)
-		for i, k := range keys {
-			v, err := json.Marshal(value(k))
-			if err != nil {
-				t.Fatal(err)
-			}
-			fmt.Fprintf(&b, "  %q: %s%s\n", k, v, map[bool]string{true: "", false: ","}[i == len(keys)-1])
-		}
-		b.WriteString("},\n")
-	}
-	b.WriteString("{\n\"doc\": ")
-	b.Write(d.Doc)
-	b.WriteString(",\n")
-	object("periods", slices.Sorted(maps.Keys(d.Periods)), func(k string) any { return d.Periods[k] })
-	object("sets", slices.Sorted(maps.Keys(d.Sets)), func(k string) any { return d.Sets[k] })
-	b.WriteString("\"rows\": [\n")
-	for i, r := range d.Rows {
-		v, err := json.Marshal(r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		fmt.Fprintf(&b, "  %s%s\n", v, map[bool]string{true: "", false: ","}[i == len(d.Rows)-1])
-	}
-	b.WriteString("]\n}\n")
-	return b.Bytes()
 }
 
 // dumpState reads tenant's state from st.
@@ -178,47 +144,19 @@ func rowText(row insights.Row) string {
 	return strings.Join(fields, " ")
 }
 
-// layout2Source is how the fixture's state was made: a day of a
-// population from 22:00 on 30 November, read at its end, so it holds
-// closed periods (30 November and November, their distinct users and
-// funnel kept as numbers) and open ones (1 December and December, their
-// user and flow sets), every kind of counter, and the seen ids of the
-// overlap window. Short app ids keep the file small.
-func layout2Tenant() (*fakeReader, *clock) {
-	events, signUps := population(11, 1, 0.05)
-	const shift = -14 * time.Hour
-	short := map[string]string{}
-	for i := range events {
-		if short[events[i].AppID] == "" {
-			short[events[i].AppID] = fmt.Sprintf("app-%d", len(short)+1)
-		}
-		events[i].AppID = short[events[i].AppID]
-		events[i].Created, events[i].visible = events[i].Created.Add(shift), events[i].visible.Add(shift)
-	}
-	for i := range signUps {
-		signUps[i].AppID, signUps[i].Created = short[signUps[i].AppID], signUps[i].Created.Add(shift)
-	}
-	c := &clock{t: testEnd.Add(shift)}
-	return &fakeReader{now: c.now, signIns: events, signUps: signUps, users: 300}, c
-}
+// layout2Now is the clock of the fixture's state. TestWriteLayout2Fixture
+// made it from a day of population(11, 1, 0.05) moved to end at 22:00 on
+// 1 December, read then: it holds closed periods (30 November and
+// November, their distinct users and funnel kept as numbers) and open ones
+// (1 December and December, their user and flow sets), every kind of
+// counter, and the seen ids of the overlap window.
+var layout2Now = time.Date(2026, 12, 1, 22, 0, 0, 0, time.UTC)
 
-// TestWriteLayout2Fixture writes testdata/layout2.json with -write-layout2.
-func TestWriteLayout2Fixture(t *testing.T) {
-	if !*writeLayout2 {
-		t.Skip("run with -write-layout2 to rewrite " + layout2Fixture)
-	}
-	st := openStore(t, filepath.Join(t.TempDir(), "state.db"))
-	defer st.Close()
-	r, c := layout2Tenant()
-	s := newTestSource(t, r, st, c)
-	if err := s.Sync(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	d := dumpState(t, st, "t1")
-	d.Rows = rowsOf(t, s)
-	if err := os.WriteFile(layout2Fixture, d.encode(t), 0o644); err != nil {
-		t.Fatal(err)
-	}
+// layout2Reader serves no new events at layout2Now, so a refresh of the
+// fixture's state changes none of its figures but writes it.
+func layout2Reader() (*fakeReader, *clock) {
+	c := &clock{t: layout2Now}
+	return &fakeReader{now: c.now, users: 300}, c
 }
 
 func readFixture(t *testing.T) stateDump {
@@ -234,16 +172,118 @@ func readFixture(t *testing.T) stateDump {
 	return d
 }
 
-// TestLayout2StateLoads: a state written by the layout-2 code loads with
-// the rows that code exported from it.
-func TestLayout2StateLoads(t *testing.T) {
+// TestLayout2StateMigrates: a state written by the layout-2 code loads
+// with the rows that code exported from it; the next commit writes it in
+// layout 3, keeping the read positions and seen ids (a layout-2 state has
+// nothing to re-read), and it loads again with the same rows.
+func TestLayout2StateMigrates(t *testing.T) {
 	d := readFixture(t)
+	path := filepath.Join(t.TempDir(), "state.db")
+	st := openStore(t, path)
+	restoreState(t, st, "t1", d)
+	r, c := layout2Reader()
+	s := newTestSource(t, r, st, c)
+	if got := rowsOf(t, s); !slices.Equal(got, d.Rows) {
+		t.Fatalf("rows of the loaded layout-2 state differ from the ones it was written with:\n%s", lineDiff(d.Rows, got))
+	}
+	if err := s.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := rowsOf(t, s); !slices.Equal(got, d.Rows) {
+		t.Fatalf("rows after the first refresh of the migrated state differ:\n%s", lineDiff(d.Rows, got))
+	}
+	written := dumpState(t, st, "t1")
+	checkLayout3(t, written)
+	if !maps.Equal(written.Sets[seenSet(feedSignUps)], d.Sets[seenSet(feedSignUps)]) {
+		t.Error("the seen sign-up ids changed: a layout-2 state has no sign-ups to read again")
+	}
+	st.Close()
+
+	st = openStore(t, path)
+	defer st.Close()
+	s = newTestSource(t, r, st, c)
+	if got := rowsOf(t, s); !slices.Equal(got, d.Rows) {
+		t.Fatalf("rows of the state rewritten in layout 3 differ:\n%s", lineDiff(d.Rows, got))
+	}
+}
+
+// TestLayout1StateMigrates: a layout-1 state (the fixture without what
+// layout 2 added) loads with its sign-in figures; its sign-ups are dropped
+// to be read again from the start (migrateSignUps), and the commit writes
+// layout 3 without the seen sign-up ids.
+func TestLayout1StateMigrates(t *testing.T) {
+	d := readFixture(t)
+	d.Doc = bytes.Replace(d.Doc, []byte(`"schema":2`), []byte(`"schema":1`), 1)
+	for k, v := range d.Periods {
+		var p map[string]json.RawMessage
+		if err := json.Unmarshal(v, &p); err != nil {
+			t.Fatal(err)
+		}
+		for _, added := range []string{"signUpFailures", "interrupts", "requests", "funnel"} {
+			delete(p, added)
+		}
+		var err error
+		if d.Periods[k], err = json.Marshal(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for set := range d.Sets {
+		if strings.HasPrefix(set, "flows/") {
+			delete(d.Sets, set)
+		}
+	}
 	st := openStore(t, filepath.Join(t.TempDir(), "state.db"))
 	defer st.Close()
 	restoreState(t, st, "t1", d)
-	r, c := layout2Tenant()
+	r, c := layout2Reader()
 	s := newTestSource(t, r, st, c)
-	if got := rowsOf(t, s); !slices.Equal(got, d.Rows) {
-		t.Fatalf("rows of the loaded layout-2 state differ from the ones it was written with")
+	signIns := slices.DeleteFunc(slices.Clone(d.Rows), func(row string) bool {
+		return !slices.ContainsFunc([]string{"/activeUsers ", "/authentications ", "/mfaCompletions ", "/tenantActiveUsers ",
+			"/inactiveUsers ", "/userCount "}, func(report string) bool { return strings.Contains(row, report) })
+	})
+	if got := rowsOf(t, s); !slices.Equal(got, signIns) {
+		t.Fatalf("rows of the loaded layout-1 state differ from its sign-in figures:\n%s", lineDiff(signIns, got))
 	}
+	if s.signUps != (feed{}) {
+		t.Errorf("the sign-ups feed goes on from %+v, want it read from the start", s.signUps)
+	}
+	if err := s.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	written := dumpState(t, st, "t1")
+	checkLayout3(t, written)
+	if seen := written.Sets[seenSet(feedSignUps)]; len(seen) != 0 {
+		t.Errorf("%d seen sign-up ids kept: the sign-ups they count were dropped", len(seen))
+	}
+}
+
+// checkLayout3 fails unless d is a state of layout 3.
+func checkLayout3(t *testing.T, d stateDump) {
+	t.Helper()
+	doc, err := decodeDoc(d.Doc)
+	if err != nil || doc.Schema != 3 {
+		t.Fatalf("the state is not written in layout 3: %v, %s", err, d.Doc)
+	}
+	for k, v := range d.Periods {
+		var p periodDoc
+		if err := decodeStrict(v, &p); err != nil || !slices.Equal(p.Auth.Labels, authLabels) {
+			t.Fatalf("period %s is not written in layout 3: %v, %s", k, err, v)
+		}
+	}
+}
+
+// lineDiff lists the lines only want or only got has.
+func lineDiff(want, got []string) string {
+	var out []string
+	for _, w := range want {
+		if !slices.Contains(got, w) {
+			out = append(out, "- "+w)
+		}
+	}
+	for _, g := range got {
+		if !slices.Contains(want, g) {
+			out = append(out, "+ "+g)
+		}
+	}
+	return strings.Join(out, "\n")
 }

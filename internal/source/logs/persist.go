@@ -10,18 +10,30 @@ import (
 	"github.com/entra-insights/entra_insights_exporter/internal/store"
 )
 
+// migrate readies a state read from an earlier layout, whose periods
+// decodePeriod converted as it read them, for the next commit to write it
+// whole in layout docSchema (s.migratingFrom). A layout-1 state's sign-ups
+// are dropped on the way (migrateSignUps).
+func (s *Source) migrate(layout int) {
+	s.migratingFrom = layout
+	if layout == 1 {
+		s.migrateSignUps()
+	}
+	s.opts.Logger.Info("the state was written in an earlier layout; the next refresh writes it in this release's",
+		"path", s.storePath(), "layout", layout, "new_layout", docSchema)
+}
+
 // migrateSignUps moves a layout-1 state to layout 2. Layout 1 counted every
 // sign-up event as a sign-up, and Graph logs one per stage of a flow: its
 // sign-up numbers are dropped and the sign-ups feed starts again, so what
 // Graph still keeps (7 days in external tenants) is counted anew as flows.
-// The next commit writes the result (s.migrating).
+// The next commit drops the seen sign-up ids too.
 func (s *Source) migrateSignUps() {
 	for _, p := range s.periods {
-		p.signU = map[signUpKey]*counts{}
+		p.signU = map[string]*counts{}
 	}
 	s.signUps = feed{}
 	s.seen[feedSignUps] = map[string]time.Time{}
-	s.migrating = true
 	s.opts.Logger.Info("the state was written by an earlier release that counted each stage of a sign-up as a sign-up;"+
 		" its sign-up numbers are dropped and the sign-ups Graph still keeps are read again", "path", s.storePath())
 }
@@ -35,10 +47,12 @@ func (s *Source) storePath() string {
 
 // write stores what change c changed.
 func (s *Source) write(tx *store.Tx, c *change) error {
-	if s.migrating {
+	if s.migratingFrom != 0 {
 		for _, p := range s.periods {
 			c.periods[p] = true
 		}
+	}
+	if s.migratingFrom == 1 { // migrateSignUps
 		if err := tx.DropSet(seenSet(feedSignUps)); err != nil {
 			return err
 		}
@@ -105,7 +119,7 @@ func (s *Source) write(tx *store.Tx, c *change) error {
 			return err
 		}
 	}
-	s.migrating = false // written with this transaction; a failed one reloads and migrates again
+	s.migratingFrom = 0 // written with this transaction; a failed one reloads and migrates again
 	data, err := json.Marshal(doc{Schema: docSchema, SignIns: s.signIns, SignUps: s.signUps, Users: s.users,
 		Registrations: s.registrations, Inactive: s.inactive})
 	if err != nil {
@@ -127,7 +141,7 @@ func (s *Source) load(tx *store.Tx) error {
 	}
 	s.signIns, s.signUps, s.users, s.registrations, s.inactive = d.SignIns, d.SignUps, d.Users, d.Registrations, d.Inactive
 	if err := tx.ForEach(periodsSet, func(key, v []byte) error {
-		p, err := decodePeriod(v, s.opts.ActiveUserDims)
+		p, err := decodePeriod(v, d.Schema, s.opts.ActiveUserDims)
 		if err != nil {
 			return fmt.Errorf("%s/%s: %w", periodsSet, key, err)
 		}
@@ -169,12 +183,12 @@ func (s *Source) load(tx *store.Tx) error {
 			return err
 		}
 	}
-	if d.Schema == 1 {
-		s.migrateSignUps()
+	if d.Schema < docSchema {
+		s.migrate(d.Schema)
 	}
 	for _, name := range []string{feedSignIns, feedSignUps} {
-		if s.migrating && name == feedSignUps {
-			continue // re-read from scratch
+		if s.migratingFrom == 1 && name == feedSignUps {
+			continue // re-read from scratch (migrateSignUps)
 		}
 		if err := tx.ForEach(seenSet(name), func(k, v []byte) error {
 			created, err := decodeTime(v)

@@ -132,9 +132,9 @@ type Source struct {
 	synced bool
 	// readErrors counts the failed attempts of each read (in memory).
 	readErrors map[readError]int64
-	// migrating is set while a state of an earlier layout awaits its
-	// first commit (persist.go).
-	migrating bool
+	// migratingFrom is the layout of a state of an earlier layout while it
+	// awaits its first commit, 0 otherwise (persist.go).
+	migratingFrom int
 	// catchingUp says the last Sync ran out of time with more to read
 	// (events or a userRegistrationDetails read to go on with).
 	catchingUp atomic.Bool
@@ -264,7 +264,7 @@ func (s *Source) reset() {
 	if s.lastOK == nil { // kept across a reload of the state: it is not state
 		s.lastOK, s.readErrors = map[string]time.Time{}, map[readError]int64{}
 	}
-	s.migrating = false
+	s.migratingFrom = 0
 	s.floorStep = map[string]time.Duration{}
 }
 

@@ -127,7 +127,7 @@ func oracleOf(events []fakeSignIn, signUps []insights.SignUp, since, now time.Ti
 			if e.ErrorCode != 0 {
 				continue
 			}
-			t := signInTuple(&e.SignIn)
+			t := valuesOf(signInDimensions, &e.SignIn).tuple()
 			var vals []string
 			for _, d := range dims {
 				vals = append(vals, t[map[string]int{"app_id": 0, "os": 1, "country": 2}[d]])
@@ -468,7 +468,7 @@ func TestDamagedStateFailsAtStart(t *testing.T) {
 	}
 	claim, _ := st.Claim("t1", func(*store.Tx) error { return nil })
 	if err := st.Update("t1", claim, func(tx *store.Tx) error {
-		return tx.Put(periodsSet, []byte("daily/2026-12-02"), []byte(`{"g":"daily","start":"2026-12-02T00:00:00Z","auth":[{"k":{"App":"a"},"a":1,"s":2}]}`))
+		return tx.Put(periodsSet, []byte("daily/2026-12-02"), []byte(`{"g":"daily","start":"2026-12-02T00:00:00Z","auth":{"labels":["app_id"],"counters":[{"k":"a","v":{"a":1,"s":2}}]}}`))
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -497,6 +497,8 @@ func FuzzDecodeState(f *testing.F) {
 	f.Add([]byte(`{"schema":1,"signIns":{"since":"2026-11-01T00:00:00Z","watermark":"2026-11-02T00:00:00Z","seenSince":"2026-11-01T21:00:00Z","events":3,"duplicates":1},"signUps":{"since":"0001-01-01T00:00:00Z","watermark":"0001-01-01T00:00:00Z","seenSince":"0001-01-01T00:00:00Z","events":0,"duplicates":0}}`))
 	f.Add([]byte(`{"g":"daily","start":"2026-12-02T00:00:00Z","auth":[{"k":{"App":"a","OS":"Windows","Country":"US","Browser":"Edge"},"a":3,"s":2,"f":{"50126":1}}],"closed":true,"active":{"a":1},"tenantActive":1,"activeDims":["app_id"]}`))
 	f.Add([]byte(`{"g":"monthly","start":"2026-12-01T00:00:00Z","signUps":[{"k":{"App":"a","IdentityProvider":"Google"},"a":1,"s":1}]}`))
+	f.Add([]byte(`{"g":"daily","start":"2026-12-02T00:00:00Z","auth":{"labels":["app_id","os"],"counters":[{"k":"a\u001fWindows","v":{"a":3,"s":2,"f":{"50126":1}}}]},` +
+		`"interrupts":{"labels":["app_id","reason_code"],"counters":[{"k":"a\u001f50140","v":2}]},"closed":true,"active":{"a":1},"tenantActive":1,"activeDims":["app_id"]}`))
 	f.Add([]byte("a\x1fb\x1fc\x1ed\x1fe\x1ff"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if d, err := decodeDoc(data); err == nil {
@@ -504,15 +506,20 @@ func FuzzDecodeState(f *testing.F) {
 				t.Fatal(err)
 			}
 		}
-		if p, err := decodePeriod(data, testDims); err == nil {
+		for _, layout := range []int{2, docSchema} {
+			p, err := decodePeriod(data, layout, testDims)
+			if err != nil {
+				continue
+			}
 			again, err := json.Marshal(p.doc())
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := decodePeriod(again, testDims); err != nil {
-				t.Fatalf("re-encoded period does not decode: %v\n%s", err, again)
+			if _, err := decodePeriod(again, docSchema, testDims); err != nil {
+				t.Fatalf("re-encoded period of layout %d does not decode: %v\n%s", layout, err, again)
 			}
-			for _, name := range []string{insights.ActiveUsers, insights.Authentications, insights.SignUps, insights.MFACompletions, insights.TenantActiveUsers} {
+			for _, name := range []string{insights.ActiveUsers, insights.Authentications, insights.SignUps, insights.MFACompletions,
+				insights.TenantActiveUsers, insights.SignInInterrupts, insights.Requests} {
 				_ = p.rows(name, nil)
 			}
 		}

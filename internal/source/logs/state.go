@@ -10,6 +10,7 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/entra-insights/entra_insights_exporter/graph/insights"
@@ -18,7 +19,9 @@ import (
 // docSchema is the version of the document's layout. 2: sign-ups are
 // flows (one event per stage), with failures by stage, the funnel,
 // interrupts and requests; a layout-1 state is migrated (migrateSignUps).
-const docSchema = 2
+// 3: each family of counters is stored with its labels and keyed by their
+// values (familyDoc); a layout-1 or -2 period is read by layout2.go.
+const docSchema = 3
 
 // doc is a tenant's read positions and small samples. The periods, the
 // event ids of the overlap window and the users of the open periods are
@@ -90,80 +93,96 @@ type registrations struct {
 	ByMethod map[string]int64 `json:"byMethod"`
 }
 
-type keyed[K comparable] struct {
-	K K `json:"k"`
-	counts
-}
-
+// periodDoc is a period in the store.
 type periodDoc struct {
-	Granularity  insights.Granularity     `json:"g"`
-	Start        time.Time                `json:"start"`
-	Auth         []keyed[authKey]         `json:"auth,omitempty"`
-	MFA          []keyed[mfaKey]          `json:"mfa,omitempty"`
-	SignUps      []keyed[signUpKey]       `json:"signUps,omitempty"`
-	SignUpFail   []counted[signUpFailKey] `json:"signUpFailures,omitempty"`
-	Interrupts   []counted[interruptKey]  `json:"interrupts,omitempty"`
-	Requests     []counted[requestKey]    `json:"requests,omitempty"`
-	Funnel       map[string]funnelCount   `json:"funnel,omitempty"` // closed periods
-	Apps         map[string]appName       `json:"apps,omitempty"`
-	Closed       bool                     `json:"closed,omitempty"`
-	Active       map[string]int64         `json:"active,omitempty"`
-	TenantActive int64                    `json:"tenantActive,omitempty"`
-	ActiveDims   []string                 `json:"activeDims,omitempty"`
+	periodBase
+	Auth       familyDoc[*counts] `json:"auth"`
+	MFA        familyDoc[*counts] `json:"mfa"`
+	SignUps    familyDoc[*counts] `json:"signUps"`
+	SignUpFail familyDoc[int64]   `json:"signUpFailures"`
+	Interrupts familyDoc[int64]   `json:"interrupts"`
+	Requests   familyDoc[int64]   `json:"requests"`
 }
 
-func toKeyed[K comparable](m map[K]*counts, less func(a, b K) int) []keyed[K] {
-	out := make([]keyed[K], 0, len(m))
-	for _, k := range slices.SortedFunc(maps.Keys(m), less) {
-		out = append(out, keyed[K]{K: k, counts: *m[k]})
+// periodBase is what a period document holds besides its counters, alike
+// in every layout (layout2.go reads the earlier ones).
+type periodBase struct {
+	Granularity  insights.Granularity   `json:"g"`
+	Start        time.Time              `json:"start"`
+	Funnel       map[string]funnelCount `json:"funnel,omitempty"` // closed periods
+	Apps         map[string]appName     `json:"apps,omitempty"`
+	Closed       bool                   `json:"closed,omitempty"`
+	Active       map[string]int64       `json:"active,omitempty"`
+	TenantActive int64                  `json:"tenantActive,omitempty"`
+	ActiveDims   []string               `json:"activeDims,omitempty"`
+}
+
+// familyDoc is one family's counters in a period document: the labels its
+// keys were written with, so that a period written before a family's
+// labels changed is read by its own (fromFamily), and the counters in key
+// order.
+type familyDoc[V any] struct {
+	Labels   []string     `json:"labels"`
+	Counters []counter[V] `json:"counters,omitempty"`
+}
+
+// counter is one counter of a period document: its key (the label values
+// joined by keySep) and its value, events or counts.
+type counter[V any] struct {
+	K string `json:"k"`
+	V V      `json:"v"`
+}
+
+func toFamily[V any](m map[string]V, labels []string) familyDoc[V] {
+	out := familyDoc[V]{Labels: labels, Counters: make([]counter[V], 0, len(m))}
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		out.Counters = append(out.Counters, counter[V]{K: k, V: m[k]})
 	}
 	return out
 }
 
-func fromKeyed[K comparable](in []keyed[K]) (map[K]*counts, error) {
-	m := make(map[K]*counts, len(in))
-	for _, e := range in {
-		if err := e.counts.valid(); err != nil {
-			return nil, fmt.Errorf("%v: %w", e.K, err)
+// fromFamily checks a family's stored counters and keys them by labels,
+// the family's labels now. If they changed since the period was written,
+// a label the stored keys lack is unknown for them (it was not counted
+// then) and the counters of a label dropped since fold together (add).
+func fromFamily[V any](d familyDoc[V], labels []string, valid func(V) error, add func(a, b V) V) (map[string]V, error) {
+	m := make(map[string]V, len(d.Counters))
+	same := slices.Equal(d.Labels, labels)
+	for i, c := range d.Counters {
+		if err := valid(c.V); err != nil {
+			return nil, fmt.Errorf("%q: %w", c.K, err)
 		}
-		if _, dup := m[e.K]; dup {
-			return nil, fmt.Errorf("%v: listed twice", e.K)
+		if strings.Count(c.K, keySep) != len(d.Labels)-1 {
+			return nil, fmt.Errorf("%q: not a key of labels %q", c.K, d.Labels)
 		}
-		c := e.counts
-		m[e.K] = &c
+		if i > 0 && c.K <= d.Counters[i-1].K { // toFamily writes them in order
+			return nil, fmt.Errorf("%q: out of order or listed twice", c.K)
+		}
+		k := c.K
+		if !same {
+			k = rekey(c.K, d.Labels, labels)
+		}
+		if prev, ok := m[k]; ok {
+			c.V = add(prev, c.V)
+		}
+		m[k] = c.V
 	}
 	return m, nil
 }
 
-// counted is one counter of a period document.
-type counted[K comparable] struct {
-	K K     `json:"k"`
-	N int64 `json:"n"`
-}
-
-func toCounted[K comparable](m map[K]int64, less func(a, b K) int) []counted[K] {
-	out := make([]counted[K], 0, len(m))
-	for _, k := range slices.SortedFunc(maps.Keys(m), less) {
-		out = append(out, counted[K]{K: k, N: m[k]})
+// rekey is key, of labels from, as a key of labels to.
+func rekey(key string, from, to []string) string {
+	vs := make(values, len(from))
+	for i, v := range splitKey(key, len(from)) {
+		vs[i] = labelValue{from[i], v}
 	}
-	return out
-}
-
-func fromCounted[K comparable](in []counted[K]) (map[K]int64, error) {
-	m := make(map[K]int64, len(in))
-	for _, e := range in {
-		if e.N <= 0 {
-			return nil, fmt.Errorf("%v: bad count %d", e.K, e.N)
-		}
-		if _, dup := m[e.K]; dup {
-			return nil, fmt.Errorf("%v: listed twice", e.K)
-		}
-		m[e.K] = e.N
-	}
-	return m, nil
+	return vs.key(to)
 }
 
 func (c *counts) valid() error {
+	if c == nil {
+		return errors.New("no counts")
+	}
 	var failed int64
 	for code, n := range c.Failures {
 		if _, err := strconv.ParseInt(code, 10, 64); err != nil || n <= 0 {
@@ -177,42 +196,42 @@ func (c *counts) valid() error {
 	return nil
 }
 
+// plus adds o's counts to c's and returns c.
+func (c *counts) plus(o *counts) *counts {
+	c.Attempts += o.Attempts
+	c.Successes += o.Successes
+	for code, n := range o.Failures {
+		if c.Failures == nil {
+			c.Failures = map[string]int64{}
+		}
+		c.Failures[code] += n
+	}
+	return c
+}
+
+func validEvents(n int64) error {
+	if n <= 0 {
+		return fmt.Errorf("bad count %d", n)
+	}
+	return nil
+}
+
+func addEvents(a, b int64) int64 { return a + b }
+
 func (p *period) doc() periodDoc {
 	d := periodDoc{
-		Granularity: p.g, Start: p.start,
-		Auth: toKeyed(p.auth, func(a, b authKey) int {
-			return compareStrings(a.App, b.App, a.OS, b.OS, a.Country, b.Country, a.Browser, b.Browser)
-		}),
-		MFA: toKeyed(p.mfa, func(a, b mfaKey) int {
-			return compareStrings(a.App, b.App, a.Method, b.Method, a.OS, b.OS, a.Country, b.Country)
-		}),
-		SignUps: toKeyed(p.signU, func(a, b signUpKey) int {
-			return compareStrings(a.App, b.App, a.IdentityProvider, b.IdentityProvider)
-		}),
-		SignUpFail: toCounted(p.signUpFail, func(a, b signUpFailKey) int {
-			return compareStrings(a.App, b.App, a.Stage, b.Stage, a.Code, b.Code)
-		}),
-		Interrupts: toCounted(p.interrupts, func(a, b interruptKey) int { return compareStrings(a.App, b.App, a.Code, b.Code) }),
-		Requests:   toCounted(p.requests, func(a, b requestKey) int { return compareStrings(a.App, b.App, a.Country, b.Country) }),
-		Apps:       p.apps,
+		periodBase: periodBase{Granularity: p.g, Start: p.start, Apps: p.apps},
+		Auth:       toFamily(p.auth, authLabels),
+		MFA:        toFamily(p.mfa, mfaLabels),
+		SignUps:    toFamily(p.signU, signUpLabels),
+		SignUpFail: toFamily(p.signUpFail, signUpFailLabels),
+		Interrupts: toFamily(p.interrupts, interruptLabels),
+		Requests:   toFamily(p.requests, requestLabels),
 	}
 	if !p.open() {
 		d.Closed, d.Active, d.TenantActive, d.ActiveDims, d.Funnel = true, p.active, p.tenantActive, p.activeDims, p.funnel
 	}
 	return d
-}
-
-// compareStrings compares pairs (a1, b1, a2, b2, ...) in order.
-func compareStrings(pairs ...string) int {
-	for i := 0; i+1 < len(pairs); i += 2 {
-		if pairs[i] != pairs[i+1] {
-			if pairs[i] < pairs[i+1] {
-				return -1
-			}
-			return 1
-		}
-	}
-	return 0
 }
 
 // periodFromDoc checks d and rebuilds its period; an open period gets an
@@ -226,22 +245,22 @@ func periodFromDoc(d periodDoc, dims []string) (*period, error) {
 	}
 	p := newPeriod(d.Granularity, d.Start, dims)
 	var err error
-	if p.auth, err = fromKeyed(d.Auth); err != nil {
+	if p.auth, err = fromFamily(d.Auth, authLabels, (*counts).valid, (*counts).plus); err != nil {
 		return nil, fmt.Errorf("auth: %w", err)
 	}
-	if p.mfa, err = fromKeyed(d.MFA); err != nil {
+	if p.mfa, err = fromFamily(d.MFA, mfaLabels, (*counts).valid, (*counts).plus); err != nil {
 		return nil, fmt.Errorf("mfa: %w", err)
 	}
-	if p.signU, err = fromKeyed(d.SignUps); err != nil {
+	if p.signU, err = fromFamily(d.SignUps, signUpLabels, (*counts).valid, (*counts).plus); err != nil {
 		return nil, fmt.Errorf("signUps: %w", err)
 	}
-	if p.signUpFail, err = fromCounted(d.SignUpFail); err != nil {
+	if p.signUpFail, err = fromFamily(d.SignUpFail, signUpFailLabels, validEvents, addEvents); err != nil {
 		return nil, fmt.Errorf("signUpFailures: %w", err)
 	}
-	if p.interrupts, err = fromCounted(d.Interrupts); err != nil {
+	if p.interrupts, err = fromFamily(d.Interrupts, interruptLabels, validEvents, addEvents); err != nil {
 		return nil, fmt.Errorf("interrupts: %w", err)
 	}
-	if p.requests, err = fromCounted(d.Requests); err != nil {
+	if p.requests, err = fromFamily(d.Requests, requestLabels, validEvents, addEvents); err != nil {
 		return nil, fmt.Errorf("requests: %w", err)
 	}
 	if d.Apps != nil {
@@ -274,8 +293,8 @@ func decodeDoc(data []byte) (*doc, error) {
 	if err := decodeStrict(data, &d); err != nil {
 		return nil, err
 	}
-	if d.Schema != docSchema && d.Schema != 1 {
-		return nil, fmt.Errorf("document layout %d, this exporter reads 1 and %d", d.Schema, docSchema)
+	if d.Schema < 1 || d.Schema > docSchema {
+		return nil, fmt.Errorf("document layout %d, this exporter reads 1 to %d", d.Schema, docSchema)
 	}
 	for name, f := range map[string]feed{"signIns": d.SignIns, "signUps": d.SignUps} {
 		if f.Events < 0 || f.Duplicates < 0 || f.OutOfWindow < 0 || (!f.Watermark.IsZero() && (f.Since.After(f.Watermark) || f.SeenSince.After(f.Watermark))) {
@@ -330,10 +349,16 @@ func decodeTime(v []byte) (time.Time, error) {
 	return time.Unix(0, int64(binary.BigEndian.Uint64(v))).UTC(), nil
 }
 
-// decodePeriod parses and checks one stored period.
-func decodePeriod(data []byte, dims map[insights.Granularity][]string) (*period, error) {
+// decodePeriod parses and checks one stored period of the given layout
+// (the document's schema).
+func decodePeriod(data []byte, layout int, dims map[insights.Granularity][]string) (*period, error) {
 	var d periodDoc
-	if err := decodeStrict(data, &d); err != nil {
+	if layout < 3 {
+		var err error
+		if d, err = decodePeriodV2(data); err != nil {
+			return nil, fmt.Errorf("layout %d: %w", layout, err)
+		}
+	} else if err := decodeStrict(data, &d); err != nil {
 		return nil, err
 	}
 	return periodFromDoc(d, dims[d.Granularity])

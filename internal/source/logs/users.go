@@ -25,7 +25,7 @@ func userKeyOf(id string) userKey {
 }
 
 // userSet is the distinct users of one open period: per user the tuples
-// (app_id, os, country) of their successful sign-ins, and, kept up to date
+// (tupleDims) of their successful sign-ins, and, kept up to date
 // as users arrive, the number of users per projection of those tuples on
 // the configured dimensions. Most users have one tuple, which costs one map
 // entry of 20 bytes; only the others have a slice.
