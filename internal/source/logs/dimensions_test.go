@@ -63,12 +63,12 @@ func TestFamilyLabelsChange(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantAuth := map[string]*counts{"a" + keySep + "Windows" + keySep + "US" + keySep + insights.UnknownValue: {
-		Attempts: 5, Successes: 3, Failures: map[string]int64{"50126": 2}}}
+	key := values{{"app_id", "a"}, {"os", "Windows"}, {"country", "US"}}.key(authLabels) // browser unknown
+	wantAuth := map[string]*counts{key: {Attempts: 5, Successes: 3, Failures: map[string]int64{"50126": 2}}}
 	if !reflect.DeepEqual(p.auth, wantAuth) {
 		t.Errorf("auth = %v, want %v", p.auth, wantAuth)
 	}
-	if want := map[string]int64{"a" + keySep + insights.UnknownValue: 5}; !reflect.DeepEqual(p.requests, want) {
+	if want := map[string]int64{values{{"app_id", "a"}}.key(requestLabels): 5}; !reflect.DeepEqual(p.requests, want) {
 		t.Errorf("requests = %v, want %v", p.requests, want)
 	}
 	// Written again, the period has the labels of now.

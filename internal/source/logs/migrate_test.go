@@ -119,13 +119,16 @@ func rowsOf(t *testing.T, s *Source) []string {
 	return out
 }
 
-// rowText is row's non-zero fields, name=value, in the order of Row.
+// rowText is row's non-zero fields, name=value, in the order of Row, but
+// for unknown dimension values: a label added to a family after the
+// fixture was written is unknown on the counters it holds (fromFamily),
+// which must not change what the fixture's rows say.
 func rowText(row insights.Row) string {
 	var fields []string
 	v := reflect.ValueOf(row)
 	for i := range v.NumField() {
 		f := v.Field(i)
-		if f.IsZero() || f.Kind() == reflect.Slice && f.Len() == 0 {
+		if f.IsZero() || f.Kind() == reflect.Slice && f.Len() == 0 || f.Interface() == insights.UnknownValue {
 			continue
 		}
 		value := fmt.Sprint(f.Interface())
@@ -169,6 +172,12 @@ func readFixture(t *testing.T) stateDump {
 	if err := json.Unmarshal(data, &d); err != nil {
 		t.Fatal(err)
 	}
+	for i, row := range d.Rows { // as rowText now renders it
+		d.Rows[i] = strings.Join(slices.DeleteFunc(strings.Fields(row), func(field string) bool {
+			return strings.HasSuffix(field, "="+insights.UnknownValue)
+		}), " ")
+	}
+	slices.Sort(d.Rows)
 	return d
 }
 
