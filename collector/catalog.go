@@ -172,11 +172,11 @@ func compileMetric(spec metricSpec, g insights.Granularity, dims []string) *data
 		points: func(r *insights.Row, emit emitFunc) { spec.points(g, r, emit) },
 	}
 	if slices.Contains(insights.LogsReports(), m.report) {
-		m.sources = append(m.sources, SourceLogs)
+		m.sources = append(m.sources, insights.SourceLogs)
 	}
 	m.derivedFrom = derivedFrom(report)
 	if !spec.logsOnly && (slices.Contains(insights.AllReports(), m.report) || m.derivedFrom != nil) {
-		m.sources = append(m.sources, SourceUserInsights)
+		m.sources = append(m.sources, insights.SourceUserInsights)
 	}
 	for _, l := range m.labels {
 		m.slot = append(m.slot, slices.Index(tuple, l))

@@ -24,12 +24,6 @@ import (
 // pace of a catch-up.
 const catchUpPause = 10 * time.Second
 
-// The source label values of the catalog's metrics.
-const (
-	SourceLogs         = insights.SourceLogs
-	SourceUserInsights = insights.SourceUserInsights
-)
-
 // Tenant is one tenant to export.
 type Tenant struct {
 	Name     string // tenant label value; empty means TenantID

@@ -81,7 +81,7 @@ func TestGolden(t *testing.T) {
 	logsOnly := map[string]bool{}
 	all, _ := Families(everyReport())
 	for _, f := range all {
-		logsOnly[f.Name] = f.Report != "" && !slices.Contains(f.Sources, SourceUserInsights)
+		logsOnly[f.Name] = f.Report != "" && !slices.Contains(f.Sources, insights.SourceUserInsights)
 	}
 	for _, want := range describedNames(e) {
 		if !slices.Contains(names, want) && !logsOnly[want] {
@@ -319,7 +319,7 @@ func TestFamiliesMatchExposition(t *testing.T) {
 	for _, f := range families {
 		// The golden exporter reads userinsights data; a logs-only family
 		// (sign_up_failures) is checked by the logs source's golden test.
-		if f.Report != "" && !slices.Contains(f.Sources, SourceUserInsights) {
+		if f.Report != "" && !slices.Contains(f.Sources, insights.SourceUserInsights) {
 			continue
 		}
 		listed[f.Name] = f

@@ -28,10 +28,10 @@ func TestUserInsightsRetirementDetected(t *testing.T) {
 		err          error
 		retired      bool
 	}{
-		{"all empty", SourceUserInsights, nil, true},
-		{"all not found", SourceUserInsights, &insights.Error{Reason: insights.ReasonRetired, Status: 400}, true},
-		{"logs tenant empty", SourceLogs, nil, false},
-		{"all forbidden", SourceUserInsights, &insights.Error{Reason: insights.ReasonForbidden, Status: 403}, false},
+		{"all empty", insights.SourceUserInsights, nil, true},
+		{"all not found", insights.SourceUserInsights, &insights.Error{Reason: insights.ReasonRetired, Status: 400}, true},
+		{"logs tenant empty", insights.SourceLogs, nil, false},
+		{"all forbidden", insights.SourceUserInsights, &insights.Error{Reason: insights.ReasonForbidden, Status: 403}, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			src := newFakeSource(map[insights.Report][]insights.Row{})
@@ -41,7 +41,7 @@ func TestUserInsightsRetirementDetected(t *testing.T) {
 			var logs bytes.Buffer
 			logger := slog.New(slog.NewTextHandler(&logs, nil))
 			var s source.Source = userinsights.New(src, logger)
-			if tt.source == SourceLogs {
+			if tt.source == insights.SourceLogs {
 				s = &listingSource{fakeSource: src, reports: cfg.Reports}
 			}
 			reg := prometheus.NewPedanticRegistry()
@@ -79,7 +79,7 @@ type listingSource struct {
 	syncs   int
 }
 
-func (s *listingSource) Name() string               { return SourceLogs }
+func (s *listingSource) Name() string               { return insights.SourceLogs }
 func (s *listingSource) Reports() []insights.Report { return s.reports }
 
 // Refresh syncs, then serves the reports of want from the rows, as the

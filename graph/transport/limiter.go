@@ -68,8 +68,8 @@ type Limiters struct {
 	now                  func() time.Time
 
 	mu      sync.Mutex
-	tenants map[budgetKey]*window
-	clients map[budgetKey]*window
+	tenants map[budgetKey]*startLog
+	clients map[budgetKey]*startLog
 }
 
 // budgetKey is one budget of one client id, for one tenant or (tenant
@@ -91,8 +91,8 @@ func NewLimitersWith(perTenant, perClient Limit, now func() time.Time) *Limiters
 		perTenant: perTenant,
 		perClient: perClient,
 		now:       now,
-		tenants:   make(map[budgetKey]*window),
-		clients:   make(map[budgetKey]*window),
+		tenants:   make(map[budgetKey]*startLog),
+		clients:   make(map[budgetKey]*startLog),
 	}
 }
 
@@ -128,8 +128,8 @@ func (l *Limiters) reserve(b Budget, tenantID, clientID string) time.Duration {
 	if b == BudgetSignInActivity {
 		perTenant, perClient = signInActivityLimit, signInActivityLimit
 	}
-	tw := windowOf(l.tenants, budgetKey{b, tenantID, clientID}, perTenant)
-	cw := windowOf(l.clients, budgetKey{b, "", clientID}, perClient)
+	tw := startLogOf(l.tenants, budgetKey{b, tenantID, clientID}, perTenant)
+	cw := startLogOf(l.clients, budgetKey{b, "", clientID}, perClient)
 	now := l.now()
 	if delay := max(tw.delay(now), cw.delay(now)); delay > 0 {
 		return delay
@@ -139,30 +139,30 @@ func (l *Limiters) reserve(b Budget, tenantID, clientID string) time.Duration {
 	return 0
 }
 
-// windowOf returns the window of k in m, made with limit l the first time.
-func windowOf(m map[budgetKey]*window, k budgetKey, l Limit) *window {
+// startLogOf returns the start log of k in m, made with limit l the first time.
+func startLogOf(m map[budgetKey]*startLog, k budgetKey, l Limit) *startLog {
 	w := m[k]
 	if w == nil {
-		w = newWindow(l)
+		w = newStartLog(l)
 		m[k] = w
 	}
 	return w
 }
 
-// window remembers the last Limit.Requests start times in a ring.
-type window struct {
+// startLog remembers the last Limit.Requests start times in a ring.
+type startLog struct {
 	span   time.Duration
 	starts []time.Time // ring; the zero time means unused
 	next   int         // index of the oldest start, overwritten next
 }
 
-func newWindow(l Limit) *window {
-	return &window{span: l.Window, starts: make([]time.Time, max(l.Requests, 1))}
+func newStartLog(l Limit) *startLog {
+	return &startLog{span: l.Window, starts: make([]time.Time, max(l.Requests, 1))}
 }
 
 // delay returns how long until one more start fits: the oldest of the
 // remembered starts must have left the window.
-func (w *window) delay(now time.Time) time.Duration {
+func (w *startLog) delay(now time.Time) time.Duration {
 	oldest := w.starts[w.next]
 	if oldest.IsZero() {
 		return 0
@@ -170,7 +170,7 @@ func (w *window) delay(now time.Time) time.Duration {
 	return max(oldest.Add(w.span).Sub(now), 0)
 }
 
-func (w *window) record(now time.Time) {
+func (w *startLog) record(now time.Time) {
 	w.starts[w.next] = now
 	w.next = (w.next + 1) % len(w.starts)
 }

@@ -9,9 +9,9 @@ import (
 	"time"
 )
 
-func TestWindowDelay(t *testing.T) {
+func TestStartLogDelay(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	w := newWindow(Limit{Requests: 3, Window: 10 * time.Second})
+	w := newStartLog(Limit{Requests: 3, Window: 10 * time.Second})
 	for i, at := range []time.Duration{0, time.Second, 2 * time.Second} {
 		if d := w.delay(t0.Add(at)); d != 0 {
 			t.Fatalf("start %d: delay %v, want 0", i, d)

@@ -45,6 +45,7 @@ func (g gen) exporterHealth() *dashboard.DashboardBuilder {
 			"Graph responses with status 429 in the past hour; the exporter waits as Retry-After says and retries.",
 			unitCount, instantQuery(sum("", g.increase(throttled, "1h")), "Throttled"))).
 		WithPanel(g.reportsTable().Span(24).Height(10)).
+		WithPanel(g.logsReadsTable().Span(24).Height(7)).
 		WithRow(row("Over time")).
 		WithPanel(healthLines("Age of last successful refresh",
 			"Per tenant and report: time since the report last refreshed successfully. It drops to about zero at each successful refresh.",
@@ -116,6 +117,21 @@ func (g gen) reportsTable() *table.PanelBuilder {
 	p = column(p, "Value #B", "Last success", "dateTimeAsIso")
 	p = column(p, "Value #C", "Age", unitSeconds)
 	return column(p, "Value #D", "Rows", unitCount)
+}
+
+// logsReadsTable lists the reads of every logs tenant with their state now:
+// one failed read fails every report built from it, and this table names
+// the read (EntraInsightsLogsReadFailing).
+func (g gen) logsReadsTable() *table.PanelBuilder {
+	p := tablePanel("Activity log reads",
+		"Per tenant and read of the logs source (signIns, signUps, users, registrations, inactive): whether its last attempt succeeded, when the last success was and how long ago. A periodic read keeps its last outcome between attempts; the reason of a failure is in entra_insights_logs_read_errors_total and the exporter's log."+logsOnly,
+		unitNone,
+		tableQuery(g.latest("entra_insights_logs_read_up")),
+		tableQuery(g.latest("entra_insights_logs_read_last_success_timestamp_seconds")+" * 1000"),
+		tableQuery("time() - "+g.latest("entra_insights_logs_read_last_success_timestamp_seconds")))
+	p = column(p, "Value #A", "Up", unitNone, dashboard.DynamicConfigValue{Id: "mappings", Value: upDown()})
+	p = column(p, "Value #B", "Last success", "dateTimeAsIso")
+	return column(p, "Value #C", "Age", unitSeconds)
 }
 
 // upDown maps 1 to "up" and 0 to "down".
