@@ -22,7 +22,7 @@ func syntheticExporter(b *testing.B, n int) *Exporter {
 		rows[i] = insights.Row{FactDate: date(2026, 11, 27), AppID: "app", Language: fmt.Sprintf("lang-%06d", i), Count: int64(i)}
 	}
 	cfg := Config{Reports: []insights.Report{active}, Dimensions: map[insights.Report][]string{active: {"language"}}}
-	e, err := New([]Tenant{{Name: "t", Source: newFakeSource(map[insights.Report][]insights.Row{active: rows})}}, cfg, nil, nil, nil)
+	e, err := New([]Tenant{{Name: "t", Source: newFakeSource(map[insights.Report][]insights.Row{active: rows})}}, withFamilies(cfg), nil, nil, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -58,7 +58,7 @@ func BenchmarkCollect(b *testing.B) {
 func BenchmarkRefreshBuild(b *testing.B) {
 	b.Run("graphsim", func(b *testing.B) {
 		st := goldenTenants()[0]
-		e, err := New([]Tenant{{Name: st.name, TenantID: st.id, Source: simSource(st, goldenNow)}}, Config{}, nil, nil, goldenNow)
+		e, err := New([]Tenant{{Name: st.name, TenantID: st.id, Source: simSource(st, goldenNow)}}, withFamilies(Config{}), nil, nil, goldenNow)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -1,8 +1,10 @@
 package collector
 
 import (
+	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -10,9 +12,19 @@ import (
 	"github.com/entra-insights/entra_insights_exporter/internal/source"
 )
 
-// Catalog is the metric catalog compiled for one Config: every data metric
-// of the configured reports with its labels, plus the period and info
-// metrics. It is immutable and safe for concurrent use.
+const namespace = "entra_insights"
+
+// Help sentences the collector adds to the sources' help of a family.
+const (
+	cachedHelp = " The value for the current as-of period (see entra_insights_period_start_timestamp_seconds);" +
+		" cached, refreshed in the background."
+	upperBoundHelp = " A user counts once per label set, so a sum over labels is an upper bound."
+)
+
+// Catalog is the metric catalog compiled for one Config: every family
+// the sources declare for the configured reports, with the configured
+// labels, plus the period and info metrics. It is immutable and safe for
+// concurrent use.
 type Catalog struct {
 	reports     []insights.Report
 	metrics     map[insights.Granularity][]*dataMetric
@@ -26,9 +38,12 @@ func NewCatalog(cfg Config) (*Catalog, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if len(cfg.Families) == 0 {
+		return nil, errors.New("no families: Config.Families lists those of the sources in use")
+	}
 	cfg = cfg.withDefaults()
 	c := &Catalog{
-		reports: withDerived(cfg.Reports),
+		reports: slices.Clone(cfg.Reports),
 		metrics: map[insights.Granularity][]*dataMetric{},
 		periodStart: newFamily(namespace+"_period_start_timestamp_seconds",
 			"Start (00:00 UTC) of the as-of period the data metrics of this granularity show:"+
@@ -41,26 +56,50 @@ func NewCatalog(cfg Config) (*Catalog, error) {
 			"The tenant's directory id, cloud and source (logs: the activity logs; userinsights: the retired reports).",
 			"tenant", "tenant_id", "cloud", "source"),
 	}
-	for _, spec := range metricSpecs() {
-		for _, g := range []insights.Granularity{insights.Daily, insights.Monthly} {
-			r := insights.Report{Granularity: g, Name: spec.report}
-			if (spec.only != "" && spec.only != g) || !slices.Contains(c.reports, r) {
+	for _, g := range []insights.Granularity{insights.Daily, insights.Monthly} {
+		decls, err := declarations(cfg.Families, g)
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range decls {
+			r := insights.Report{Granularity: g, Name: d[0].Report}
+			if !slices.Contains(c.reports, r) {
 				continue
 			}
 			dims, configured := cfg.Dimensions[r]
 			if !configured {
-				dims = spec.defaults
+				dims = d[0].Defaults
 			}
-			c.metrics[g] = append(c.metrics[g], compileMetric(spec, g, slices.Clone(dims)))
+			c.metrics[g] = append(c.metrics[g], compileMetric(d, r, slices.Clone(dims)))
 		}
 	}
 	return c, nil
 }
 
-// Reports returns the configured reports (not the derived ones).
-func (c *Catalog) Reports() []insights.Report {
-	return slices.DeleteFunc(slices.Clone(c.reports), func(r insights.Report) bool { return derivedFrom(r) != nil })
+// declarations groups the families declared at granularity g by name, in
+// the order first declared; two sources' declarations of one name must
+// agree but for their help.
+func declarations(families []source.Family, g insights.Granularity) ([][]source.Family, error) {
+	var out [][]source.Family
+	for _, f := range families {
+		if !f.In(g) {
+			continue
+		}
+		i := slices.IndexFunc(out, func(d []source.Family) bool { return d[0].Name == f.Name })
+		if i < 0 {
+			out = append(out, []source.Family{f})
+			continue
+		}
+		if !out[i][0].Agrees(f) {
+			return nil, fmt.Errorf("family %s_%s: the %s and %s sources declare it differently", g, f.Name, out[i][0].Source, f.Source)
+		}
+		out[i] = append(out[i], f)
+	}
+	return out, nil
 }
+
+// Reports returns the configured reports.
+func (c *Catalog) Reports() []insights.Report { return slices.Clone(c.reports) }
 
 // ActiveUserDimensions returns the dimensions the active_users metric of
 // each granularity keeps: the logs source counts distinct users by them.
@@ -68,7 +107,7 @@ func (c *Catalog) ActiveUserDimensions() map[insights.Granularity][]string {
 	out := map[insights.Granularity][]string{}
 	for g, metrics := range c.metrics {
 		for _, m := range metrics {
-			if m.report.Name == insights.ActiveUsers {
+			if m.declared == "active_users" {
 				out[g] = slices.Clone(m.dims)
 			}
 		}
@@ -76,34 +115,8 @@ func (c *Catalog) ActiveUserDimensions() map[insights.Granularity][]string {
 	return out
 }
 
-// withDerived adds to reports each derived report (e.g. tenantActiveUsers)
-// whose source report is configured at that granularity.
-func withDerived(reports []insights.Report) []insights.Report {
-	out := slices.Clone(reports)
-	for _, spec := range insights.Specs() {
-		for _, r := range reports {
-			derived := insights.Report{Granularity: r.Granularity, Name: spec.Name}
-			if spec.DerivedFrom != "" && r.Name == spec.DerivedFrom && !slices.Contains(out, derived) {
-				out = append(out, derived)
-			}
-		}
-	}
-	return out
-}
-
-// derivedFrom returns the report whose rows stand in for the derived
-// report r, or nil when r is not derived.
-func derivedFrom(r insights.Report) *insights.Report {
-	spec, _ := insights.SpecOf(r.Name)
-	if spec.DerivedFrom == "" {
-		return nil
-	}
-	return &insights.Report{Granularity: r.Granularity, Name: spec.DerivedFrom}
-}
-
 // ReportsOf returns the catalog's reports that s produces, in catalog
-// order. The reports the collector derives (tenantActiveUsers from
-// activeUsers) are the source's if it lists them, else derived.
+// order.
 func (c *Catalog) ReportsOf(s source.Source) []insights.Report {
 	var out []insights.Report
 	for _, r := range c.reports {
@@ -139,47 +152,54 @@ func newFamily(name, help string, labels ...string) *family {
 	return &family{name: name, help: help, labels: labels, desc: prometheus.NewDesc(name, help, labels, nil)}
 }
 
-// dataMetric is a catalog metric compiled for one granularity and the
+// dataMetric is a source family compiled for one granularity and the
 // configured dimensions.
 type dataMetric struct {
 	*family
-	report insights.Report
-	dims   []string // dimension labels kept, in configured order
+	declared string // the family's name as its sources declare it
+	report   insights.Report
+	dims     []string // dimension labels kept, in configured order
+	own      []string // the family's own labels, always kept
 	// slot maps each position of family.labels to its position in the
-	// unsorted tuple (tenant, dims..., structural...).
+	// unsorted tuple (tenant, dims..., own...).
 	slot    []int
-	points  func(r *insights.Row, emit emitFunc)
-	sources []string // which sources produce it, for the README
-	// derivedFrom is the report whose rows stand in for a derived report
-	// where the source does not produce it; nil otherwise.
-	derivedFrom *insights.Report
+	sources []string // the sources that declare it, for the README
 }
 
-func compileMetric(spec metricSpec, g insights.Granularity, dims []string) *dataMetric {
-	help := spec.help + cachedHelp
-	report := insights.Report{Granularity: g, Name: spec.report}
-	switch {
-	case spec.users && report.Name == insights.ActiveUsers:
-		help = spec.help + exactUsersHelp + upperBoundHelp + cachedHelp
-	case spec.users:
-		help = spec.help + upperBoundHelp + cachedHelp
+// compileMetric compiles the declarations decls of one family at report
+// r's granularity, keeping dims.
+func compileMetric(decls []source.Family, r insights.Report, dims []string) *dataMetric {
+	f := decls[0]
+	tuple := append(append([]string{"tenant"}, dims...), f.Labels...)
+	help := helpOf(decls)
+	if f.Kind == source.Users && len(tuple) > 1 {
+		help += upperBoundHelp
 	}
-	tuple := append(append([]string{"tenant"}, dims...), spec.structural...)
 	m := &dataMetric{
-		family: newFamily(fmt.Sprintf("%s_%s_%s", namespace, g, spec.name), help, tuple...),
-		report: report,
-		dims:   dims,
-		points: func(r *insights.Row, emit emitFunc) { spec.points(g, r, emit) },
+		family:   newFamily(fmt.Sprintf("%s_%s_%s", namespace, r.Granularity, f.Name), help+cachedHelp, tuple...),
+		declared: f.Name,
+		report:   r,
+		dims:     dims,
+		own:      f.Labels,
 	}
-	if slices.Contains(insights.LogsReports(), m.report) {
-		m.sources = append(m.sources, insights.SourceLogs)
+	for _, d := range decls {
+		m.sources = append(m.sources, d.Source)
 	}
-	m.derivedFrom = derivedFrom(report)
-	if !spec.logsOnly && (slices.Contains(insights.AllReports(), m.report) || m.derivedFrom != nil) {
-		m.sources = append(m.sources, insights.SourceUserInsights)
-	}
-	for _, l := range m.labels {
+	for _, l := range m.family.labels {
 		m.slot = append(m.slot, slices.Index(tuple, l))
 	}
 	return m
+}
+
+// helpOf is the help of a family: its one source's, or each source's
+// named, where several declare it.
+func helpOf(decls []source.Family) string {
+	if len(decls) == 1 {
+		return decls[0].Help
+	}
+	parts := make([]string, len(decls))
+	for i, d := range decls {
+		parts[i] = d.Source + " source: " + d.Help
+	}
+	return strings.Join(parts, " ")
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/entra-insights/entra_insights_exporter/graph/insights"
+	"github.com/entra-insights/entra_insights_exporter/internal/source"
 )
 
 // Defaults for the zero values of Config.
@@ -20,6 +21,9 @@ const (
 // Config selects what the exporter reads and how it keeps it fresh. Zero
 // values mean the defaults.
 type Config struct {
+	// Families are the families of the sources in use (registry.Families);
+	// the catalog exposes those of the configured reports.
+	Families []source.Family
 	// Reports to read; nil means insights.DefaultReports().
 	Reports []insights.Report
 	// Dimensions lists per report the dimension labels every metric of that
@@ -104,6 +108,13 @@ func validateDimensions(r insights.Report, labels []string) error {
 		}
 	}
 	return nil
+}
+
+// reportDimensions returns the dimension labels a report's rows carry, the
+// choices for Config.Dimensions.
+func reportDimensions(report string) []string {
+	spec, _ := insights.SpecOf(report)
+	return spec.Dimensions
 }
 
 func validList(valid []string) string {

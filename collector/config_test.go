@@ -52,8 +52,8 @@ func TestConfigValidate(t *testing.T) {
 				if err != nil {
 					t.Fatalf("Validate() = %v, want nil", err)
 				}
-				if _, err := NewCatalog(tt.cfg); err != nil {
-					t.Fatalf("NewCatalog() = %v, want nil", err)
+				if _, err := NewCatalog(withFamilies(tt.cfg)); err != nil {
+					t.Fatalf("NewCatalog(withFamilies()) = %v, want nil", err)
 				}
 				return
 			}
@@ -65,8 +65,8 @@ func TestConfigValidate(t *testing.T) {
 					t.Errorf("Validate() = %q, want it to contain %q", err, want)
 				}
 			}
-			if _, err := NewCatalog(tt.cfg); err == nil {
-				t.Errorf("NewCatalog() accepted an invalid config")
+			if _, err := NewCatalog(withFamilies(tt.cfg)); err == nil {
+				t.Errorf("NewCatalog(withFamilies()) accepted an invalid config")
 			}
 		})
 	}

@@ -22,7 +22,8 @@ type healthFamilies struct {
 func newHealthFamilies() healthFamilies {
 	return healthFamilies{
 		reportRows: newFamily(namespace+"_report_rows",
-			"Rows of the report in the current as-of period; 0 means Graph reported no activity, not a failure."+
+			"Records of the report in the current as-of period (userinsights: Graph's rows; logs: the counters of its"+
+				" label sets); 0 means no activity, not a failure."+
 				" Absent while the exporter holds no data of the report.",
 			"tenant", "granularity", "report"),
 		reportUp: newFamily(namespace+"_report_up",
@@ -68,7 +69,7 @@ func (h healthFamilies) points(t *tenantState, reports []insights.Report, asOf m
 		if st.held {
 			n := 0
 			if period, ok := asOf[r.Granularity]; ok {
-				n = rowsInPeriod(r.Granularity, period, st.rows)
+				n = st.result.Records[period]
 			}
 			out = append(out, h.reportRows.point(float64(n), kv...))
 		}

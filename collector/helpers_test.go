@@ -14,6 +14,7 @@ import (
 	"github.com/entra-insights/entra_insights_exporter/graph/insights"
 	"github.com/entra-insights/entra_insights_exporter/internal/promtest"
 	"github.com/entra-insights/entra_insights_exporter/internal/source"
+	"github.com/entra-insights/entra_insights_exporter/internal/source/registry"
 	"github.com/entra-insights/entra_insights_exporter/internal/source/userinsights"
 )
 
@@ -158,7 +159,7 @@ func checkValues(t testing.TB, got map[string]float64, want map[string]float64, 
 func newTestExporter(t testing.TB, cfg Config, clock func() time.Time, tenants ...Tenant) (*Exporter, *prometheus.Registry) {
 	t.Helper()
 	reg := prometheus.NewPedanticRegistry()
-	e, err := New(tenants, cfg, nil, reg, clock)
+	e, err := New(tenants, withFamilies(cfg), nil, reg, clock)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -174,4 +175,23 @@ func newRegistry(t testing.TB, c prometheus.Collector) *prometheus.Registry {
 		t.Fatal(err)
 	}
 	return reg
+}
+
+// withFamilies is cfg with the families of every source, as the app gives
+// a configuration whose tenants read both.
+func withFamilies(cfg Config) Config {
+	if cfg.Families == nil {
+		cfg.Families = registry.Families()
+	}
+	return cfg
+}
+
+// adapt maps userInsights rows into their families, as the userinsights
+// source does.
+func adapt(rows map[insights.Report][]insights.Row) map[insights.Report]source.Result {
+	out := make(map[insights.Report]source.Result, len(rows))
+	for r, rs := range rows {
+		out[r] = userinsights.ResultOf(r, rs)
+	}
+	return out
 }

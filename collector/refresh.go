@@ -45,8 +45,8 @@ type failingCause struct {
 
 // reportState is what the exporter holds of one report of one tenant.
 type reportState struct {
-	held        bool // rows are the last good data (false: never fetched, or expired)
-	rows        []insights.Row
+	held        bool          // result is the last good data (false: never fetched, or expired)
+	result      source.Result // its points, records and apps
 	up          bool // the last fetch succeeded
 	lastSuccess time.Time
 }
@@ -114,7 +114,7 @@ func (e *Exporter) RefreshAll(ctx context.Context) {
 }
 
 // refresh fetches every configured report of t, bounded by RefreshTimeout,
-// and publishes a new snapshot. A failed report keeps its last good rows
+// and publishes a new snapshot. A failed report keeps its last good data
 // until MaxAge after its last success.
 func (e *Exporter) refresh(ctx context.Context, t *tenantState) {
 	select {
@@ -146,13 +146,13 @@ func (e *Exporter) refresh(ctx context.Context, t *tenantState) {
 			failures.add(r, err)
 			continue
 		}
-		st.held, st.rows, st.up, st.lastSuccess = true, res.Rows, true, e.now()
+		st.held, st.result, st.up, st.lastSuccess = true, res, true, e.now()
 		t.sourceUp = true
 	}
 	now := e.now()
 	for _, st := range t.reports {
 		if st.held && !st.up && now.Sub(st.lastSuccess) > e.cfg.MaxAge {
-			st.held, st.rows = false, nil
+			st.held, st.result = false, source.Result{}
 		}
 	}
 	e.logOutcome(t, failures, start)

@@ -95,7 +95,7 @@ func TestRefreshErrorsByReason(t *testing.T) {
 			var logs bytes.Buffer
 			reg := prometheus.NewPedanticRegistry()
 			e, err := New([]Tenant{{Name: "t", Source: src}, {Name: "ok", Source: newFakeSource(nil)}},
-				Config{Reports: []insights.Report{r, report(insights.Daily, insights.UserCount)}},
+				withFamilies(Config{Reports: []insights.Report{r, report(insights.Daily, insights.UserCount)}}),
 				slog.New(slog.NewJSONHandler(&logs, nil)), reg, nil)
 			if err != nil {
 				t.Fatal(err)
@@ -153,7 +153,7 @@ func TestFailureLogNamesStatusAndHint(t *testing.T) {
 	src.setErr(r, fmt.Errorf("get %s: %w", r.Path(), &insights.Error{
 		Reason: insights.ReasonForbidden, Status: 403, Hint: "grant Insights-UserMetric.Read.All"}))
 	var logs bytes.Buffer
-	e, err := New([]Tenant{{Name: "t", Source: src}}, Config{Reports: []insights.Report{r}},
+	e, err := New([]Tenant{{Name: "t", Source: src}}, withFamilies(Config{Reports: []insights.Report{r}}),
 		slog.New(slog.NewTextHandler(&logs, nil)), nil, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -225,7 +225,7 @@ func TestNewRejects(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := New(tt.tenants, tt.cfg, nil, nil, nil)
+			_, err := New(tt.tenants, withFamilies(tt.cfg), nil, nil, nil)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("New() = %v, want an error containing %q", err, tt.want)
 			}
@@ -403,7 +403,7 @@ func TestRepeatedFailureIsSummarised(t *testing.T) {
 	src := newFakeSource(map[insights.Report][]insights.Row{})
 	src.setErr(r, &insights.Error{Reason: insights.ReasonForbidden, Status: 403, Hint: "grant it"})
 	var logs bytes.Buffer
-	e, err := New([]Tenant{{Name: "t", Source: src}}, Config{Reports: []insights.Report{r}},
+	e, err := New([]Tenant{{Name: "t", Source: src}}, withFamilies(Config{Reports: []insights.Report{r}}),
 		slog.New(slog.NewTextHandler(&logs, nil)), prometheus.NewPedanticRegistry(), nil)
 	if err != nil {
 		t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/entra-insights/entra_insights_exporter/graph/insights"
+	"github.com/entra-insights/entra_insights_exporter/internal/source"
 )
 
 // Label is one label of a Sample.
@@ -41,21 +42,16 @@ func (f *family) point(value float64, kv ...string) point {
 }
 
 // AsOf returns the as-of period start of each granularity: the newest
-// factDate over every report of that granularity, truncated to the day or
-// (monthly) the 1st of the month. A granularity without dated rows is
-// absent. It is computed afresh from the rows each time, so if Graph's
-// newest date goes backwards (a day withdrawn, a clock fixed) the as-of
-// period follows the data rather than holding on to a period Graph no
-// longer reports.
-func AsOf(rows map[insights.Report][]insights.Row) map[insights.Granularity]time.Time {
+// period any report of that granularity holds records of. A granularity
+// without records is absent. It is computed afresh from the results each
+// time, so if Graph's newest date goes backwards (a day withdrawn, a clock
+// fixed) the as-of period follows the data rather than holding on to a
+// period Graph no longer reports.
+func AsOf(results map[insights.Report]source.Result) map[insights.Granularity]time.Time {
 	asOf := map[insights.Granularity]time.Time{}
-	for r, rs := range rows {
-		for i := range rs {
-			if rs[i].FactDate.IsZero() {
-				continue
-			}
-			p := insights.PeriodStart(r.Granularity, rs[i].FactDate)
-			if p.After(asOf[r.Granularity]) {
+	for r, res := range results {
+		for p, n := range res.Records {
+			if n > 0 && p.After(asOf[r.Granularity]) {
 				asOf[r.Granularity] = p
 			}
 		}
@@ -63,89 +59,65 @@ func AsOf(rows map[insights.Report][]insights.Row) map[insights.Granularity]time
 	return asOf
 }
 
-// inPeriod reports whether row r belongs to the period starting at start.
-func inPeriod(g insights.Granularity, start time.Time, r *insights.Row) bool {
-	return !r.FactDate.IsZero() && insights.PeriodStart(g, r.FactDate).Equal(start)
-}
-
-// rowsInPeriod counts the rows of the period starting at start.
-func rowsInPeriod(g insights.Granularity, start time.Time, rows []insights.Row) int {
-	n := 0
-	for i := range rows {
-		if inPeriod(g, start, &rows[i]) {
-			n++
-		}
-	}
-	return n
-}
-
 // Series returns the data series of granularity g for the as-of period that
-// starts at period: every catalog metric of g built from that period's rows
-// only, plus entra_insights_period_start_timestamp_seconds. The order is
-// deterministic: by name, then label values.
-func (c *Catalog) Series(tenant string, g insights.Granularity, period time.Time, rows map[insights.Report][]insights.Row) []Sample {
-	return samples(c.seriesPoints(tenant, g, period, rows, nil))
+// starts at period: every catalog metric of g built from that period's
+// points only, plus entra_insights_period_start_timestamp_seconds. The
+// order is deterministic: by name, then label values.
+func (c *Catalog) Series(tenant string, g insights.Granularity, period time.Time, results map[insights.Report]source.Result) []Sample {
+	return samples(c.seriesPoints(tenant, g, period, results, nil))
 }
 
 // InfoSeries returns entra_insights_app_info, one series per application id
 // seen in any report (with the newest name seen, else the id), and
 // entra_insights_tenant_info.
-func (c *Catalog) InfoSeries(t Tenant, rows map[insights.Report][]insights.Row) []Sample {
+func (c *Catalog) InfoSeries(t Tenant, results map[insights.Report]source.Result) []Sample {
 	t.Name = t.label()
-	return samples(c.infoPoints(t, rows, nil))
+	return samples(c.infoPoints(t, results, nil))
 }
 
-func (c *Catalog) seriesPoints(tenant string, g insights.Granularity, period time.Time, rows map[insights.Report][]insights.Row, out []point) []point {
+func (c *Catalog) seriesPoints(tenant string, g insights.Granularity, period time.Time, results map[insights.Report]source.Result, out []point) []point {
 	period = insights.PeriodStart(g, period)
 	for _, m := range c.metrics[g] {
-		rs, ok := rows[m.report]
-		if !ok && m.derivedFrom != nil {
-			// A source without it (userinsights): the sum of the rows it
-			// is derived from, an upper bound, as the HELP says.
-			rs = rows[*m.derivedFrom]
-		}
-		out = m.aggregate(tenant, period, rs, out)
+		out = m.aggregate(tenant, period, results[m.report].Points, out)
 	}
 	return append(out, c.periodStart.point(float64(period.Unix()), "tenant", tenant, "granularity", string(g)))
 }
 
-// aggregate appends the points of m over the rows of the period, summing
-// rows whose labels are equal after normalisation: rows differing only in
-// dropped dimensions, or in spelling ("WINDOWS", "Windows").
-func (m *dataMetric) aggregate(tenant string, period time.Time, rows []insights.Row, out []point) []point {
+// aggregate appends the points of m in the period, summing those whose
+// labels are equal after normalisation: points differing only in dropped
+// dimensions, or in spelling ("WINDOWS", "Windows").
+func (m *dataMetric) aggregate(tenant string, period time.Time, points []source.Point, out []point) []point {
 	var (
 		index  = map[string]int{} // joined label values → position in sums
 		sums   []int64
 		tuples [][]string
-		tuple  = make([]string, 1+len(m.dims), 1+len(m.dims)+2)
+		tuple  = make([]string, 1+len(m.dims)+len(m.own))
 		key    []byte // reused; a map lookup by string(key) does not copy it
 	)
 	tuple[0] = tenant
-	emit := func(value int64, structural ...string) {
-		full := append(tuple[:1+len(m.dims)], structural...)
+	for i := range points {
+		p := &points[i]
+		if p.Family != m.declared || !p.Start.Equal(period) {
+			continue
+		}
+		for j, l := range m.dims {
+			tuple[1+j] = insights.Normalize(l, p.Label(l))
+		}
+		for j, l := range m.own {
+			tuple[1+len(m.dims)+j] = insights.Normalize(l, p.Label(l))
+		}
 		key = key[:0]
-		for _, v := range full {
+		for _, v := range tuple {
 			// Label values are valid UTF-8, which never contains 0xff.
 			key = append(append(key, v...), 0xff)
 		}
 		if i, ok := index[string(key)]; ok {
-			sums[i] += value
-			return
-		}
-		index[string(key)] = len(sums)
-		sums = append(sums, value)
-		tuples = append(tuples, slices.Clone(full))
-	}
-	for i := range rows {
-		r := &rows[i]
-		if !inPeriod(m.report.Granularity, period, r) {
+			sums[i] += p.Value
 			continue
 		}
-		for j, d := range m.dims {
-			v, _ := r.Dimension(d)
-			tuple[1+j] = insights.Normalize(d, v)
-		}
-		m.points(r, emit)
+		index[string(key)] = len(sums)
+		sums = append(sums, p.Value)
+		tuples = append(tuples, slices.Clone(tuple))
 	}
 	for i, t := range tuples {
 		values := make([]string, len(m.slot))
@@ -157,40 +129,23 @@ func (m *dataMetric) aggregate(tenant string, period time.Time, rows []insights.
 	return out
 }
 
-func (c *Catalog) infoPoints(t Tenant, rows map[insights.Report][]insights.Row, out []point) []point {
+func (c *Catalog) infoPoints(t Tenant, results map[insights.Report]source.Result, out []point) []point {
 	out = append(out, c.tenantInfo.point(1, "tenant", t.Name,
 		"tenant_id", insights.NormalizeText(t.TenantID, insights.UnknownValue), "cloud", insights.NormalizeText(t.Cloud, insights.UnknownValue),
 		"source", insights.NormalizeText(t.sourceName(), insights.UnknownValue)))
-	type app struct {
-		name string
-		date time.Time
-	}
-	apps := map[string]*app{}
+	apps := map[string]source.App{}
 	// Reports in a fixed order, so that equal dates resolve the same way
 	// on every refresh.
-	for _, r := range sortedReports(rows) {
-		// A report with an app_id label counts a missing id as "unknown";
-		// others (inactiveUsers carries appId without exposing it) only
-		// add the ids they do carry.
-		hasAppLabel := slices.Contains(reportDimensions(r.Name), "app_id")
-		for i := range rows[r] {
-			row := &rows[r][i]
-			if !hasAppLabel && strings.TrimSpace(row.AppID) == "" {
-				continue
-			}
-			id := insights.Normalize("app_id", row.AppID)
-			a, ok := apps[id]
-			if !ok {
-				a = &app{}
+	for _, r := range sortedReports(results) {
+		for id, a := range results[r].Apps {
+			seen, ok := apps[id]
+			if !ok || a.Name != "" && (seen.Name == "" || a.Seen.After(seen.Seen)) {
 				apps[id] = a
-			}
-			if name := insights.NormalizeText(row.AppName, ""); name != "" && (a.name == "" || row.FactDate.After(a.date)) {
-				a.name, a.date = name, row.FactDate
 			}
 		}
 	}
 	for id, a := range apps {
-		out = append(out, c.appInfo.point(1, "tenant", t.Name, "app_id", id, "app_name", insights.NormalizeText(a.name, id)))
+		out = append(out, c.appInfo.point(1, "tenant", t.Name, "app_id", id, "app_name", insights.NormalizeText(a.Name, id)))
 	}
 	return out
 }

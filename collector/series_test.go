@@ -77,11 +77,11 @@ func TestSeriesDimensions(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := NewCatalog(Config{Reports: []insights.Report{dailyAuth}, Dimensions: tt.dims})
+			c, err := NewCatalog(withFamilies(Config{Reports: []insights.Report{dailyAuth}, Dimensions: tt.dims}))
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := sampleValues(c.Series("t", insights.Daily, date(2026, 11, 27), rows))
+			got := sampleValues(c.Series("t", insights.Daily, date(2026, 11, 27), adapt(rows)))
 			tt.want[`entra_insights_period_start_timestamp_seconds{granularity="daily",tenant="t"}`] =
 				float64(date(2026, 11, 27).Unix())
 			if len(got) != len(tt.want) {
@@ -138,16 +138,16 @@ func TestSeriesReports(t *testing.T) {
 			{FactDate: nov1, AppID: "A", Country: "uk", Count: 40},
 		},
 	}
-	c, err := NewCatalog(Config{})
+	c, err := NewCatalog(withFamilies(Config{}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	asOf := AsOf(rows)
+	asOf := AsOf(adapt(rows))
 	if !asOf[insights.Daily].Equal(today) || !asOf[insights.Monthly].Equal(nov1) {
 		t.Fatalf("AsOf = %v", asOf)
 	}
-	got := sampleValues(append(c.Series("t", insights.Daily, asOf[insights.Daily], rows),
-		c.Series("t", insights.Monthly, asOf[insights.Monthly], rows)...))
+	got := sampleValues(append(c.Series("t", insights.Daily, asOf[insights.Daily], adapt(rows)),
+		c.Series("t", insights.Monthly, asOf[insights.Monthly], adapt(rows))...))
 	checkValues(t, got, map[string]float64{
 		`entra_insights_daily_overview_active_users{app_id="a",os="Linux",tenant="t"}`:                       8,
 		`entra_insights_daily_overview_authentications{app_id="a",os="Linux",result="success",tenant="t"}`:   9,
@@ -181,11 +181,11 @@ func TestSeriesReports(t *testing.T) {
 
 func TestSeriesSortedAndHelp(t *testing.T) {
 	rows := map[insights.Report][]insights.Row{report(insights.Daily, insights.Authentications): authRows()}
-	c, err := NewCatalog(Config{})
+	c, err := NewCatalog(withFamilies(Config{}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	samples := c.Series("t", insights.Daily, date(2026, 11, 27), rows)
+	samples := c.Series("t", insights.Daily, date(2026, 11, 27), adapt(rows))
 	keys := make([]string, len(samples))
 	for i, s := range samples {
 		if !slices.IsSortedFunc(s.Labels, func(a, b Label) int { return strings.Compare(a.Name, b.Name) }) {
@@ -199,7 +199,7 @@ func TestSeriesSortedAndHelp(t *testing.T) {
 	if !slices.IsSorted(keys) {
 		t.Errorf("samples not sorted:\n%s", strings.Join(keys, "\n"))
 	}
-	again := c.Series("t", insights.Daily, date(2026, 11, 27), rows)
+	again := c.Series("t", insights.Daily, date(2026, 11, 27), adapt(rows))
 	if !slices.EqualFunc(samples, again, func(a, b Sample) bool {
 		return a.Name == b.Name && a.Value == b.Value && slices.Equal(a.Labels, b.Labels)
 	}) {
@@ -208,13 +208,13 @@ func TestSeriesSortedAndHelp(t *testing.T) {
 }
 
 func TestUserCountHelp(t *testing.T) {
-	c, err := NewCatalog(Config{})
+	c, err := NewCatalog(withFamilies(Config{}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, m := range slices.Concat(c.metrics[insights.Daily], c.metrics[insights.Monthly]) {
 		users := strings.HasSuffix(m.name, "active_users") || strings.HasSuffix(m.name, "_users_by_application") ||
-			m.name == "entra_insights_daily_users"
+			strings.HasSuffix(m.name, "_inactive_users") || m.name == "entra_insights_daily_users"
 		if got := strings.Contains(m.help, "upper bound"); got != users {
 			t.Errorf("%s: help mentions upper bound = %v, want %v: %q", m.name, got, users, m.help)
 		}
@@ -247,7 +247,7 @@ func TestAsOf(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := AsOf(tt.rows)
+			got := AsOf(adapt(tt.rows))
 			if len(got) != len(tt.want) {
 				t.Fatalf("AsOf = %v, want %v", got, tt.want)
 			}
@@ -275,11 +275,11 @@ func TestInfoSeries(t *testing.T) {
 		// userCount has no app dimension: its empty app id is no app.
 		report(insights.Daily, insights.UserCount): {{FactDate: date(2026, 11, 27), Count: 3}},
 	}
-	c, err := NewCatalog(Config{})
+	c, err := NewCatalog(withFamilies(Config{}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := sampleValues(c.InfoSeries(Tenant{Name: "t", TenantID: "tid", Cloud: "public"}, rows))
+	got := sampleValues(c.InfoSeries(Tenant{Name: "t", TenantID: "tid", Cloud: "public"}, adapt(rows)))
 	want := map[string]float64{
 		`entra_insights_app_info{app_id="app-1",app_name="New name",tenant="t"}`:                 1,
 		`entra_insights_app_info{app_id="app-2",app_name="app-2",tenant="t"}`:                    1,
@@ -296,7 +296,7 @@ func TestInfoSeries(t *testing.T) {
 // an app_id label; its apps still get an app_info series, and reports
 // without any app id add no "unknown" app.
 func TestInfoSeriesCountsAppsOfEveryReport(t *testing.T) {
-	c, err := NewCatalog(Config{})
+	c, err := NewCatalog(withFamilies(Config{}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -305,7 +305,7 @@ func TestInfoSeriesCountsAppsOfEveryReport(t *testing.T) {
 		report(insights.Daily, insights.UserCount):     {{FactDate: date(2026, 11, 27), Count: 9}},
 	}
 	var apps []string
-	for _, s := range c.InfoSeries(Tenant{Name: "t", TenantID: "t"}, rows) {
+	for _, s := range c.InfoSeries(Tenant{Name: "t", TenantID: "t"}, adapt(rows)) {
 		if s.Name == "entra_insights_app_info" {
 			apps = append(apps, seriesKey(s.Name, s.Labels))
 		}

@@ -6,6 +6,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/entra-insights/entra_insights_exporter/graph/insights"
+	"github.com/entra-insights/entra_insights_exporter/internal/source"
 )
 
 // snapshot is the immutable result of one refresh of one tenant: every
@@ -16,22 +17,22 @@ type snapshot struct {
 
 // buildSnapshot renders what t holds after a refresh that took duration.
 func (e *Exporter) buildSnapshot(t *tenantState, duration time.Duration) *snapshot {
-	rows := make(map[insights.Report][]insights.Row, len(t.reports))
+	held := make(map[insights.Report]source.Result, len(t.reports))
 	for r, st := range t.reports {
 		if st.held {
-			rows[r] = st.rows
+			held[r] = st.result
 		}
 	}
-	// The as-of period is taken over the union of the held rows: a report
-	// still serving older data does not hold the others back.
-	asOf := AsOf(rows)
+	// The as-of period is taken over the union of the held results: a
+	// report still serving older data does not hold the others back.
+	asOf := AsOf(held)
 	var points []point
 	for _, g := range []insights.Granularity{insights.Daily, insights.Monthly} {
 		if period, ok := asOf[g]; ok {
-			points = e.catalog.seriesPoints(t.Name, g, period, rows, points)
+			points = e.catalog.seriesPoints(t.Name, g, period, held, points)
 		}
 	}
-	points = e.catalog.infoPoints(t.Tenant, rows, points)
+	points = e.catalog.infoPoints(t.Tenant, held, points)
 	points = e.health.points(t, t.order, asOf, duration, points)
 	return newSnapshot(points)
 }

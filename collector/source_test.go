@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -42,10 +43,10 @@ func TestUserInsightsRetirementDetected(t *testing.T) {
 			logger := slog.New(slog.NewTextHandler(&logs, nil))
 			var s source.Source = userinsights.New(src, logger)
 			if tt.source == insights.SourceLogs {
-				s = &listingSource{fakeSource: src, reports: cfg.Reports}
+				s = &listingSource{results: source.Results{cfg.Reports[0]: {}, cfg.Reports[1]: {}}}
 			}
 			reg := prometheus.NewPedanticRegistry()
-			e, err := New([]Tenant{{Name: "t", TenantID: "tid", Source: s}}, cfg, logger, reg, now)
+			e, err := New([]Tenant{{Name: "t", TenantID: "tid", Source: s}}, withFamilies(cfg), logger, reg, now)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -72,52 +73,54 @@ func TestUserInsightsRetirementDetected(t *testing.T) {
 	}
 }
 
-// listingSource produces only some reports and syncs before each refresh.
+// listingSource produces only some reports, whose results it is given
+// (as the logs source produces them), and syncs before each refresh.
 type listingSource struct {
-	*fakeSource
-	reports []insights.Report
+	results source.Results
 	syncs   int
 }
 
-func (s *listingSource) Name() string               { return insights.SourceLogs }
-func (s *listingSource) Reports() []insights.Report { return s.reports }
+func (s *listingSource) Name() string { return insights.SourceLogs }
+func (s *listingSource) Reports() []insights.Report {
+	return slices.Collect(maps.Keys(s.results))
+}
 
-// Refresh syncs, then serves the reports of want from the rows, as the
-// logs source does.
-func (s *listingSource) Refresh(ctx context.Context, want []insights.Report) source.Results {
+// Refresh syncs, then serves the reports of want, as the logs source does.
+func (s *listingSource) Refresh(_ context.Context, want []insights.Report) source.Results {
 	s.syncs++
 	out := source.Results{}
 	for _, r := range want {
-		var res source.Result
-		res.Rows, res.Err = s.Fetch(ctx, r)
-		out[r] = res
+		out[r] = s.results[r]
 	}
 	return out
 }
 
 // TestListerReportsOnly: a source that lists its reports is asked only for
-// those, the others are absent (no data, no report_up), the derived
-// tenantActiveUsers comes from the source, and Sync runs once per refresh.
+// those, the others are absent (no data, no report_up), its families'
+// points are exposed as given (tenant_active_users is its own, not a sum),
+// and Sync runs once per refresh.
 func TestListerReportsOnly(t *testing.T) {
 	day := date(2026, 12, 2)
-	active, tenantActive, summary := report(insights.Daily, insights.ActiveUsers),
-		report(insights.Daily, insights.TenantActiveUsers), report(insights.Daily, insights.Summary)
-	src := &listingSource{
-		fakeSource: newFakeSource(map[insights.Report][]insights.Row{
-			active:       {{FactDate: day, AppID: "a", OS: "Windows", Count: 3}, {FactDate: day, AppID: "b", OS: "Windows", Count: 2}},
-			tenantActive: {{FactDate: day, Count: 4}},
-			summary:      {{FactDate: day, AppID: "a", ActiveUsers: 9}},
-		}),
-		reports: []insights.Report{active, tenantActive},
+	active, summary := report(insights.Daily, insights.ActiveUsers), report(insights.Daily, insights.Summary)
+	point := func(family string, value int64, labels ...source.Label) source.Point {
+		return source.Point{Family: family, Start: day, Labels: labels, Value: value}
 	}
+	src := &listingSource{results: source.Results{active: {
+		Points: []source.Point{
+			point("active_users", 3, source.Label{Name: "app_id", Value: "a"}, source.Label{Name: "os", Value: "Windows"}),
+			point("active_users", 2, source.Label{Name: "app_id", Value: "b"}, source.Label{Name: "os", Value: "Windows"}),
+			point("tenant_active_users", 4),
+		},
+		Records: map[time.Time]int{day: 3},
+	}}}
 	e, reg := newTestExporter(t, Config{Reports: []insights.Report{active, summary}}, func() time.Time { return day },
 		Tenant{Name: "t", TenantID: "tid", Source: src})
 	e.RefreshAll(context.Background())
 	checkValues(t, gatherValues(t, reg), map[string]float64{
-		`entra_insights_daily_tenant_active_users{tenant="t"}`:                                4, // exact, not 3+2
-		`entra_insights_daily_active_users{app_id="a",os="Windows",tenant="t"}`:               3,
-		`entra_insights_report_up{granularity="daily",report="tenantActiveUsers",tenant="t"}`: 1,
-		`entra_insights_source_up{source="logs",tenant="t"}`:                                  1,
+		`entra_insights_daily_tenant_active_users{tenant="t"}`:                          4, // exact, not 3+2
+		`entra_insights_daily_active_users{app_id="a",os="Windows",tenant="t"}`:         3,
+		`entra_insights_report_up{granularity="daily",report="activeUsers",tenant="t"}`: 1,
+		`entra_insights_source_up{source="logs",tenant="t"}`:                            1,
 	}, `entra_insights_daily_overview_active_users{`, `entra_insights_report_up{granularity="daily",report="summary",tenant="t"}`)
 	if src.syncs != 1 {
 		t.Errorf("Sync ran %d times in one refresh, want 1", src.syncs)
@@ -128,7 +131,7 @@ func TestListerReportsOnly(t *testing.T) {
 	}
 }
 
-// TestUserInsightsTenantActiveUsersIsTheSum: without the derived report,
+// TestUserInsightsTenantActiveUsersIsTheSum: for the userinsights source,
 // tenant_active_users is the upper-bound sum of activeUsers rows.
 func TestUserInsightsTenantActiveUsersIsTheSum(t *testing.T) {
 	day := date(2026, 12, 2)
@@ -139,32 +142,5 @@ func TestUserInsightsTenantActiveUsersIsTheSum(t *testing.T) {
 	e, reg := newTestExporter(t, Config{Reports: []insights.Report{active}}, func() time.Time { return day },
 		Tenant{Name: "t", TenantID: "tid", Source: src})
 	e.RefreshAll(context.Background())
-	checkValues(t, gatherValues(t, reg), map[string]float64{`entra_insights_daily_tenant_active_users{tenant="t"}`: 5},
-		`entra_insights_report_up{granularity="daily",report="tenantActiveUsers",tenant="t"}`)
-}
-
-// TestEveryReportFeedsAMetric checks the metric specs against the report
-// catalog: each report feeds a metric, each metric reads a declared report
-// at a granularity some source produces.
-func TestEveryReportFeedsAMetric(t *testing.T) {
-	fed := map[string]bool{}
-	for _, m := range metricSpecs() {
-		spec, ok := insights.SpecOf(m.report)
-		if !ok {
-			t.Errorf("%s reads %q, which the catalog does not declare", m.name, m.report)
-			continue
-		}
-		fed[m.report] = true
-		for _, g := range []insights.Granularity{insights.Daily, insights.Monthly} {
-			produced := slices.Contains(spec.Graph, g) || slices.Contains(spec.Logs, g)
-			if (m.only == "" || m.only == g) && !produced {
-				t.Errorf("%s_%s reads %s/%s, which no source produces", g, m.name, g, m.report)
-			}
-		}
-	}
-	for _, s := range insights.Specs() {
-		if !fed[s.Name] {
-			t.Errorf("report %s feeds no metric", s.Name)
-		}
-	}
+	checkValues(t, gatherValues(t, reg), map[string]float64{`entra_insights_daily_tenant_active_users{tenant="t"}`: 5})
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/entra-insights/entra_insights_exporter/graph/insights"
 	"github.com/entra-insights/entra_insights_exporter/internal/app"
 	"github.com/entra-insights/entra_insights_exporter/internal/backfill"
+	"github.com/entra-insights/entra_insights_exporter/internal/source"
 )
 
 type backfillCmd struct {
@@ -135,7 +136,7 @@ func (b *backfillCmd) Run(ctx context.Context, c *cli, logger *slog.Logger, std 
 		end = now
 	}
 
-	var tenants []backfill.TenantRows
+	var tenants []backfill.TenantData
 	for _, pt := range p.Tenants {
 		t, err := fetchTenant(ctx, rt, pt, catalog, std.err)
 		if err != nil {
@@ -199,28 +200,32 @@ func (b *backfillCmd) narrow(p *app.Plan) error {
 // client and source serve uses (a logs source reads the retained logs into
 // memory, leaving serve's state file alone). Any failed report fails the
 // backfill: a partial history would look like real gaps.
-func fetchTenant(ctx context.Context, rt *app.Runtime, pt app.Tenant, catalog *collector.Catalog, progress io.Writer) (backfill.TenantRows, error) {
+func fetchTenant(ctx context.Context, rt *app.Runtime, pt app.Tenant, catalog *collector.Catalog, progress io.Writer) (backfill.TenantData, error) {
 	cfg := pt.Graph
 	tenant, err := rt.InMemoryTenant(pt, catalog)
 	if err != nil {
-		return backfill.TenantRows{}, &settingError{err}
+		return backfill.TenantData{}, &settingError{err}
 	}
 	fmt.Fprintf(progress, "backfill: tenant %s: reading its %s source\n", cfg.TenantName, tenant.Source.Name())
 	reports := catalog.ReportsOf(tenant.Source)
 	results := tenant.Source.Refresh(ctx, reports) // the call of every refresh
-	rows := map[insights.Report][]insights.Row{}
+	held := map[insights.Report]source.Result{}
 	for i, r := range reports {
 		res, ok := results[r]
 		if !ok {
 			res.Err = fmt.Errorf("the %s source returned nothing for it", tenant.Source.Name())
 		}
 		if res.Err != nil {
-			return backfill.TenantRows{}, fmt.Errorf("tenant %s: report %s: %w (%s)", cfg.TenantName, r, res.Err, insights.HintOf(res.Err))
+			return backfill.TenantData{}, fmt.Errorf("tenant %s: report %s: %w (%s)", cfg.TenantName, r, res.Err, insights.HintOf(res.Err))
 		}
-		rows[r] = res.Rows
-		fmt.Fprintf(progress, "backfill: tenant %s: %d/%d %s: %d rows\n", cfg.TenantName, i+1, len(reports), r, len(res.Rows))
+		held[r] = res
+		records := 0
+		for _, n := range res.Records {
+			records += n
+		}
+		fmt.Fprintf(progress, "backfill: tenant %s: %d/%d %s: %d records\n", cfg.TenantName, i+1, len(reports), r, records)
 	}
-	return backfill.TenantRows{Tenant: tenant, Rows: rows}, nil
+	return backfill.TenantData{Tenant: tenant, Results: held}, nil
 }
 
 func (b *backfillCmd) output(stdout io.Writer) (io.Writer, func() error, error) {

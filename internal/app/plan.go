@@ -46,6 +46,7 @@ func (t Tenant) Name() string { return t.Graph.TenantName }
 // is the simulator to read; nil (--config.check) plans no tenant.
 func NewPlan(cfg Config, sim *graphsim.Sim) (*Plan, error) {
 	p := &Plan{Collector: collector.Config{
+		Families:        registry.Families(),
 		RefreshInterval: cfg.RefreshInterval,
 		RefreshTimeout:  cfg.RefreshTimeout,
 		MaxAge:          cfg.MaxAge,
@@ -95,6 +96,17 @@ func NewPlan(cfg Config, sim *graphsim.Sim) (*Plan, error) {
 	}
 	if err := p.checkServed(); err != nil {
 		return nil, fmt.Errorf("config.file: reports: %w", err)
+	}
+	// The families of the sources read, so that each help says what its
+	// one source counts (two sources' helps are both given).
+	var sources []string
+	for _, t := range p.Tenants {
+		if !slices.Contains(sources, t.Source) {
+			sources = append(sources, t.Source)
+		}
+	}
+	if len(sources) > 0 {
+		p.Collector.Families = registry.Families(sources...)
 	}
 	return p, nil
 }

@@ -28,12 +28,13 @@ import (
 
 	"github.com/entra-insights/entra_insights_exporter/collector"
 	"github.com/entra-insights/entra_insights_exporter/graph/insights"
+	"github.com/entra-insights/entra_insights_exporter/internal/source"
 )
 
-// TenantRows is one tenant and the rows of its reports, read once.
-type TenantRows struct {
-	Tenant collector.Tenant
-	Rows   map[insights.Report][]insights.Row
+// TenantData is one tenant and what its source read of its reports, once.
+type TenantData struct {
+	Tenant  collector.Tenant
+	Results map[insights.Report]source.Result
 }
 
 // Options bound the output in time and set the sample spacing.
@@ -76,7 +77,7 @@ type family struct {
 // "# EOF": families sorted by name, series sorted by labels, samples in time
 // order. It is deterministic: the same input gives the same bytes, so a
 // re-run produces identical samples that Prometheus merges.
-func Write(w io.Writer, catalog *collector.Catalog, tenants []TenantRows, opts Options) (Stats, error) {
+func Write(w io.Writer, catalog *collector.Catalog, tenants []TenantData, opts Options) (Stats, error) {
 	families, err := collect(catalog, tenants, opts)
 	if err != nil {
 		return Stats{}, err
@@ -92,7 +93,7 @@ func Write(w io.Writer, catalog *collector.Catalog, tenants []TenantRows, opts O
 
 // collect gathers every series of every tenant with the value it had in
 // each display window, sorted: families by name, series by labels.
-func collect(catalog *collector.Catalog, tenants []TenantRows, opts Options) ([]*family, error) {
+func collect(catalog *collector.Catalog, tenants []TenantData, opts Options) ([]*family, error) {
 	if opts.Step <= 0 {
 		return nil, fmt.Errorf("step %s must be positive", opts.Step)
 	}
@@ -126,8 +127,8 @@ func collect(catalog *collector.Catalog, tenants []TenantRows, opts Options) ([]
 
 // addTenant records, for every series of the tenant, the value it had in
 // each display window.
-func addTenant(families map[string]*family, catalog *collector.Catalog, t TenantRows, opts Options) error {
-	asOf := collector.AsOf(t.Rows)
+func addTenant(families map[string]*family, catalog *collector.Catalog, t TenantData, opts Options) error {
+	asOf := collector.AsOf(t.Results)
 	var first time.Time
 	for _, g := range []insights.Granularity{insights.Daily, insights.Monthly} {
 		newest, ok := asOf[g]
@@ -135,12 +136,12 @@ func addTenant(families map[string]*family, catalog *collector.Catalog, t Tenant
 			continue
 		}
 		lag := periodsBetween(g, newest, insights.PeriodStart(g, opts.Now))
-		for _, p := range periods(g, t.Rows) {
+		for _, p := range periods(g, t.Results) {
 			from, to := shift(g, p, lag), shift(g, next(g, p), lag)
 			if first.IsZero() || from.Before(first) {
 				first = from
 			}
-			for _, s := range catalog.Series(t.Tenant.Name, g, p, t.Rows) {
+			for _, s := range catalog.Series(t.Tenant.Name, g, p, t.Results) {
 				if err := add(families, s, segment{from: from, to: to, value: s.Value}, opts.Labels); err != nil {
 					return err
 				}
@@ -148,9 +149,9 @@ func addTenant(families map[string]*family, catalog *collector.Catalog, t Tenant
 		}
 	}
 	if first.IsZero() {
-		return nil // Graph returned no rows at all
+		return nil // the source had no data at all
 	}
-	for _, s := range catalog.InfoSeries(t.Tenant, t.Rows) {
+	for _, s := range catalog.InfoSeries(t.Tenant, t.Results) {
 		if err := add(families, s, segment{from: first, to: opts.End, value: s.Value}, opts.Labels); err != nil {
 			return err
 		}
@@ -258,21 +259,23 @@ func escape(v string) string {
 	return strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(v)
 }
 
-// periods returns the distinct period starts of granularity g in the rows,
-// oldest first.
-func periods(g insights.Granularity, rows map[insights.Report][]insights.Row) []time.Time {
+// periods returns the distinct period starts of granularity g the results
+// hold records of, oldest first.
+func periods(g insights.Granularity, results map[insights.Report]source.Result) []time.Time {
 	seen := map[time.Time]bool{}
-	for r, rs := range rows {
+	for r, res := range results {
 		if r.Granularity != g {
 			continue
 		}
-		for _, row := range rs {
-			seen[insights.PeriodStart(g, row.FactDate)] = true
+		for p, n := range res.Records {
+			seen[p] = seen[p] || n > 0
 		}
 	}
 	out := make([]time.Time, 0, len(seen))
-	for p := range seen {
-		out = append(out, p)
+	for p, any := range seen {
+		if any {
+			out = append(out, p)
+		}
 	}
 	slices.SortFunc(out, func(a, b time.Time) int { return cmp.Compare(a.Unix(), b.Unix()) })
 	return out

@@ -15,13 +15,13 @@ import (
 
 var now = time.Date(2026, 11, 27, 15, 4, 5, 0, time.UTC)
 
-func simTenant(t testing.TB, at time.Time, lag bool) TenantRows {
+func simTenant(t testing.TB, at time.Time, lag bool) TenantData {
 	t.Helper()
 	rows := map[insights.Report][]insights.Row{}
 	for _, r := range insights.AllReports() {
 		rows[r] = graphsim.Rows(graphsim.DefaultTenantID, r, at, lag)
 	}
-	return TenantRows{Tenant: collector.Tenant{Name: "demo", TenantID: graphsim.DefaultTenantID, Cloud: "public"}, Rows: rows}
+	return TenantData{Tenant: collector.Tenant{Name: "demo", TenantID: graphsim.DefaultTenantID, Cloud: "public"}, Rows: rows}
 }
 
 type sample struct {
@@ -59,7 +59,7 @@ func parse(t *testing.T, text string) []sample {
 	return out
 }
 
-func write(t *testing.T, tenants []TenantRows, opts Options) (string, Stats) {
+func write(t *testing.T, tenants []TenantData, opts Options) (string, Stats) {
 	t.Helper()
 	catalog, err := collector.NewCatalog(collector.Config{})
 	if err != nil {
@@ -74,7 +74,7 @@ func write(t *testing.T, tenants []TenantRows, opts Options) (string, Stats) {
 }
 
 func TestPlacementAndOrder(t *testing.T) {
-	text, stats := write(t, []TenantRows{simTenant(t, now, false)}, Options{Step: time.Hour, End: now, Now: now})
+	text, stats := write(t, []TenantData{simTenant(t, now, false)}, Options{Step: time.Hour, End: now, Now: now})
 	samples := parse(t, text)
 	if len(samples) != stats.Samples || stats.Samples == 0 {
 		t.Fatalf("parsed %d samples, Write reported %d", len(samples), stats.Samples)
@@ -116,7 +116,7 @@ func TestPlacementAndOrder(t *testing.T) {
 // backfilled value equals what serve exposes for that period.
 func TestValuesMirrorServe(t *testing.T) {
 	tenant := simTenant(t, now, false)
-	text, _ := write(t, []TenantRows{tenant}, Options{Step: time.Hour, End: now, Now: now})
+	text, _ := write(t, []TenantData{tenant}, Options{Step: time.Hour, End: now, Now: now})
 	samples := parse(t, text)
 	catalog, _ := collector.NewCatalog(collector.Config{})
 	day := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC) // no lag: shown during that very day
@@ -148,7 +148,7 @@ func TestValuesMirrorServe(t *testing.T) {
 // are shown during today, like live.
 func TestLagShiftsWindows(t *testing.T) {
 	tenant := simTenant(t, now, true) // newest daily factDate = yesterday
-	text, _ := write(t, []TenantRows{tenant}, Options{Step: time.Hour, End: now, Now: now})
+	text, _ := write(t, []TenantData{tenant}, Options{Step: time.Hour, End: now, Now: now})
 	yesterday := time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)
 	todayNoon := time.Date(2026, 11, 27, 12, 30, 0, 0, time.UTC)
 	found := false
@@ -166,7 +166,7 @@ func TestLagShiftsWindows(t *testing.T) {
 }
 
 func TestDeterministicAndBounded(t *testing.T) {
-	tenants := []TenantRows{simTenant(t, now, false)}
+	tenants := []TenantData{simTenant(t, now, false)}
 	start := now.Add(-48 * time.Hour)
 	a, sa := write(t, tenants, Options{Step: 6 * time.Hour, Start: start, End: now, Now: now})
 	b, _ := write(t, tenants, Options{Step: 6 * time.Hour, Start: start, End: now, Now: now})
@@ -188,7 +188,7 @@ func TestDeterministicAndBounded(t *testing.T) {
 func TestEndInThePastKeepsPlacement(t *testing.T) {
 	tenant := simTenant(t, now, false)
 	end := now.AddDate(0, 0, -5)
-	text, _ := write(t, []TenantRows{tenant}, Options{Step: time.Hour, End: end, Now: now})
+	text, _ := write(t, []TenantData{tenant}, Options{Step: time.Hour, End: end, Now: now})
 	day := time.Date(2026, 11, 10, 0, 0, 0, 0, time.UTC)
 	at := day.Add(10*time.Hour + 30*time.Minute)
 	for _, s := range parse(t, text) {
@@ -209,7 +209,7 @@ func TestRejectsBadStep(t *testing.T) {
 }
 
 func BenchmarkWriteYearHourly(b *testing.B) {
-	tenants := []TenantRows{simTenant(b, now, false)}
+	tenants := []TenantData{simTenant(b, now, false)}
 	catalog, _ := collector.NewCatalog(collector.Config{})
 	var stats Stats
 	for b.Loop() {
@@ -228,7 +228,7 @@ func (discard) Write(p []byte) (int, error) { return len(p), nil }
 
 func TestExtraLabels(t *testing.T) {
 	labels := []collector.Label{{Name: "job", Value: "entra_insights"}, {Name: "instance", Value: "exporter:9945"}}
-	text, _ := write(t, []TenantRows{simTenant(t, now, false)}, Options{Step: 6 * time.Hour, End: now, Now: now, Labels: labels})
+	text, _ := write(t, []TenantData{simTenant(t, now, false)}, Options{Step: 6 * time.Hour, End: now, Now: now, Labels: labels})
 	for _, s := range parse(t, text) {
 		if !strings.Contains(s.series, `instance="exporter:9945",`) || !strings.Contains(s.series, `job="entra_insights"`) {
 			t.Fatalf("series %s lacks the extra labels (or they are not sorted in)", s.series)
@@ -236,7 +236,7 @@ func TestExtraLabels(t *testing.T) {
 	}
 	catalog, _ := collector.NewCatalog(collector.Config{})
 	for _, bad := range [][]collector.Label{{{Name: "tenant", Value: "x"}}, {{Name: "bad-name", Value: "x"}}, {{Name: "__name__", Value: "x"}}} {
-		if _, err := Write(&bytes.Buffer{}, catalog, []TenantRows{simTenant(t, now, false)}, Options{Step: time.Hour, End: now, Now: now, Labels: bad}); err == nil {
+		if _, err := Write(&bytes.Buffer{}, catalog, []TenantData{simTenant(t, now, false)}, Options{Step: time.Hour, End: now, Now: now, Labels: bad}); err == nil {
 			t.Errorf("label %v accepted", bad)
 		}
 	}

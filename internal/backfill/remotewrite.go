@@ -29,7 +29,7 @@ type RemoteWrite struct {
 const maxSamplesPerRequest = 50_000
 
 // Send writes the same samples Write would, to a remote-write endpoint.
-func Send(ctx context.Context, rw RemoteWrite, catalog *collector.Catalog, tenants []TenantRows, opts Options) (Stats, error) {
+func Send(ctx context.Context, rw RemoteWrite, catalog *collector.Catalog, tenants []TenantData, opts Options) (Stats, error) {
 	families, err := collect(catalog, tenants, opts)
 	if err != nil {
 		return Stats{}, err

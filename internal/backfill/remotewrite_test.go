@@ -87,7 +87,7 @@ func decodeWriteRequest(t *testing.T, body []byte) []decodedSeries {
 // TestSendMatchesWrite: the remote-write path sends exactly the samples the
 // OpenMetrics path writes, in order, with the protocol's headers.
 func TestSendMatchesWrite(t *testing.T) {
-	tenants := []TenantRows{simTenant(t, now, false)}
+	tenants := []TenantData{simTenant(t, now, false)}
 	opts := Options{Step: 6 * time.Hour, End: now, Now: now, Labels: []collector.Label{{Name: "job", Value: "entra_insights"}}}
 	text, wantStats := write(t, tenants, opts)
 	want := map[string]int{}
@@ -156,7 +156,7 @@ func TestSendReportsRejection(t *testing.T) {
 	}))
 	defer srv.Close()
 	catalog, _ := collector.NewCatalog(collector.Config{})
-	_, err := Send(t.Context(), RemoteWrite{URL: srv.URL}, catalog, []TenantRows{simTenant(t, now, false)}, Options{Step: time.Hour, End: now, Now: now})
+	_, err := Send(t.Context(), RemoteWrite{URL: srv.URL}, catalog, []TenantData{simTenant(t, now, false)}, Options{Step: time.Hour, End: now, Now: now})
 	if err == nil || !strings.Contains(err.Error(), "out of bounds") {
 		t.Fatalf("err = %v, want the receiver's message", err)
 	}

@@ -1,11 +1,13 @@
-// Package source says what a source of one tenant's activity data is. Each
-// source is a package under it (logs, userinsights); package registry
-// lists them. A source never imports the collector: it hands the collector
-// rows of reports, and the collector turns them into metrics.
+// Package source says what a source of one tenant's activity data is and
+// what it hands the collector: the points of the families it declares
+// (family.go), by report. Each source is a package under it (logs,
+// userinsights); package registry lists them. A source never imports the
+// collector; the collector turns families into metrics and knows no source.
 package source
 
 import (
 	"context"
+	"time"
 
 	"github.com/entra-insights/entra_insights_exporter/graph/insights"
 )
@@ -27,9 +29,16 @@ type Source interface {
 // Results are the results of one refresh, by report.
 type Results map[insights.Report]Result
 
-// Result is one report's rows, or the error that failed it.
+// Result is one report's points, or the error that failed it.
 type Result struct {
-	Rows []insights.Row
+	// Points are the values of the report's families in every period the
+	// source holds.
+	Points []Point
+	// Records counts, by period start, what the source holds of the
+	// report: Graph's rows, or the logs' counters (report_rows).
+	Records map[time.Time]int
+	// Apps are the application ids the report saw, with their names.
+	Apps map[string]App
 	Err  error
 }
 

@@ -1,13 +1,13 @@
 package logs
 
 import (
-	"maps"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/entra-insights/entra_insights_exporter/graph/insights"
+	"github.com/entra-insights/entra_insights_exporter/internal/source"
 )
 
 // counts are the event counters of one key: attempts, successes and the
@@ -28,21 +28,6 @@ func (c *counts) add(succeeded bool, errorCode int64) {
 		c.Failures = map[string]int64{}
 	}
 	c.Failures[strconv.FormatInt(errorCode, 10)]++
-}
-
-// row is base with c's attempts, successes and failures.
-func (c *counts) row(base insights.Row) insights.Row {
-	base.Attempts, base.Successes, base.Failures = c.Attempts, c.Successes, c.failures()
-	return base
-}
-
-// failures returns c's failures in a fixed order.
-func (c *counts) failures() []insights.Failure {
-	out := make([]insights.Failure, 0, len(c.Failures))
-	for _, code := range slices.Sorted(maps.Keys(c.Failures)) {
-		out = append(out, insights.Failure{ReasonCode: code, Count: c.Failures[code]})
-	}
-	return out
 }
 
 // appName is the newest display name seen of an application.
@@ -175,98 +160,161 @@ func get(m map[string]*counts, k string) *counts {
 	return c
 }
 
-// rows appends the period's rows of report name.
-func (p *period) rows(name string, out []insights.Row) []insights.Row {
-	base := insights.Row{FactDate: p.start}
-	switch name {
-	case insights.Authentications:
-		for k, c := range p.auth {
-			r, _ := p.row(c.row(base), authLabels, k)
-			out = append(out, r)
+// periodFamily is a family counted in the periods of the event logs: its
+// declaration, and how a period gives its points (labels: the family's
+// dimensions and its own labels, from the counter's key).
+type periodFamily struct {
+	source.Family
+	points func(p *period, emit emitFunc)
+}
+
+// emitFunc takes a point's value and labels.
+type emitFunc func(value int64, labels []source.Label)
+
+// periodFamilies are the families of the event logs. Their names, labels
+// and defaults are the userinsights source's of the same name (which the
+// collector checks), so dashboards read both sources.
+func periodFamilies() []periodFamily {
+	result := []string{"result"}
+	reason := []string{"reason_code"}
+	byResult := func(m func(p *period) map[string]*counts, labels []string) func(*period, emitFunc) {
+		return func(p *period, emit emitFunc) {
+			for k, c := range m(p) {
+				emit(c.Successes, withLabel(labelsOf(labels, k), "result", "success"))
+				emit(c.Attempts-c.Successes, withLabel(labelsOf(labels, k), "result", "failure"))
+			}
 		}
-	case insights.MFACompletions:
-		for k, c := range p.mfa {
-			r, _ := p.row(c.row(base), mfaLabels, k)
-			out = append(out, r)
+	}
+	byReason := func(m func(p *period) map[string]*counts, labels []string) func(*period, emitFunc) {
+		return func(p *period, emit emitFunc) {
+			for k, c := range m(p) {
+				for code, n := range c.Failures {
+					emit(n, withLabel(labelsOf(labels, k), "reason_code", code))
+				}
+			}
 		}
-	case insights.SignUps:
-		for k, c := range p.signU {
-			r, _ := p.row(base, signUpLabels, k)
-			r.Count = c.Successes
-			out = append(out, r)
+	}
+	summed := func(m func(p *period) map[string]int64, labels []string) func(*period, emitFunc) {
+		return func(p *period, emit emitFunc) {
+			for k, n := range m(p) {
+				emit(n, labelsOf(labels, k))
+			}
 		}
-		for k, n := range p.signUpFail {
-			out = append(out, p.failureRow(base, signUpFailLabels, k, n))
+	}
+	auth := func(p *period) map[string]*counts { return p.auth }
+	mfa := func(p *period) map[string]*counts { return p.mfa }
+	funnel := func(value func(funnelCount) int64) func(*period, emitFunc) {
+		return func(p *period, emit emitFunc) {
+			for stage, f := range p.funnelCounts() {
+				emit(value(f), []source.Label{{Name: "stage", Value: stage}})
+			}
 		}
-	case insights.ActiveUsers:
-		active, dims := p.active, p.activeDims
-		if p.open() {
-			active, dims = p.users.counts(), p.users.dims
-		}
-		for key, n := range active {
-			r, _ := p.row(base, dims, key)
-			r.Count = n
-			out = append(out, r)
-		}
-	case insights.SignInInterrupts:
-		for k, n := range p.interrupts {
-			out = append(out, p.failureRow(base, interruptLabels, k, n))
-		}
-	case insights.SignUpFunnel:
-		funnel := p.funnel
-		if p.open() {
-			funnel = funnelOf(p.flows)
-		}
-		for stage, f := range funnel {
-			r := base
-			r.Stage, r.Count, r.Abandoned = stage, f.Reached, f.Abandoned
-			out = append(out, r)
-		}
-	case insights.Requests:
-		for k, n := range p.requests {
-			r, _ := p.row(base, requestLabels, k)
-			r.Count = n
-			out = append(out, r)
-		}
-	case insights.TenantActiveUsers:
-		r := base
-		r.Count = p.tenantActive
-		if p.open() {
-			r.Count = p.users.len()
-		}
-		if r.Count > 0 {
-			out = append(out, r)
-		}
+	}
+	return []periodFamily{
+		{source.Family{Name: "active_users", Report: insights.ActiveUsers, Kind: source.Users, Defaults: []string{"app_id", "os"},
+			Help: "Users with at least one successful interactive sign-in in the period, exact distinct users per label set" +
+				" (the tenant-wide figure is tenant_active_users); this month's from the retained logs until a whole month has been read."},
+			func(p *period, emit emitFunc) {
+				active, dims := p.activeCounts()
+				for key, n := range active {
+					emit(n, labelsOf(dims, key))
+				}
+			}},
+		{source.Family{Name: "authentications", Report: insights.Authentications, Only: insights.Daily, Kind: source.Events,
+			Defaults: []string{"app_id", "os"}, Labels: result, Help: authHelp}, byResult(auth, authLabels)},
+		{source.Family{Name: "authentications", Report: insights.Authentications, Only: insights.Monthly, Kind: source.Events,
+			Defaults: []string{"country"}, Labels: result, Help: authHelp}, byResult(auth, authLabels)},
+		{source.Family{Name: "authentication_failures", Report: insights.Authentications, Kind: source.Events,
+			Defaults: []string{"app_id"}, Labels: reason,
+			Help: "Failed interactive sign-ins by Graph's status.errorCode (documented interrupts excluded)."},
+			byReason(auth, authLabels)},
+		{source.Family{Name: "mfa_attempts", Report: insights.MFACompletions, Kind: source.Events,
+			Defaults: []string{"mfa_method", "app_id"}, Labels: result,
+			Help: "Interactive sign-ins that asked for multifactor authentication, by its result (interrupts excluded)."},
+			byResult(mfa, mfaLabels)},
+		{source.Family{Name: "mfa_failures", Report: insights.MFACompletions, Kind: source.Events,
+			Defaults: []string{"mfa_method"}, Labels: reason,
+			Help: "Failed multifactor authentications by the sign-in's status.errorCode."},
+			byReason(mfa, mfaLabels)},
+		{source.Family{Name: "tenant_active_users", Report: insights.ActiveUsers, Kind: source.Users,
+			Help: "Distinct users with a successful interactive sign-in in the period, tenant-wide: exact (a user of several apps" +
+				" counts once); this month's from the retained logs until a whole month has been read."},
+			func(p *period, emit emitFunc) {
+				if n := p.tenantActiveCount(); n > 0 {
+					emit(n, nil)
+				}
+			}},
+		{source.Family{Name: "sign_ups", Report: insights.SignUps, Kind: source.Events, Defaults: []string{"app_id", "identity_provider"},
+			Help: "Users who signed up in the period: sign-up flows whose userCreation step succeeded, in the period of that step."},
+			func(p *period, emit emitFunc) {
+				for k, c := range p.signU {
+					emit(c.Successes, labelsOf(signUpLabels, k))
+				}
+			}},
+		{source.Family{Name: "sign_up_failures", Report: insights.SignUps, Kind: source.Events, Defaults: []string{"app_id"},
+			Labels: []string{"reason_code", "stage"},
+			Help: "Failed steps of sign-up flows (auditLogs/signUps events with a non-zero errorCode that is not a" +
+				" documented interrupt) by error code and signUpStage; a flow may fail a step and still complete."},
+			summed(func(p *period) map[string]int64 { return p.signUpFail }, signUpFailLabels)},
+		{source.Family{Name: "sign_up_flows", Report: insights.SignUpFunnel, Kind: source.Events, Labels: []string{"stage"},
+			Help: "Sign-up flows (one correlationId of auditLogs/signUps) that reached the signUpStage in the period:" +
+				" the sign-up funnel."},
+			funnel(func(f funnelCount) int64 { return f.Reached })},
+		{source.Family{Name: "sign_up_abandoned_flows", Report: insights.SignUpFunnel, Kind: source.Events, Labels: []string{"stage"},
+			Help: "Sign-up flows whose furthest signUpStage in the period was this one and that created no user:" +
+				" where customers drop off (a flow still in progress counts until it goes on)."},
+			funnel(func(f funnelCount) int64 { return f.Abandoned })},
+		{source.Family{Name: "sign_in_interrupts", Report: insights.SignInInterrupts, Kind: source.Events,
+			Defaults: []string{"app_id"}, Labels: reason,
+			Help: "Interactive sign-ins whose errorCode Microsoft documents as an expected interruption, not an error" +
+				" (50140: the 'Keep me signed in' prompt); they count neither as authentications nor as failures."},
+			summed(func(p *period) map[string]int64 { return p.interrupts }, interruptLabels)},
+		{source.Family{Name: "requests", Report: insights.Requests, Only: insights.Monthly, Kind: source.Events,
+			Defaults: []string{"app_id", "country"},
+			Help: "Every interactive sign-in (interrupts included) and every sign-up event (one per stage; country unknown):" +
+				" the closest the logs come to the portal's requests."},
+			summed(func(p *period) map[string]int64 { return p.requests }, requestLabels)},
+	}
+}
+
+const authHelp = "Interactive sign-ins by result: success (errorCode 0) or failure (any other code but the documented interrupts)."
+
+// labelsOf are the labels of counter key, of labels.
+func labelsOf(labels []string, key string) []source.Label {
+	out := make([]source.Label, 0, len(labels)+1)
+	for i, v := range splitKey(key, len(labels)) {
+		out = append(out, source.Label{Name: labels[i], Value: v})
 	}
 	return out
 }
 
-// row is base with the values of counter key (of labels) as its
-// dimensions and the app's name. reason_code and stage, which no row has,
-// name the failure a counter of failures counts: they are returned in a
-// Failure instead.
-func (p *period) row(base insights.Row, labels []string, key string) (insights.Row, insights.Failure) {
-	var f insights.Failure
-	for i, v := range splitKey(key, len(labels)) {
-		switch labels[i] {
-		case "reason_code":
-			f.ReasonCode = v
-		case "stage":
-			f.Stage = v
-		default:
-			base.SetDimension(labels[i], v) // every family's labels are dimensions (TestFamilyLabelsAreDimensions)
-		}
-	}
-	base.AppName = p.apps[base.AppID].Name
-	return base, f
+// withLabel is labels and name=value (labels has room for one more: a
+// copy is made only if not).
+func withLabel(labels []source.Label, name, value string) []source.Label {
+	return append(labels, source.Label{Name: name, Value: value})
 }
 
-// failureRow is the row of a counter of failures: its one Failure, of n.
-func (p *period) failureRow(base insights.Row, labels []string, key string, n int64) insights.Row {
-	r, f := p.row(base, labels, key)
-	f.Count = n
-	r.Failures = []insights.Failure{f}
-	return r
+// activeCounts are the period's distinct users by tuple, and the tuple's
+// dimensions.
+func (p *period) activeCounts() (map[string]int64, []string) {
+	if p.open() {
+		return p.users.counts(), p.users.dims
+	}
+	return p.active, p.activeDims
+}
+
+func (p *period) tenantActiveCount() int64 {
+	if p.open() {
+		return p.users.len()
+	}
+	return p.tenantActive
+}
+
+func (p *period) funnelCounts() map[string]funnelCount {
+	if p.open() {
+		return funnelOf(p.flows)
+	}
+	return p.funnel
 }
 
 // flowMask is the stages a sign-up flow reached: bit i for

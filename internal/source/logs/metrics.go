@@ -4,58 +4,58 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// Family is one of the logs source's own metrics, declared once: its desc
+// HealthMetric is one of the logs source's own metrics, declared once: its desc
 // and what the README's catalog says of it come from here.
-type Family struct {
+type HealthMetric struct {
 	Name, Type, Help string
 	Labels           []string
 }
 
-func (f Family) desc() *prometheus.Desc { return prometheus.NewDesc(f.Name, f.Help, f.Labels, nil) }
+func (f HealthMetric) desc() *prometheus.Desc { return prometheus.NewDesc(f.Name, f.Help, f.Labels, nil) }
 
 // The logs source's own metrics: how far each feed has been read, since
 // when, how many events it counted, and how each read fares. Events and
 // duplicates are kept in the state, so they survive restarts and reloads.
 var (
-	watermarkFamily = Family{"entra_insights_logs_read_until_timestamp_seconds", "gauge",
+	watermarkFamily = HealthMetric{"entra_insights_logs_read_until_timestamp_seconds", "gauge",
 		"End of the newest window of the activity log read and committed; far behind now means the source is catching up.",
 		[]string{"tenant", "feed"}}
-	lagFamily = Family{"entra_insights_logs_lag_seconds", "gauge",
+	lagFamily = HealthMetric{"entra_insights_logs_lag_seconds", "gauge",
 		"How far behind now the activity log has been read and committed (now minus read_until): a few minutes when" +
 			" keeping up, large while a first start or an outage is caught up; growing means the feed falls behind.",
 		[]string{"tenant", "feed"}}
-	sinceFamily = Family{"entra_insights_logs_read_since_timestamp_seconds", "gauge",
+	sinceFamily = HealthMetric{"entra_insights_logs_read_since_timestamp_seconds", "gauge",
 		"Where the first read of the activity log started: periods that began before it are incomplete (a month's distinct users cover only the retained logs).",
 		[]string{"tenant", "feed"}}
-	eventsFamily = Family{"entra_insights_logs_events_total", "counter",
+	eventsFamily = HealthMetric{"entra_insights_logs_events_total", "counter",
 		"Events of the activity log counted, ever (deduplicated by id).",
 		[]string{"tenant", "feed"}}
-	duplicatesFamily = Family{"entra_insights_logs_duplicate_events_total", "counter",
+	duplicatesFamily = HealthMetric{"entra_insights_logs_duplicate_events_total", "counter",
 		"Events read again in the overlap window and skipped as already counted.",
 		[]string{"tenant", "feed"}}
-	outOfWindowFamily = Family{"entra_insights_logs_out_of_window_events_total", "counter",
+	outOfWindowFamily = HealthMetric{"entra_insights_logs_out_of_window_events_total", "counter",
 		"Events Graph returned outside the time window asked for (a misbehaving response), skipped and not counted.",
 		[]string{"tenant", "feed"}}
-	readUpFamily = Family{"entra_insights_logs_read_up", "gauge",
+	readUpFamily = HealthMetric{"entra_insights_logs_read_up", "gauge",
 		"Whether the last attempt of each read of the logs source succeeded (1) or failed (0): signIns, signUps, users" +
 			" (users/$count), registrations (userRegistrationDetails), inactive (signInActivity); a periodic read between" +
 			" its attempts keeps its last outcome. Absent before the first refresh.",
 		[]string{"tenant", "read"}}
-	readErrorsFamily = Family{"entra_insights_logs_read_errors_total", "counter",
+	readErrorsFamily = HealthMetric{"entra_insights_logs_read_errors_total", "counter",
 		"Failed attempts of each read of the logs source, by reason: one per read and refresh (a read backing off after" +
 			" a failure is not attempted until the back-off ends). Absent until the read's first failure.",
 		[]string{"tenant", "read", "reason"}}
-	readLastOKFamily = Family{"entra_insights_logs_read_last_success_timestamp_seconds", "gauge",
+	readLastOKFamily = HealthMetric{"entra_insights_logs_read_last_success_timestamp_seconds", "gauge",
 		"Time of the last successful attempt of each read of the logs source. Absent until its first success.",
 		[]string{"tenant", "read"}}
-	openUsersFamily = Family{"entra_insights_logs_open_period_users", "gauge",
+	openUsersFamily = HealthMetric{"entra_insights_logs_open_period_users", "gauge",
 		"Distinct users held (as ids) for the periods still open; what the memory of the logs source grows with.",
 		[]string{"tenant"}}
 )
 
-// Families returns the logs source's own metrics.
-func Families() []Family {
-	return []Family{readUpFamily, readErrorsFamily, readLastOKFamily, watermarkFamily, lagFamily, sinceFamily, eventsFamily,
+// HealthMetrics returns the logs source's own metrics: its reads' health.
+func HealthMetrics() []HealthMetric {
+	return []HealthMetric{readUpFamily, readErrorsFamily, readLastOKFamily, watermarkFamily, lagFamily, sinceFamily, eventsFamily,
 		duplicatesFamily, outOfWindowFamily, openUsersFamily}
 }
 
@@ -75,7 +75,7 @@ var (
 
 // Describe implements prometheus.Collector.
 func (s *Source) Describe(ch chan<- *prometheus.Desc) {
-	for _, f := range Families() {
+	for _, f := range HealthMetrics() {
 		ch <- f.desc()
 	}
 }

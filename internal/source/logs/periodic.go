@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/entra-insights/entra_insights_exporter/graph/insights"
+	"github.com/entra-insights/entra_insights_exporter/internal/source"
 )
 
 // retry is the back-off of a periodic read after a failure.
@@ -199,4 +200,52 @@ func (s *Source) readInactive(ctx context.Context, now time.Time) bool {
 	s.inactiveRetry = retry{}
 	s.inactive = &inactive{At: now, ByWindow: byWindow}
 	return true
+}
+
+// periodicFamily is a family of a periodic read: its declaration, and
+// how the state gives its points at granularity g (in the period of the
+// read).
+type periodicFamily struct {
+	source.Family
+	points func(s *Source, g insights.Granularity, emit func(start time.Time, value int64, labels []source.Label))
+}
+
+// periodicFamilies are the families of the periodic reads.
+func periodicFamilies() []periodicFamily {
+	return []periodicFamily{
+		{source.Family{Name: "inactive_users", Report: insights.InactiveUsers, Kind: source.Users, Labels: []string{"window"},
+			Help: "Users whose last successful sign-in (signInActivity, needs Entra ID P1/P2) is older than the window" +
+				" (1d or calendar_month, 30d, 60d, 90d); users who never signed in are not counted."},
+			func(s *Source, g insights.Granularity, emit func(time.Time, int64, []source.Label)) {
+				if s.inactive == nil || s.inactive.Unlicensed {
+					return
+				}
+				first := "1d"
+				if g == insights.Monthly {
+					first = "calendar_month"
+				}
+				for _, w := range []string{first, "30d", "60d", "90d"} {
+					emit(insights.PeriodStart(g, s.inactive.At), s.inactive.ByWindow[w], []source.Label{{Name: "window", Value: w}})
+				}
+			}},
+		{source.Family{Name: "mfa_registered_users", Report: insights.MFARegisteredUsers, Only: insights.Monthly, Kind: source.Levels,
+			Labels: []string{"mfa_type"},
+			Help: "Users registered for a multifactor authentication method (userRegistrationDetails.methodsRegistered);" +
+				" a user registered for several is counted once per method."},
+			func(s *Source, g insights.Granularity, emit func(time.Time, int64, []source.Label)) {
+				if s.registrations == nil {
+					return
+				}
+				for _, m := range slices.Sorted(maps.Keys(s.registrations.ByMethod)) {
+					emit(insights.PeriodStart(g, s.registrations.At), s.registrations.ByMethod[m], []source.Label{{Name: "mfa_type", Value: m}})
+				}
+			}},
+		{source.Family{Name: "users", Report: insights.UserCount, Only: insights.Daily, Kind: source.Levels,
+			Help: "Users in the tenant (users/$count, exact)."},
+			func(s *Source, g insights.Granularity, emit func(time.Time, int64, []source.Label)) {
+				if s.users != nil {
+					emit(insights.PeriodStart(g, s.users.At), s.users.Count, nil)
+				}
+			}},
+	}
 }

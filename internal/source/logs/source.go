@@ -91,19 +91,19 @@ type Options struct {
 }
 
 // Source is the logs source of one tenant. Sync reads Graph and commits;
-// Rows serves the reports from what Sync aggregated. It is safe for
+// Result serves the reports from what Sync aggregated. It is safe for
 // concurrent use.
 type Source struct {
 	opts  Options
 	claim uint64
 
 	// syncing serializes Sync and guards the state below it; mu guards
-	// what Sync publishes (rows, errs, stats), so Rows and the metrics
+	// what Sync publishes (results, errs, stats), so Result and the metrics
 	// never wait for a Sync that reads Graph.
 	syncing sync.Mutex
 	mu      sync.RWMutex
 	errs    map[string]error // feed → error of the last Sync
-	rows    map[insights.Report][]insights.Row
+	results map[insights.Report]source.Result
 	stats   stats
 
 	signIns       feed
@@ -188,7 +188,7 @@ const (
 // feedOf says which feed a report is built from.
 func feedOf(report string) (string, bool) {
 	switch report {
-	case insights.ActiveUsers, insights.TenantActiveUsers, insights.Authentications, insights.MFACompletions,
+	case insights.ActiveUsers, insights.Authentications, insights.MFACompletions,
 		insights.SignInInterrupts, insights.Requests:
 		return feedSignIns, true
 	case insights.SignUps, insights.SignUpFunnel:
@@ -291,32 +291,32 @@ func (s *Source) Refresh(ctx context.Context, want []insights.Report) source.Res
 	}
 	out := make(source.Results, len(want))
 	for _, r := range want {
-		var res source.Result
-		if res.Err = ctx.Err(); res.Err == nil {
-			res.Rows, res.Err = s.Rows(r)
+		if err := ctx.Err(); err != nil {
+			out[r] = source.Result{Err: err}
+			continue
 		}
-		out[r] = res
+		out[r] = s.Result(r)
 	}
 	return out
 }
 
-// Rows returns the rows of report r as of the last Sync, or the error of
-// the read it is built from.
-func (s *Source) Rows(r insights.Report) ([]insights.Row, error) {
+// Result returns report r as of the last Sync, or the error of the read it
+// is built from.
+func (s *Source) Result(r insights.Report) source.Result {
 	feed, ok := feedOf(r.Name)
 	if !ok {
-		return nil, fmt.Errorf("the logs source has no report %s", r)
+		return source.Result{Err: fmt.Errorf("the logs source has no report %s", r)}
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if err := s.errs[feed]; err != nil {
-		return nil, err
+		return source.Result{Err: err}
 	}
-	return s.rows[r], nil
+	return s.results[r]
 }
 
 // Sync reads what is new in every feed and commits it. A feed's failure is
-// returned by Rows for the reports built from it; the others go on.
+// returned by Result for the reports built from it; the others go on.
 func (s *Source) Sync(ctx context.Context) error {
 	s.syncing.Lock()
 	defer s.syncing.Unlock()

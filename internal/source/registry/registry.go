@@ -28,6 +28,9 @@ type Spec struct {
 	Permissions []string
 	// Reports are the reports it can produce.
 	Reports func() []insights.Report
+	// Families are the metric families it produces, declared by its
+	// package next to the code that counts them.
+	Families func() []source.Family
 	// SteadyRequests is how many requests of Graph's reports budget one
 	// refresh makes once caught up, with the reports configured.
 	SteadyRequests func(configured []insights.Report) int
@@ -66,6 +69,7 @@ func Sources() []Spec {
 			// Directory.Read.All: Graph's signIns list needs it with AuditLog.Read.All.
 			Permissions:    []string{"AuditLog.Read.All", "Directory.Read.All"},
 			Reports:        insights.LogsReports,
+			Families:       logs.Families,
 			SteadyRequests: func([]insights.Report) int { return 2 }, // the frontier of each event log
 			KeepsState:     true,
 			New: func(d Deps) (source.Source, error) {
@@ -78,6 +82,7 @@ func Sources() []Spec {
 			Help:        "the userInsights reports Microsoft retired on 31 August 2026, for tenants where Graph still answers",
 			Permissions: []string{"Insights-UserMetric.Read.All"},
 			Reports:     insights.AllReports,
+			Families:    userinsights.Families,
 			SteadyRequests: func(configured []insights.Report) int { // one per report it produces
 				return len(slices.DeleteFunc(slices.Clone(configured), func(r insights.Report) bool {
 					return !slices.Contains(insights.AllReports(), r)
@@ -105,6 +110,22 @@ func Lookup(name string) (Spec, error) {
 		}
 	}
 	return Spec{}, fmt.Errorf("%q is not one of %s", name, strings.Join(Names(), ", "))
+}
+
+// Families returns the families of the sources named, or of every source
+// when none is, each with its source's name: the collector's catalog.
+func Families(names ...string) []source.Family {
+	var out []source.Family
+	for _, s := range Sources() {
+		if len(names) > 0 && !slices.Contains(names, s.Name) {
+			continue
+		}
+		for _, f := range s.Families() {
+			f.Source = s.Name
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // Help returns what --insights.source says of every source.

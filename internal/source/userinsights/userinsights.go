@@ -46,8 +46,7 @@ func New(f Fetcher, logger *slog.Logger) *Source {
 // Name is insights.SourceUserInsights.
 func (s *Source) Name() string { return insights.SourceUserInsights }
 
-// Reports are Graph's userInsights reports; the collector derives the
-// derived ones (tenantActiveUsers) itself.
+// Reports are Graph's userInsights reports.
 func (s *Source) Reports() []insights.Report { return insights.AllReports() }
 
 // Refresh fetches every report of want (FetchAll). A refresh in which
@@ -65,7 +64,8 @@ func (s *Source) Refresh(ctx context.Context, want []insights.Report) source.Res
 	return results
 }
 
-// FetchAll fetches every report of want from f, up to workers at once.
+// FetchAll fetches every report of want from f, up to workers at once,
+// and maps each into its families.
 func FetchAll(ctx context.Context, f Fetcher, want []insights.Report) source.Results {
 	results := make([]source.Result, len(want))
 	var next atomic.Int64 // index of the next report to fetch
@@ -93,7 +93,10 @@ func fetch(ctx context.Context, f Fetcher, r insights.Report) source.Result {
 		return source.Result{Err: err}
 	}
 	rows, err := f.Fetch(ctx, r)
-	return source.Result{Rows: rows, Err: err}
+	if err != nil {
+		return source.Result{Err: err}
+	}
+	return ResultOf(r, rows)
 }
 
 // retired reports whether a refresh found the API retired: every report
@@ -101,7 +104,7 @@ func fetch(ctx context.Context, f Fetcher, r insights.Report) source.Result {
 // least one of them retired or all of them answered.
 func retired(results source.Results) bool {
 	for _, r := range results {
-		if r.Err != nil && insights.ReasonOf(r.Err) != insights.ReasonRetired || r.Err == nil && len(r.Rows) > 0 {
+		if r.Err != nil && insights.ReasonOf(r.Err) != insights.ReasonRetired || r.Err == nil && len(r.Records) > 0 {
 			return false
 		}
 	}
