@@ -17,18 +17,13 @@ const (
 	UserCount                  = "userCount"
 )
 
-// Reports that no Graph segment of that name serves: the logs source
-// produces them from the activity logs, and for the userinsights source the
-// collector derives them (see ReportSpec.DerivedFrom).
+// Reports that no Graph segment of that name serves: only the logs source
+// produces them, from the activity logs.
 const (
-	// TenantActiveUsers holds one row per period: the distinct users of the
-	// whole tenant (logs source: exact).
-	TenantActiveUsers = "tenantActiveUsers"
-	// SignInInterrupts holds the sign-ins whose errorCode is a documented
+	// SignInInterrupts are the sign-ins whose errorCode is a documented
 	// interrupt (Interrupts), by app and code.
 	SignInInterrupts = "signInInterrupts"
-	// SignUpFunnel holds one row per sign-up stage: the flows that reached
-	// it and those abandoned after it.
+	// SignUpFunnel is the sign-up flows by the stage they reached.
 	SignUpFunnel = "signUpFunnel"
 )
 
@@ -38,12 +33,13 @@ const (
 // ParseReport, the collector's dimension choices, the simulator's JSON and
 // the README's catalog come from it. What cannot be a table stays with the
 // code it belongs to: the SDK decoding of a row (graph/rows.go), its
-// simulation (internal/graphsim/reports.go) and the metrics made of it
-// (collector/specs.go); tests check that each of those covers this table.
+// simulation (internal/graphsim/reports.go) and the families its rows or
+// the logs give (each source's package); tests check that each of those
+// covers this table.
 type ReportSpec struct {
 	Name string
 	// Graph lists the granularities /reports/userInsights serves; none for
-	// a derived report.
+	// a report only the logs source has.
 	Graph []Granularity
 	// Logs lists the granularities the logs source produces.
 	Logs []Granularity
@@ -52,9 +48,6 @@ type ReportSpec struct {
 	Dimensions []string
 	// Deprecated reports are read only when a config file lists them.
 	Deprecated bool
-	// DerivedFrom names the report whose rows, summed, stand in for this
-	// one where a source does not produce it.
-	DerivedFrom string
 	// Entity is the OData type of its rows; with EntityPerGranularity it
 	// is prefixed by the granularity ("dailyInactiveUsersMetric").
 	Entity               string
@@ -184,11 +177,6 @@ func Specs() []ReportSpec {
 			Dimensions: []string{"language"},
 			Fields:     []Field{numField("count", count), strField("language", language)},
 		},
-		{
-			// One row per period; for the userinsights source the sum of
-			// activeUsers, an upper bound.
-			Name: TenantActiveUsers, Logs: both, DerivedFrom: ActiveUsers,
-		},
 		{Name: SignInInterrupts, Logs: both, Dimensions: []string{"app_id"}},
 		{Name: SignUpFunnel, Logs: both},
 	}
@@ -233,12 +221,8 @@ func DefaultReports() []Report {
 	})
 }
 
-// served lists the granularities a source serves report s at; none for a
-// derived report, which the collector adds where its source report is read.
+// served lists the granularities some source serves report s at.
 func served(s ReportSpec) []Granularity {
-	if s.DerivedFrom != "" {
-		return nil
-	}
 	out := slices.Clone(s.Graph)
 	for _, g := range s.Logs {
 		if !slices.Contains(out, g) {

@@ -467,8 +467,8 @@ func (sim *simulation) refresh() simRefresh {
 	out := simRefresh{n: sim.n, start: start, took: sim.c.now().Sub(start), requests: sim.r.requests, err: err,
 		lag: start.Sub(sim.s.signIns.Watermark), signUpLag: start.Sub(sim.s.signUps.Watermark),
 		sweeping: !sim.s.signIns.Sweep.IsZero(), swept: !sim.s.signIns.SweptAt.Equal(swept)}
-	_, out.authErr = sim.s.Rows(insights.Report{Granularity: insights.Daily, Name: insights.Authentications})
-	_, out.signUpEr = sim.s.Rows(insights.Report{Granularity: insights.Daily, Name: insights.SignUps})
+	out.authErr = sim.s.Result(insights.Report{Granularity: insights.Daily, Name: insights.Authentications}).Err
+	out.signUpEr = sim.s.Result(insights.Report{Granularity: insights.Daily, Name: insights.SignUps}).Err
 	sim.n++
 	return out
 }

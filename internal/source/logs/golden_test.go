@@ -36,7 +36,7 @@ func TestGoldenLogsExposition(t *testing.T) {
 	client := graphsimtest.Client(t, sim, func(c *graph.Config) {
 		c.TenantName, c.AuthMode, c.Cloud = "golden", azconf.AuthClientSecret, azconf.DefaultCloud
 	}, graph.Deps{})
-	catalog, err := collector.NewCatalog(collector.Config{})
+	catalog, err := collector.NewCatalog(collector.Config{Families: logs.Families()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +51,7 @@ func TestGoldenLogsExposition(t *testing.T) {
 		t.Fatal(err)
 	}
 	reg := prometheus.NewPedanticRegistry()
-	e, err := collector.New([]collector.Tenant{{Name: "golden", TenantID: sim.TenantID, Cloud: "public", Source: src}}, collector.Config{}, nil, reg, now)
+	e, err := collector.New([]collector.Tenant{{Name: "golden", TenantID: sim.TenantID, Cloud: "public", Source: src}}, collector.Config{Families: logs.Families()}, nil, reg, now)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,13 +9,13 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
-	"reflect"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/entra-insights/entra_insights_exporter/graph/insights"
+	"github.com/entra-insights/entra_insights_exporter/internal/source"
 	"github.com/entra-insights/entra_insights_exporter/internal/store"
 )
 
@@ -34,6 +34,10 @@ type stateDump struct {
 	// Rows are what the writing code exported from the state: the report
 	// and each row's non-zero fields, sorted.
 	Rows []string `json:"rows"`
+	// Points are those rows as the families model gives them (pointText),
+	// converted once from Rows when the model changed: the figures the
+	// state must load with.
+	Points []string `json:"points"`
 }
 
 // dumpState reads tenant's state from st.
@@ -101,50 +105,37 @@ func restoreState(t *testing.T, st *store.Store, tenant string, d stateDump) {
 	}
 }
 
-// rowsOf renders every row of s as its report and rowText, sorted (the
-// source builds rows in map order).
-func rowsOf(t *testing.T, s *Source) []string {
+// pointsOf renders every point of s as pointText, sorted (the source
+// builds them in map order).
+func pointsOf(t *testing.T, s *Source) []string {
 	t.Helper()
 	var out []string
 	for _, r := range s.Reports() {
-		rows, err := s.Rows(r)
-		if err != nil {
-			t.Fatalf("%s: %v", r, err)
+		res := s.Result(r)
+		if res.Err != nil {
+			t.Fatalf("%s: %v", r, res.Err)
 		}
-		for _, row := range rows {
-			out = append(out, r.String()+" "+rowText(row))
+		for _, p := range res.Points {
+			out = append(out, pointText(r, p))
 		}
 	}
 	slices.Sort(out)
 	return out
 }
 
-// rowText is row's non-zero fields, name=value, in the order of Row, but
-// for unknown dimension values: a label added to a family after the
-// fixture was written is unknown on the counters it holds (fromFamily),
-// which must not change what the fixture's rows say.
-func rowText(row insights.Row) string {
-	var fields []string
-	v := reflect.ValueOf(row)
-	for i := range v.NumField() {
-		f := v.Field(i)
-		if f.IsZero() || f.Kind() == reflect.Slice && f.Len() == 0 || f.Interface() == insights.UnknownValue {
-			continue
+// pointText is p's report, family, period, labels (sorted, but for
+// unknown values: a label added to a family after the fixture was written
+// is unknown on the counters it holds, fromFamily) and value.
+func pointText(r insights.Report, p source.Point) string {
+	var labels []string
+	for _, l := range p.Labels {
+		if v := insights.Normalize(l.Name, l.Value); v != insights.UnknownValue {
+			labels = append(labels, l.Name+"="+v)
 		}
-		value := fmt.Sprint(f.Interface())
-		switch x := f.Interface().(type) {
-		case time.Time:
-			value = x.Format(time.DateOnly)
-		case []insights.Failure:
-			var fs []string
-			for _, e := range x {
-				fs = append(fs, fmt.Sprintf("%s/%s/%s:%d", e.ReasonCode, e.Stage, e.Reason, e.Count))
-			}
-			value = strings.Join(fs, ",")
-		}
-		fields = append(fields, v.Type().Field(i).Name+"="+value)
 	}
-	return strings.Join(fields, " ")
+	slices.Sort(labels)
+	return strings.Join(slices.Concat([]string{r.String(), p.Family, p.Start.Format(time.DateOnly)}, labels,
+		[]string{"=", fmt.Sprint(p.Value)}), " ")
 }
 
 // layout2Now is the clock of the fixture's state. TestWriteLayout2Fixture
@@ -172,17 +163,12 @@ func readFixture(t *testing.T) stateDump {
 	if err := json.Unmarshal(data, &d); err != nil {
 		t.Fatal(err)
 	}
-	for i, row := range d.Rows { // as rowText now renders it
-		d.Rows[i] = strings.Join(slices.DeleteFunc(strings.Fields(row), func(field string) bool {
-			return strings.HasSuffix(field, "="+insights.UnknownValue)
-		}), " ")
-	}
-	slices.Sort(d.Rows)
+	slices.Sort(d.Points)
 	return d
 }
 
 // TestLayout2StateMigrates: a state written by the layout-2 code loads
-// with the rows that code exported from it; the next commit writes it in
+// with the figures that code exported from it; the next commit writes it in
 // layout 3, keeping the read positions and seen ids (a layout-2 state has
 // nothing to re-read), and it loads again with the same rows.
 func TestLayout2StateMigrates(t *testing.T) {
@@ -192,14 +178,14 @@ func TestLayout2StateMigrates(t *testing.T) {
 	restoreState(t, st, "t1", d)
 	r, c := layout2Reader()
 	s := newTestSource(t, r, st, c)
-	if got := rowsOf(t, s); !slices.Equal(got, d.Rows) {
-		t.Fatalf("rows of the loaded layout-2 state differ from the ones it was written with:\n%s", lineDiff(d.Rows, got))
+	if got := pointsOf(t, s); !slices.Equal(got, d.Points) {
+		t.Fatalf("figures of the loaded layout-2 state differ from the ones it was written with:\n%s", lineDiff(d.Points, got))
 	}
 	if err := s.Sync(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if got := rowsOf(t, s); !slices.Equal(got, d.Rows) {
-		t.Fatalf("rows after the first refresh of the migrated state differ:\n%s", lineDiff(d.Rows, got))
+	if got := pointsOf(t, s); !slices.Equal(got, d.Points) {
+		t.Fatalf("figures after the first refresh of the migrated state differ:\n%s", lineDiff(d.Points, got))
 	}
 	written := dumpState(t, st, "t1")
 	checkLayout3(t, written)
@@ -211,8 +197,8 @@ func TestLayout2StateMigrates(t *testing.T) {
 	st = openStore(t, path)
 	defer st.Close()
 	s = newTestSource(t, r, st, c)
-	if got := rowsOf(t, s); !slices.Equal(got, d.Rows) {
-		t.Fatalf("rows of the state rewritten in layout 3 differ:\n%s", lineDiff(d.Rows, got))
+	if got := pointsOf(t, s); !slices.Equal(got, d.Points) {
+		t.Fatalf("figures of the state rewritten in layout 3 differ:\n%s", lineDiff(d.Points, got))
 	}
 }
 
@@ -246,12 +232,12 @@ func TestLayout1StateMigrates(t *testing.T) {
 	restoreState(t, st, "t1", d)
 	r, c := layout2Reader()
 	s := newTestSource(t, r, st, c)
-	signIns := slices.DeleteFunc(slices.Clone(d.Rows), func(row string) bool {
-		return !slices.ContainsFunc([]string{"/activeUsers ", "/authentications ", "/mfaCompletions ", "/tenantActiveUsers ",
-			"/inactiveUsers ", "/userCount "}, func(report string) bool { return strings.Contains(row, report) })
+	signIns := slices.DeleteFunc(slices.Clone(d.Points), func(point string) bool {
+		return !slices.ContainsFunc([]string{"/activeUsers ", "/authentications ", "/mfaCompletions ",
+			"/inactiveUsers ", "/userCount "}, func(report string) bool { return strings.Contains(point, report) })
 	})
-	if got := rowsOf(t, s); !slices.Equal(got, signIns) {
-		t.Fatalf("rows of the loaded layout-1 state differ from its sign-in figures:\n%s", lineDiff(signIns, got))
+	if got := pointsOf(t, s); !slices.Equal(got, signIns) {
+		t.Fatalf("figures of the loaded layout-1 state differ from its sign-in figures:\n%s", lineDiff(signIns, got))
 	}
 	if s.signUps != (feed{}) {
 		t.Errorf("the sign-ups feed goes on from %+v, want it read from the start", s.signUps)

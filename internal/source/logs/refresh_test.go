@@ -59,7 +59,7 @@ func newSource(t *testing.T, r logs.Reader, now func() time.Time, logOut io.Writ
 	if logOut == nil {
 		logOut = io.Discard
 	}
-	catalog, err := collector.NewCatalog(collector.Config{})
+	catalog, err := collector.NewCatalog(collector.Config{Families: logs.Families()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +100,7 @@ func TestLongCatchUpServedInSameRefresh(t *testing.T) {
 	client := simClient(t, sim, "", nil, true)
 	src := newSource(t, client, now, nil, func(o *logs.Options) { o.Chunk = time.Hour })
 	reg := prometheus.NewPedanticRegistry()
-	e, err := collector.New([]collector.Tenant{{Name: "t", TenantID: sim.TenantID, Cloud: "public", Source: src}}, collector.Config{RefreshTimeout: 3 * time.Second}, nil, reg, now)
+	e, err := collector.New([]collector.Tenant{{Name: "t", TenantID: sim.TenantID, Cloud: "public", Source: src}}, collector.Config{Families: logs.Families(), RefreshTimeout: 3 * time.Second}, nil, reg, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,16 +119,16 @@ func TestLongCatchUpServedInSameRefresh(t *testing.T) {
 	if want := []string{"users/$count", "auditLogs/signIns"}; !slices.Equal(order, want) {
 		t.Errorf("reads in the order %v, want %v", order, want)
 	}
-	for _, r := range []string{insights.Authentications, insights.TenantActiveUsers} {
+	for _, r := range []string{insights.Authentications, insights.ActiveUsers} {
 		labels := map[string]string{"tenant": "t", "granularity": "daily", "report": r}
 		if up, _ := gauge(t, reg, "entra_insights_report_up", labels); up != 1 {
 			t.Errorf("report_up{report=%q} = %v after a refresh that committed sign-in windows, want 1", r, up)
 		}
-		// The rows are of days before the current as-of period (today,
-		// the user count's), so report_rows says 0: ask the source.
-		rows, err := src.Rows(insights.Report{Granularity: insights.Daily, Name: r})
-		if err != nil || len(rows) == 0 {
-			t.Errorf("report %s: %d rows, %v; want the committed windows' rows", r, len(rows), err)
+		// The figures are of days before the current as-of period
+		// (today, the user count's), so report_rows says 0: ask the source.
+		res := src.Result(insights.Report{Granularity: insights.Daily, Name: r})
+		if res.Err != nil || len(res.Points) == 0 {
+			t.Errorf("report %s: %d values, %v; want the committed windows' figures", r, len(res.Points), res.Err)
 		}
 	}
 	since, _ := gauge(t, reg, "entra_insights_logs_read_since_timestamp_seconds", map[string]string{"feed": "signIns"})
@@ -158,7 +158,7 @@ func TestForbiddenRegistrationsBackOff(t *testing.T) {
 	}
 	for i := range 5 { // 5 refreshes, 10 minutes apart
 		_ = src.Sync(context.Background())
-		if _, err := src.Rows(mfa); insights.ReasonOf(err) != insights.ReasonForbidden {
+		if err := src.Result(mfa).Err; insights.ReasonOf(err) != insights.ReasonForbidden {
 			t.Errorf("refresh %d: registrations report: %v, want the 403", i, err)
 		}
 		c.add(10 * time.Minute)
@@ -250,7 +250,7 @@ func TestTimedOutWindowShrinks(t *testing.T) {
 	}
 	sim.SetFault(graphsim.Fault{})
 	_ = src.Sync(context.Background()) // the periodic reads that timed out above are still backing off
-	if _, err := src.Rows(insights.Report{Granularity: insights.Daily, Name: insights.Authentications}); err != nil {
+	if err := src.Result(insights.Report{Granularity: insights.Daily, Name: insights.Authentications}).Err; err != nil {
 		t.Fatalf("sign-ins once Graph answers: %v", err)
 	}
 }
@@ -313,14 +313,14 @@ func TestOutOfWindowEventsSkipped(t *testing.T) {
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(src)
 	attempts := func() int64 {
-		rows, err := src.Rows(insights.Report{Granularity: insights.Daily, Name: insights.Authentications})
-		if err != nil {
-			t.Fatal(err)
+		res := src.Result(insights.Report{Granularity: insights.Daily, Name: insights.Authentications})
+		if res.Err != nil {
+			t.Fatal(res.Err)
 		}
 		var n int64
-		for _, r := range rows {
-			if r.FactDate.Equal(odd.Truncate(24 * time.Hour)) {
-				n += r.Attempts
+		for _, p := range res.Points {
+			if p.Family == "authentications" && p.Start.Equal(odd.Truncate(24*time.Hour)) {
+				n += p.Value
 			}
 		}
 		return n

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/entra-insights/entra_insights_exporter/graph/insights"
+	"github.com/entra-insights/entra_insights_exporter/internal/source"
 	"github.com/entra-insights/entra_insights_exporter/internal/store"
 )
 
@@ -190,53 +191,48 @@ func oracleOf(events []fakeSignIn, signUps []insights.SignUp, since, now time.Ti
 	return o
 }
 
-// observed renders a source's rows in the oracle's terms.
+// observed renders a source's points in the oracle's terms.
 func observed(t *testing.T, s *Source, dims []string) oracle {
 	t.Helper()
 	o := oracle{}
 	for _, r := range s.Reports() {
-		rows, err := s.Rows(r)
-		if err != nil {
-			t.Fatalf("Fetch %s: %v", r, err)
+		res := s.Result(r)
+		if res.Err != nil {
+			t.Fatalf("report %s: %v", r, res.Err)
 		}
-		for _, row := range rows {
-			p := row.FactDate.Format(time.DateOnly)
-			switch r.Name {
-			case insights.Authentications:
-				o[fmt.Sprintf("%s %s auth %s success", r.Granularity, p, row.AppID)] += row.Successes
-				if f := row.Attempts - row.Successes; f > 0 {
-					o[fmt.Sprintf("%s %s auth %s failure", r.Granularity, p, row.AppID)] += f
+		for _, pt := range res.Points {
+			prefix := fmt.Sprintf("%s %s", r.Granularity, pt.Start.Format(time.DateOnly))
+			switch pt.Family {
+			case "authentications":
+				if pt.Label("result") == "success" || pt.Value > 0 {
+					o[fmt.Sprintf("%s auth %s %s", prefix, pt.Label("app_id"), pt.Label("result"))] += pt.Value
 				}
-			case insights.MFACompletions:
-				o[fmt.Sprintf("%s %s mfa %s true", r.Granularity, p, row.MFAMethod)] += row.Successes
-				if f := row.Attempts - row.Successes; f > 0 {
-					o[fmt.Sprintf("%s %s mfa %s false", r.Granularity, p, row.MFAMethod)] += f
+			case "mfa_attempts":
+				if result := pt.Label("result"); result == "success" || pt.Value > 0 {
+					o[fmt.Sprintf("%s mfa %s %v", prefix, pt.Label("mfa_method"), result == "success")] += pt.Value
 				}
-			case insights.ActiveUsers:
+			case "active_users":
 				var vals []string
 				for _, d := range dims {
-					v, _ := row.Dimension(d)
-					vals = append(vals, v)
+					vals = append(vals, pt.Label(d))
 				}
-				o[fmt.Sprintf("%s %s users %s", r.Granularity, p, strings.Join(vals, ","))] += row.Count
-			case insights.TenantActiveUsers:
-				o[fmt.Sprintf("%s %s tenant", r.Granularity, p)] += row.Count
-			case insights.SignUps:
-				if row.Count > 0 {
-					o[fmt.Sprintf("%s %s signups %s", r.Granularity, p, row.IdentityProvider)] += row.Count
+				o[fmt.Sprintf("%s users %s", prefix, strings.Join(vals, ","))] += pt.Value
+			case "tenant_active_users":
+				o[prefix+" tenant"] += pt.Value
+			case "sign_ups":
+				if pt.Value > 0 {
+					o[fmt.Sprintf("%s signups %s", prefix, pt.Label("identity_provider"))] += pt.Value
 				}
-				for _, f := range row.Failures {
-					o[fmt.Sprintf("%s %s signupfail %s %s", r.Granularity, p, f.Stage, f.ReasonCode)] += f.Count
-				}
-			case insights.SignInInterrupts:
-				for _, f := range row.Failures {
-					o[fmt.Sprintf("%s %s interrupt %s", r.Granularity, p, f.ReasonCode)] += f.Count
-				}
-			case insights.SignUpFunnel:
-				o[fmt.Sprintf("%s %s funnel %s reached", r.Granularity, p, row.Stage)] += row.Count
-				o[fmt.Sprintf("%s %s funnel %s abandoned", r.Granularity, p, row.Stage)] += row.Abandoned
-			case insights.Requests:
-				o[fmt.Sprintf("%s %s requests", r.Granularity, p)] += row.Count
+			case "sign_up_failures":
+				o[fmt.Sprintf("%s signupfail %s %s", prefix, pt.Label("stage"), pt.Label("reason_code"))] += pt.Value
+			case "sign_in_interrupts":
+				o[fmt.Sprintf("%s interrupt %s", prefix, pt.Label("reason_code"))] += pt.Value
+			case "sign_up_flows":
+				o[fmt.Sprintf("%s funnel %s reached", prefix, pt.Label("stage"))] += pt.Value
+			case "sign_up_abandoned_flows":
+				o[fmt.Sprintf("%s funnel %s abandoned", prefix, pt.Label("stage"))] += pt.Value
+			case "requests":
+				o[prefix+" requests"] += pt.Value
 			}
 		}
 	}
@@ -405,17 +401,20 @@ func TestRetentionSevenDays(t *testing.T) {
 	if err := s.Sync(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	rows, err := s.Rows(insights.Report{Granularity: insights.Daily, Name: insights.TenantActiveUsers})
-	if err != nil {
-		t.Fatal(err)
+	res := s.Result(insights.Report{Granularity: insights.Daily, Name: insights.ActiveUsers})
+	if res.Err != nil {
+		t.Fatal(res.Err)
 	}
 	oldest := testEnd.Add(-7 * 24 * time.Hour)
 	days := map[time.Time]bool{}
-	for _, row := range rows {
-		if row.FactDate.Before(insights.PeriodStart(insights.Daily, oldest)) {
-			t.Errorf("a row for %s, before the retention", row.FactDate)
+	for _, pt := range res.Points {
+		if pt.Family != "tenant_active_users" {
+			continue
 		}
-		days[row.FactDate] = true
+		if pt.Start.Before(insights.PeriodStart(insights.Daily, oldest)) {
+			t.Errorf("a value for %s, before the retention", pt.Start)
+		}
+		days[pt.Start] = true
 	}
 	if len(days) != 8 { // 7 full days back and today's partial one
 		t.Errorf("rows for %d days, want 8", len(days))
@@ -518,9 +517,8 @@ func FuzzDecodeState(f *testing.F) {
 			if _, err := decodePeriod(again, docSchema, testDims); err != nil {
 				t.Fatalf("re-encoded period of layout %d does not decode: %v\n%s", layout, err, again)
 			}
-			for _, name := range []string{insights.ActiveUsers, insights.Authentications, insights.SignUps, insights.MFACompletions,
-				insights.TenantActiveUsers, insights.SignInInterrupts, insights.Requests} {
-				_ = p.rows(name, nil)
+			for _, f := range periodFamilies() {
+				f.points(p, func(int64, []source.Label) {})
 			}
 		}
 		if ts, err := decodeTuples(data); err == nil {
@@ -543,18 +541,22 @@ func TestInactiveUsers(t *testing.T) {
 		t.Fatal(err)
 	}
 	daily := insights.Report{Granularity: insights.Daily, Name: insights.InactiveUsers}
-	rows, err := s.Rows(daily)
-	if err != nil || len(rows) != 1 {
-		t.Fatalf("inactive users: %v, %d rows; want one row", err, len(rows))
+	res := s.Result(daily)
+	if res.Err != nil || len(res.Points) != 4 {
+		t.Fatalf("inactive users: %v, %d values; want one per window", res.Err, len(res.Points))
+	}
+	byWindow := map[string]int64{}
+	for _, pt := range res.Points {
+		byWindow[pt.Label("window")] = pt.Value
 	}
 	want30, _ := r.InactiveUsers(context.Background(), testEnd.Add(-30*24*time.Hour))
-	if rows[0].Inactive30Day != want30 || rows[0].Inactive1Day < rows[0].Inactive30Day {
-		t.Errorf("inactive: %+v, want 30d = %d and 1d >= 30d", rows[0], want30)
+	if byWindow["30d"] != want30 || byWindow["1d"] < byWindow["30d"] {
+		t.Errorf("inactive: %v, want 30d = %d and 1d >= 30d", byWindow, want30)
 	}
 
 	var logs strings.Builder
 	unlicensed := &fakeReader{now: c.now, signIns: events, users: 300, unlicensed: true}
-	s, err = New(Options{Tenant: "t2", Reader: unlicensed, Now: c.now, ActiveUserDims: testDims,
+	s, err := New(Options{Tenant: "t2", Reader: unlicensed, Now: c.now, ActiveUserDims: testDims,
 		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	if err != nil {
 		t.Fatal(err)
@@ -565,8 +567,8 @@ func TestInactiveUsers(t *testing.T) {
 		}
 		c.add(time.Hour)
 	}
-	if rows, err := s.Rows(daily); err != nil || len(rows) != 0 {
-		t.Errorf("unlicensed inactive users: %v, %d rows; want none and no error", err, len(rows))
+	if res := s.Result(daily); res.Err != nil || len(res.Points) != 0 {
+		t.Errorf("unlicensed inactive users: %v, %d values; want none and no error", res.Err, len(res.Points))
 	}
 	if n := strings.Count(logs.String(), "P1 or P2"); n != 1 {
 		t.Errorf("%d log lines about the licence, want 1:\n%s", n, logs.String())

@@ -100,7 +100,7 @@ func fetch(ctx context.Context, f Fetcher, r insights.Report) source.Result {
 }
 
 // retired reports whether a refresh found the API retired: every report
-// empty, or failing as retired (404/410/400 resource not found), and at
+// empty (no row of any period), or failing as retired (404/410/400 resource not found), and at
 // least one of them retired or all of them answered.
 func retired(results source.Results) bool {
 	for _, r := range results {

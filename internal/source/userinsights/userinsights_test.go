@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/entra-insights/entra_insights_exporter/graph/insights"
 )
@@ -37,7 +38,7 @@ func TestRetirementVerdict(t *testing.T) {
 	}{
 		{"all empty", context.Background(), fetcher{}, true},
 		{"all not found", context.Background(), fetcher{err: &insights.Error{Reason: insights.ReasonRetired, Status: 404}}, true},
-		{"one with rows", context.Background(), fetcher{rows: map[insights.Report][]insights.Row{active: {{Count: 1}}}}, false},
+		{"one with rows", context.Background(), fetcher{rows: map[insights.Report][]insights.Row{active: {{FactDate: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC), Count: 1}}}}, false},
 		{"forbidden", context.Background(), fetcher{err: &insights.Error{Reason: insights.ReasonForbidden, Status: 403}}, false},
 		{"cut short", canceled, fetcher{}, false},
 	} {
