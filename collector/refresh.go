@@ -47,7 +47,7 @@ type failingCause struct {
 type reportState struct {
 	held        bool          // result is the last good data (false: never fetched, or expired)
 	result      source.Result // its points, records and apps
-	up          bool // the last fetch succeeded
+	up          bool          // the last fetch succeeded
 	lastSuccess time.Time
 }
 

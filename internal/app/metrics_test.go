@@ -22,6 +22,8 @@ import (
 	"github.com/entra-insights/entra_insights_exporter/internal/graphsim"
 	"github.com/entra-insights/entra_insights_exporter/internal/promtest"
 	"github.com/entra-insights/entra_insights_exporter/internal/source"
+	"github.com/entra-insights/entra_insights_exporter/internal/source/registry"
+	"github.com/entra-insights/entra_insights_exporter/internal/source/userinsights"
 )
 
 // decodeBody reads body in the content encoding the server chose.
@@ -59,7 +61,7 @@ func (s rowsSource) Reports() []insights.Report { return insights.AllReports() }
 func (s rowsSource) Refresh(_ context.Context, want []insights.Report) source.Results {
 	out := source.Results{}
 	for _, r := range want {
-		out[r] = source.Result{Rows: s[r]}
+		out[r] = userinsights.ResultOf(r, s[r])
 	}
 	return out
 }
@@ -88,6 +90,9 @@ func newTestRuntime(t testing.TB, source rowsSource, cfg collector.Config) *Runt
 	// the snapshot alive for BenchmarkMetrics' heap figure of the next size.
 	rt.metrics.Tenant("t") // retries and throttles at 0, as a client would
 	reg := prometheus.NewRegistry()
+	if cfg.Families == nil {
+		cfg.Families = registry.Families(insights.SourceUserInsights)
+	}
 	exp, err := collector.New([]collector.Tenant{{Name: "t", TenantID: "t", Source: source}}, cfg, logger, reg, time.Now,
 		collector.WithRefreshErrors(rt.refreshErrors))
 	if err != nil {

@@ -11,17 +11,20 @@ import (
 	"github.com/entra-insights/entra_insights_exporter/collector"
 	"github.com/entra-insights/entra_insights_exporter/graph/insights"
 	"github.com/entra-insights/entra_insights_exporter/internal/graphsim"
+	"github.com/entra-insights/entra_insights_exporter/internal/source"
+	"github.com/entra-insights/entra_insights_exporter/internal/source/registry"
+	"github.com/entra-insights/entra_insights_exporter/internal/source/userinsights"
 )
 
 var now = time.Date(2026, 11, 27, 15, 4, 5, 0, time.UTC)
 
 func simTenant(t testing.TB, at time.Time, lag bool) TenantData {
 	t.Helper()
-	rows := map[insights.Report][]insights.Row{}
+	results := map[insights.Report]source.Result{}
 	for _, r := range insights.AllReports() {
-		rows[r] = graphsim.Rows(graphsim.DefaultTenantID, r, at, lag)
+		results[r] = userinsights.ResultOf(r, graphsim.Rows(graphsim.DefaultTenantID, r, at, lag))
 	}
-	return TenantData{Tenant: collector.Tenant{Name: "demo", TenantID: graphsim.DefaultTenantID, Cloud: "public"}, Rows: rows}
+	return TenantData{Tenant: collector.Tenant{Name: "demo", TenantID: graphsim.DefaultTenantID, Cloud: "public"}, Results: results}
 }
 
 type sample struct {
@@ -61,7 +64,7 @@ func parse(t *testing.T, text string) []sample {
 
 func write(t *testing.T, tenants []TenantData, opts Options) (string, Stats) {
 	t.Helper()
-	catalog, err := collector.NewCatalog(collector.Config{})
+	catalog, err := collector.NewCatalog(collector.Config{Families: registry.Families(insights.SourceUserInsights)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,10 +121,10 @@ func TestValuesMirrorServe(t *testing.T) {
 	tenant := simTenant(t, now, false)
 	text, _ := write(t, []TenantData{tenant}, Options{Step: time.Hour, End: now, Now: now})
 	samples := parse(t, text)
-	catalog, _ := collector.NewCatalog(collector.Config{})
+	catalog, _ := collector.NewCatalog(collector.Config{Families: registry.Families(insights.SourceUserInsights)})
 	day := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC) // no lag: shown during that very day
 	want := map[string]float64{}
-	for _, s := range catalog.Series("demo", insights.Daily, day, tenant.Rows) {
+	for _, s := range catalog.Series("demo", insights.Daily, day, tenant.Results) {
 		want[s.Name+renderLabels(s.Labels)] = s.Value
 	}
 	if len(want) == 0 {
@@ -202,7 +205,7 @@ func TestEndInThePastKeepsPlacement(t *testing.T) {
 }
 
 func TestRejectsBadStep(t *testing.T) {
-	catalog, _ := collector.NewCatalog(collector.Config{})
+	catalog, _ := collector.NewCatalog(collector.Config{Families: registry.Families(insights.SourceUserInsights)})
 	if _, err := Write(&bytes.Buffer{}, catalog, nil, Options{End: now, Now: now}); err == nil {
 		t.Fatal("zero step accepted")
 	}
@@ -210,7 +213,7 @@ func TestRejectsBadStep(t *testing.T) {
 
 func BenchmarkWriteYearHourly(b *testing.B) {
 	tenants := []TenantData{simTenant(b, now, false)}
-	catalog, _ := collector.NewCatalog(collector.Config{})
+	catalog, _ := collector.NewCatalog(collector.Config{Families: registry.Families(insights.SourceUserInsights)})
 	var stats Stats
 	for b.Loop() {
 		var err error
@@ -234,7 +237,7 @@ func TestExtraLabels(t *testing.T) {
 			t.Fatalf("series %s lacks the extra labels (or they are not sorted in)", s.series)
 		}
 	}
-	catalog, _ := collector.NewCatalog(collector.Config{})
+	catalog, _ := collector.NewCatalog(collector.Config{Families: registry.Families(insights.SourceUserInsights)})
 	for _, bad := range [][]collector.Label{{{Name: "tenant", Value: "x"}}, {{Name: "bad-name", Value: "x"}}, {{Name: "__name__", Value: "x"}}} {
 		if _, err := Write(&bytes.Buffer{}, catalog, []TenantData{simTenant(t, now, false)}, Options{Step: time.Hour, End: now, Now: now, Labels: bad}); err == nil {
 			t.Errorf("label %v accepted", bad)

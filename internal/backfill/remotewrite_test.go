@@ -15,6 +15,8 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/entra-insights/entra_insights_exporter/collector"
+	"github.com/entra-insights/entra_insights_exporter/graph/insights"
+	"github.com/entra-insights/entra_insights_exporter/internal/source/registry"
 )
 
 // decodedSeries is one TimeSeries read back from a WriteRequest.
@@ -131,7 +133,7 @@ func TestSendMatchesWrite(t *testing.T) {
 	}))
 	defer srv.Close()
 
-	catalog, _ := collector.NewCatalog(collector.Config{})
+	catalog, _ := collector.NewCatalog(collector.Config{Families: registry.Families(insights.SourceUserInsights)})
 	stats, err := Send(t.Context(), RemoteWrite{URL: srv.URL, Headers: map[string]string{"X-Scope-OrgID": "team-a"}}, catalog, tenants, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -155,7 +157,7 @@ func TestSendReportsRejection(t *testing.T) {
 		http.Error(w, "out of bounds", http.StatusBadRequest)
 	}))
 	defer srv.Close()
-	catalog, _ := collector.NewCatalog(collector.Config{})
+	catalog, _ := collector.NewCatalog(collector.Config{Families: registry.Families(insights.SourceUserInsights)})
 	_, err := Send(t.Context(), RemoteWrite{URL: srv.URL}, catalog, []TenantData{simTenant(t, now, false)}, Options{Step: time.Hour, End: now, Now: now})
 	if err == nil || !strings.Contains(err.Error(), "out of bounds") {
 		t.Fatalf("err = %v, want the receiver's message", err)

@@ -11,7 +11,9 @@ type HealthMetric struct {
 	Labels           []string
 }
 
-func (f HealthMetric) desc() *prometheus.Desc { return prometheus.NewDesc(f.Name, f.Help, f.Labels, nil) }
+func (f HealthMetric) desc() *prometheus.Desc {
+	return prometheus.NewDesc(f.Name, f.Help, f.Labels, nil)
+}
 
 // The logs source's own metrics: how far each feed has been read, since
 // when, how many events it counted, and how each read fares. Events and

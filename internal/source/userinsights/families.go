@@ -96,7 +96,7 @@ func families() []family {
 			"Requests of every kind (authentication, sign-up, MFA, ...).",
 			[]string{"app_id", "country"}, nil, count),
 		{source.Family{Name: "mfa_registered_users", Report: insights.MFARegisteredUsers, Only: insights.Monthly, Kind: source.Levels,
-			Help: "Users registered for a multifactor authentication type; a user registered for several types is counted once per type." + reportHelp,
+			Help:   "Users registered for a multifactor authentication type; a user registered for several types is counted once per type." + reportHelp,
 			Labels: []string{"mfa_type"}}, func(_ insights.Granularity, r *insights.Row, emit emitFunc) { emit(r.Count, r.MFAType) }},
 		{source.Family{Name: "users", Report: insights.UserCount, Only: insights.Daily, Kind: source.Levels,
 			Help: "Users in the tenant: the sum of the userCount rows over languages, an upper bound." + reportHelp}, count},
