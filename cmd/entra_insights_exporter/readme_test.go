@@ -13,6 +13,7 @@ import (
 	"github.com/entra-insights/entra_insights_exporter/collector"
 	"github.com/entra-insights/entra_insights_exporter/graph/insights"
 	"github.com/entra-insights/entra_insights_exporter/internal/source/logs"
+	"github.com/entra-insights/entra_insights_exporter/internal/source/registry"
 )
 
 var update = flag.Bool("update", false, "rewrite the generated sections of README.md")
@@ -24,7 +25,9 @@ const readmePath = "../../README.md"
 func TestREADMEIsCurrent(t *testing.T) {
 	t.Parallel()
 	in := launch(t, "--demo")
-	families, err := collector.Families(collector.Config{Reports: insights.AllReports()})
+	// Every report either source produces, with both sources' families:
+	// the catalog names the sources of each and gives each one's help.
+	families, err := collector.Families(collector.Config{Reports: insights.KnownReports(), Families: registry.Families()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +95,7 @@ func replaceSection(t *testing.T, doc, name, body string) string {
 // renderCatalog renders the entra_insights_ families as a Markdown table:
 // those of a demo scrape (the logs source) and those of the collector's
 // catalog that only the userinsights source produces, with the report, the
-// optional labels and the sources of the data metrics.
+// optional labels, the sources of the data metrics and each source's help.
 func renderCatalog(families map[string]*dto.MetricFamily, catalog []collector.Family) string {
 	byName := map[string]collector.Family{}
 	for _, f := range catalog {
@@ -119,7 +122,10 @@ func renderCatalog(families map[string]*dto.MetricFamily, catalog []collector.Fa
 			keys = append(keys, "`"+l+"`")
 		}
 		if f, ok := families[name]; ok {
-			typ, help = strings.ToLower(f.GetType().String()), f.GetHelp()
+			typ = strings.ToLower(f.GetType().String())
+			if c.Name == "" { // not a data family: the demo's help is its own
+				help = f.GetHelp()
+			}
 			labels := map[string]bool{}
 			for _, m := range f.Metric {
 				for _, lp := range m.Label {

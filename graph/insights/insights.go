@@ -1,10 +1,11 @@
-// Package insights holds the plain data model of the Graph userInsights
-// reports and of the activity logs that replace them: the report catalog
-// (catalog.go), one row type for every report, the log events, the
-// documented interrupt codes (interrupts.go), the error classification, and
-// the vocabulary the sources and the collector share (labels.go: label
-// normalisation and period starts). It imports no SDK, so the collector, the simulator, the
-// fuzz targets and most tests build without compiling the Graph SDK.
+// Package insights is the vocabulary below the sources and the collector:
+// the report catalog (catalog.go: the units a config file lists and the
+// dimensions it may keep), what Graph sends (the activity logs' events,
+// events.go; the retired userInsights reports' rows, Row), the documented
+// interrupt codes (interrupts.go), the error classification, label
+// normalisation and period starts (labels.go). It imports no SDK, so the
+// collector, the simulator, the fuzz targets and most tests build without
+// compiling the Graph SDK.
 package insights
 
 import (
@@ -49,13 +50,14 @@ func ParseReport(s string) (Report, error) {
 // mfaCompletionMetric.mfaFailures.
 type Failure struct {
 	ReasonCode string // enum value as Graph sends it, "" when absent
-	Stage      string // logs source, failed sign-up steps: the signUpStage
 	Reason     string // free text; never used as a label
 	Count      int64
 }
 
-// Row is one fact row of any report. Each report fills the fields it has
-// and leaves the others zero; absent or null fields are zero as well.
+// Row is one fact row of a userInsights report, as Graph sends it: the
+// wire model of the retired API, which graph/rows.go decodes and the
+// userinsights source maps into families. Each report fills the fields it
+// has and leaves the others zero; absent or null fields are zero as well.
 // String fields hold Graph's values verbatim: normalisation for labels is
 // the collector's job.
 type Row struct {
@@ -70,7 +72,6 @@ type Row struct {
 	Browser          string
 	AuthFlow         string
 	IdentityProvider string
-	Stage            string // logs source, sign-up funnel: the signUpStage
 	MFAMethod        string // mfaCompletions.mfaMethod (free text)
 	MFAType          string // mfaRegisteredUsers.mfaType (enum)
 
@@ -80,7 +81,6 @@ type Row struct {
 	Attempts  int64 // attemptsCount
 	Successes int64 // successCount
 	Failures  []Failure
-	Abandoned int64 // logs source, sign-up funnel: flows that went no further than Stage
 
 	// summary
 	ActiveUsers               int64
@@ -110,48 +110,27 @@ type Row struct {
 // name (app_id, os, country, language, browser, auth_flow,
 // identity_provider, mfa_method, mfa_type), and false for other names.
 func (r *Row) Dimension(label string) (string, bool) {
-	if f := r.dimension(label); f != nil {
-		return *f, true
-	}
-	return "", false
-}
-
-// SetDimension sets the row's value of the dimension with the given label
-// name (those of Dimension) to v, and reports false, changing nothing, for
-// other names.
-func (r *Row) SetDimension(label, v string) bool {
-	f := r.dimension(label)
-	if f == nil {
-		return false
-	}
-	*f = v
-	return true
-}
-
-// dimension is the one place that maps a label name to its Row field: nil
-// for a name that is no dimension.
-func (r *Row) dimension(label string) *string {
 	switch label {
 	case "app_id":
-		return &r.AppID
+		return r.AppID, true
 	case "os":
-		return &r.OS
+		return r.OS, true
 	case "country":
-		return &r.Country
+		return r.Country, true
 	case "language":
-		return &r.Language
+		return r.Language, true
 	case "browser":
-		return &r.Browser
+		return r.Browser, true
 	case "auth_flow":
-		return &r.AuthFlow
+		return r.AuthFlow, true
 	case "identity_provider":
-		return &r.IdentityProvider
+		return r.IdentityProvider, true
 	case "mfa_method":
-		return &r.MFAMethod
+		return r.MFAMethod, true
 	case "mfa_type":
-		return &r.MFAType
+		return r.MFAType, true
 	}
-	return nil
+	return "", false
 }
 
 // Reason classifies why a report refresh failed; its values are the

@@ -39,12 +39,10 @@ var signUpDimensions = []dimension[insights.SignUp]{
 }
 
 // The labels each family of counters of a period is keyed by, in order:
-// a counter's key is their values joined by keySep. The labels are the
-// rows' dimensions (insights.Row.SetDimension), but for reason_code and
-// stage, which name the one failure a counter of failures counts
-// (period.row). The state stores each family's labels with its counters,
-// so a change here reads an older state (periodFromDoc) without a new
-// layout.
+// a counter's key is their values joined by keySep, and its points carry
+// them (periodFamilies). The state stores each family's labels with its
+// counters, so a change here reads an older state (periodFromDoc) without
+// a new layout.
 var (
 	authLabels       = []string{"app_id", "os", "country", "browser"}
 	mfaLabels        = []string{"app_id", "mfa_method", "os", "country"}

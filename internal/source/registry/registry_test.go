@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/entra-insights/entra_insights_exporter/graph/insights"
+	"github.com/entra-insights/entra_insights_exporter/internal/source"
 )
 
 // nopClient answers nothing; building a source must not call it.
@@ -56,5 +57,52 @@ func TestLookupNamesTheSources(t *testing.T) {
 	}
 	if spec, err := Lookup(insights.SourceUserInsights); err != nil || spec.Name != insights.SourceUserInsights {
 		t.Errorf("Lookup(%q) = %q, %v", insights.SourceUserInsights, spec.Name, err)
+	}
+}
+
+// TestFamiliesFollowTheReports checks each source's families against the
+// report catalog and each other: a family belongs to a declared report the
+// source produces, each report a source produces gives a family, the
+// dimensions a family keeps by default are its report's, and two sources'
+// families of one name agree (the collector refuses them otherwise).
+func TestFamiliesFollowTheReports(t *testing.T) {
+	byName := map[string]source.Family{}
+	for _, spec := range Sources() {
+		fed := map[insights.Report]bool{}
+		for _, f := range spec.Families() {
+			rs, ok := insights.SpecOf(f.Report)
+			if !ok {
+				t.Errorf("%s: %s belongs to %q, which the catalog does not declare", spec.Name, f.Name, f.Report)
+				continue
+			}
+			for _, d := range f.Defaults {
+				if !slices.Contains(rs.Dimensions, d) {
+					t.Errorf("%s: %s keeps %q by default, not a dimension of %s", spec.Name, f.Name, d, f.Report)
+				}
+			}
+			produced := false
+			for _, g := range []insights.Granularity{insights.Daily, insights.Monthly} {
+				r := insights.Report{Granularity: g, Name: f.Report}
+				if f.In(g) && slices.Contains(spec.Reports(), r) {
+					produced, fed[r] = true, true
+				}
+			}
+			if !produced {
+				t.Errorf("%s: %s belongs to %s at no granularity the source produces", spec.Name, f.Name, f.Report)
+			}
+			if f.Help == "" || f.Kind == "" {
+				t.Errorf("%s: %s has help %q and kind %q", spec.Name, f.Name, f.Help, f.Kind)
+			}
+			f.Source = spec.Name
+			if seen, ok := byName[f.Name+string(f.Only)]; ok && seen.Source != f.Source && !seen.Agrees(f) {
+				t.Errorf("%s: %s is declared unlike the %s source's: %+v, %+v", spec.Name, f.Name, seen.Source, f, seen)
+			}
+			byName[f.Name+string(f.Only)] = f
+		}
+		for _, r := range spec.Reports() {
+			if !fed[r] {
+				t.Errorf("%s: report %s gives no family", spec.Name, r)
+			}
+		}
 	}
 }
