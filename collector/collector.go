@@ -1,9 +1,12 @@
-// Package collector turns the rows of the tenants' sources into Prometheus
-// metrics. One background loop per tenant refreshes its source, builds an
+// Package collector turns the families of the tenants' sources into
+// Prometheus metrics: it keeps the configured labels (summing the values a
+// dropped label told apart), adds tenant, the health of each report and
+// max-age. One background loop per tenant refreshes its source, builds an
 // immutable snapshot of pre-built metrics and swaps it in atomically;
 // /metrics only reads the snapshots and never calls Graph. The collector
-// knows no source by name: it asks each for the catalog's reports it
-// produces (package source).
+// knows no source: Config.Families are the families declared by the
+// sources in use, and it asks each tenant's source for the catalog's
+// reports it produces (package source).
 package collector
 
 import (
@@ -33,7 +36,7 @@ type Tenant struct {
 }
 
 // sourceName is the source label value: the source's name, empty without
-// a source (a tenant whose rows are given, as backfill's).
+// a source (a tenant whose results are given, as backfill's).
 func (t Tenant) sourceName() string {
 	if t.Source == nil {
 		return ""

@@ -22,8 +22,8 @@ type healthFamilies struct {
 func newHealthFamilies() healthFamilies {
 	return healthFamilies{
 		reportRows: newFamily(namespace+"_report_rows",
-			"Records of the report in the current as-of period (userinsights: Graph's rows; logs: the counters of its"+
-				" label sets); 0 means no activity, not a failure."+
+			"Records of the report in the current as-of period (userinsights: Graph's rows; logs: the values of its"+
+				" families); 0 means no activity, not a failure."+
 				" Absent while the exporter holds no data of the report.",
 			"tenant", "granularity", "report"),
 		reportUp: newFamily(namespace+"_report_up",
