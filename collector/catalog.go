@@ -67,7 +67,7 @@ func NewCatalog(cfg Config) (*Catalog, error) {
 				continue
 			}
 			dims, configured := cfg.Dimensions[r]
-			if !configured {
+			if !configured || d[0].Whole {
 				dims = d[0].Defaults
 			}
 			c.metrics[g] = append(c.metrics[g], compileMetric(d, r, slices.Clone(dims)))
@@ -159,6 +159,7 @@ type dataMetric struct {
 	declared string // the family's name as its sources declare it
 	report   insights.Report
 	dims     []string // dimension labels kept, in configured order
+	whole    bool     // keeps no dimension whatever the configuration
 	own      []string // the family's own labels, always kept
 	// slot maps each position of family.labels to its position in the
 	// unsorted tuple (tenant, dims..., own...).
@@ -180,6 +181,7 @@ func compileMetric(decls []source.Family, r insights.Report, dims []string) *dat
 		declared: f.Name,
 		report:   r,
 		dims:     dims,
+		whole:    f.Whole,
 		own:      f.Labels,
 	}
 	for _, d := range decls {

@@ -32,7 +32,7 @@ func Families(cfg Config) ([]Family, error) {
 			f.Report = m.report.String()
 			f.Sources = m.sources
 			for _, d := range reportDimensions(m.report.Name) {
-				if !slices.Contains(m.dims, d) {
+				if !m.whole && !slices.Contains(m.dims, d) {
 					f.Optional = append(f.Optional, d)
 				}
 			}

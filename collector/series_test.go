@@ -315,3 +315,28 @@ func TestInfoSeriesCountsAppsOfEveryReport(t *testing.T) {
 		t.Errorf("app_info = %v, want [%s]", apps, want)
 	}
 }
+
+// TestWholeFamilyKeepsNoDimension: tenant_active_users keeps no label
+// whatever its report's configured dimensions.
+func TestWholeFamilyKeepsNoDimension(t *testing.T) {
+	active := report(insights.Daily, insights.ActiveUsers)
+	c, err := NewCatalog(withFamilies(Config{Reports: []insights.Report{active},
+		Dimensions: map[insights.Report][]string{active: {"app_id", "country"}}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := map[insights.Report][]insights.Row{active: {
+		{FactDate: date(2026, 11, 27), AppID: "a", Country: "DE", Count: 3},
+		{FactDate: date(2026, 11, 27), AppID: "b", Country: "FR", Count: 2},
+	}}
+	got := sampleValues(c.Series("t", insights.Daily, date(2026, 11, 27), adapt(rows)))
+	checkValues(t, got, map[string]float64{
+		`entra_insights_daily_tenant_active_users{tenant="t"}`:                  5,
+		`entra_insights_daily_active_users{app_id="a",country="DE",tenant="t"}`: 3,
+	})
+	for series := range got {
+		if strings.HasPrefix(series, "entra_insights_daily_tenant_active_users{") && series != `entra_insights_daily_tenant_active_users{tenant="t"}` {
+			t.Errorf("tenant_active_users has a dimension: %s", series)
+		}
+	}
+}

@@ -47,6 +47,9 @@ type Family struct {
 	// Labels are the labels every series has whatever the configuration
 	// (result, reason_code, window...).
 	Labels []string
+	// Whole says the family is of the whole tenant: it keeps no dimension
+	// whatever the configuration of its report (tenant_active_users).
+	Whole bool
 }
 
 // In reports whether f is produced at granularity g.
@@ -55,7 +58,7 @@ func (f Family) In(g insights.Granularity) bool { return f.Only == "" || f.Only 
 // Agrees reports whether f and o declare the same family but for Help.
 func (f Family) Agrees(o Family) bool {
 	return f.Name == o.Name && f.Report == o.Report && f.Only == o.Only && f.Kind == o.Kind &&
-		slices.Equal(f.Defaults, o.Defaults) && slices.Equal(f.Labels, o.Labels)
+		slices.Equal(f.Defaults, o.Defaults) && slices.Equal(f.Labels, o.Labels) && f.Whole == o.Whole
 }
 
 // Label is one label of a point.

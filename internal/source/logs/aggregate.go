@@ -236,7 +236,7 @@ func periodFamilies() []periodFamily {
 			Defaults: []string{"mfa_method"}, Labels: reason,
 			Help: "Failed multifactor authentications by the sign-in's status.errorCode."},
 			byReason(mfa, mfaLabels)},
-		{source.Family{Name: "tenant_active_users", Report: insights.ActiveUsers, Kind: source.Users,
+		{source.Family{Name: "tenant_active_users", Report: insights.ActiveUsers, Kind: source.Users, Whole: true,
 			Help: "Distinct users with a successful interactive sign-in in the period, tenant-wide: exact (a user of several apps" +
 				" counts once); this month's from the retained logs until a whole month has been read."},
 			func(p *period, emit emitFunc) {

@@ -45,6 +45,10 @@ func families() []family {
 		f.Kind = source.Users
 		return f
 	}
+	whole := func(f family) family {
+		f.Whole = true
+		return f
+	}
 	result := []string{"result"}
 	reason := []string{"reason_code"}
 	window := []string{"window"}
@@ -67,9 +71,9 @@ func families() []family {
 		events("mfa_failures", insights.MFACompletions, "",
 			"Failed multifactor authentication attempts by failure reason code (Graph's enum name).",
 			[]string{"mfa_method"}, reason, failures),
-		users("tenant_active_users", insights.ActiveUsers, "",
+		whole(users("tenant_active_users", insights.ActiveUsers, "",
 			"Users with at least one authentication request in the period, tenant-wide: the sum of the activeUsers rows, an upper bound.",
-			nil, nil, nil), // tenantActive: the sum of a period's rows, not a row's value
+			nil, nil, nil)), // tenantActive: the sum of a period's rows, not a row's value
 		events("sign_ups", insights.SignUps, "",
 			"Users who signed up in the period.",
 			[]string{"app_id", "identity_provider"}, nil, count),
