@@ -1,8 +1,8 @@
 // Package insights holds the plain data model of the Graph userInsights
 // reports and of the activity logs that replace them: the report catalog
 // (catalog.go), one row type for every report, the log events, the
-// documented interrupt codes (interrupts.go), the error classification, and
-// the vocabulary the sources and the collector share (labels.go: label
+// documented interrupt codes (interrupts.go), the error classification, the
+// probe's result line (probe.go), and the vocabulary the sources and the collector share (labels.go: label
 // normalisation and period starts). It imports no SDK, so the collector, the simulator, the
 // fuzz targets and most tests build without compiling the Graph SDK.
 package insights

@@ -1,11 +1,13 @@
 // Package registry lists the sources, one entry each, with what the rest
 // of the exporter needs to know of one: its name, what it produces, the
-// permissions it needs, what it costs and how to build it. The command
-// line, the config file's checks, the app and backfill read this list;
-// nothing outside a source and this file branches on a source's name.
+// permissions it needs, what it costs, how to build it and which Graph
+// reads the probe makes for it. The command line, the config file's
+// checks, the app, the probe and backfill read this list; nothing outside
+// a source and this file branches on a source's name.
 package registry
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -36,12 +38,29 @@ type Spec struct {
 	KeepsState bool
 	// New builds the source of one tenant.
 	New func(Deps) (source.Source, error)
+	// Probe makes each Graph read the source needs once, through the
+	// probe's method of its reads (the probe command).
+	Probe func(context.Context, Prober, ProbeArgs) []insights.ProbeResult
 }
 
 // Client reads Graph for one tenant (*graph.Client).
 type Client interface {
 	logs.Reader
 	userinsights.Fetcher
+}
+
+// Prober probes one tenant's Graph reads (*graph.Client), one method per
+// source's set of reads: each gets a token, then makes each read once.
+type Prober interface {
+	ProbeLogs(ctx context.Context, now time.Time, lookback time.Duration) []insights.ProbeResult
+	ProbeUserInsights(ctx context.Context, reports []insights.Report) []insights.ProbeResult
+}
+
+// ProbeArgs are what Probe may use.
+type ProbeArgs struct {
+	Now      time.Time         // the end of the event logs' windows
+	Lookback time.Duration     // --logs.lookback
+	Reports  []insights.Report // the configured reports
 }
 
 // Deps is what New may use.
@@ -72,6 +91,9 @@ func Sources() []Spec {
 				return logs.New(logs.Options{Tenant: d.StoreKey, Label: d.Label, Reader: d.Client, Store: d.Store,
 					Lookback: d.Lookback, Overlap: d.Overlap, ActiveUserDims: d.ActiveUserDims, Logger: d.Logger})
 			},
+			Probe: func(ctx context.Context, p Prober, a ProbeArgs) []insights.ProbeResult {
+				return p.ProbeLogs(ctx, a.Now, a.Lookback)
+			},
 		},
 		{
 			Name:        insights.SourceUserInsights,
@@ -84,6 +106,9 @@ func Sources() []Spec {
 				}))
 			},
 			New: func(d Deps) (source.Source, error) { return userinsights.New(d.Client, d.Logger), nil },
+			Probe: func(ctx context.Context, p Prober, a ProbeArgs) []insights.ProbeResult {
+				return p.ProbeUserInsights(ctx, a.Reports)
+			},
 		},
 	}
 }

@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -56,5 +57,35 @@ func TestLookupNamesTheSources(t *testing.T) {
 	}
 	if spec, err := Lookup(insights.SourceUserInsights); err != nil || spec.Name != insights.SourceUserInsights {
 		t.Errorf("Lookup(%q) = %q, %v", insights.SourceUserInsights, spec.Name, err)
+	}
+}
+
+// recordingProber answers each set of reads with one line naming it.
+type recordingProber struct{ calls []string }
+
+func (p *recordingProber) ProbeLogs(_ context.Context, _ time.Time, lookback time.Duration) []insights.ProbeResult {
+	p.calls = append(p.calls, "logs "+lookback.String())
+	return []insights.ProbeResult{{Read: "logs"}}
+}
+
+func (p *recordingProber) ProbeUserInsights(_ context.Context, reports []insights.Report) []insights.ProbeResult {
+	p.calls = append(p.calls, "userinsights "+strconv.Itoa(len(reports)))
+	return []insights.ProbeResult{{Read: "userinsights"}}
+}
+
+// TestEverySourceProbesItsOwnReads: each entry makes one set of reads, its
+// own, with what the probe hands it.
+func TestEverySourceProbesItsOwnReads(t *testing.T) {
+	args := ProbeArgs{Now: time.Now(), Lookback: 48 * time.Hour, Reports: insights.DefaultReports()}
+	want := map[string]string{
+		insights.SourceLogs:         "logs 48h0m0s",
+		insights.SourceUserInsights: "userinsights " + strconv.Itoa(len(args.Reports)),
+	}
+	for _, spec := range Sources() {
+		p := &recordingProber{}
+		results := spec.Probe(t.Context(), p, args)
+		if len(p.calls) != 1 || p.calls[0] != want[spec.Name] || len(results) != 1 || results[0].Read != spec.Name {
+			t.Errorf("%s probes %v and returns %+v, want %q and its results", spec.Name, p.calls, results, want[spec.Name])
+		}
 	}
 }
