@@ -64,9 +64,12 @@ func (p *probeCmd) Run(ctx context.Context, c *cli, logger *slog.Logger, std str
 		if err != nil {
 			return &settingError{fmt.Errorf("tenant %s: source: %w", t.Name(), err)}
 		}
-		results := probeTenant(ctx, spec, client, registry.ProbeArgs{
-			Now: now, Lookback: time.Duration(c.Logs.Lookback), Reports: catalog.Reports(),
+		results, err := probeTenant(ctx, spec, client, registry.ProbeArgs{
+			Now: now, Reports: catalog.Reports(), Flags: c.sourceFlags[spec.Name],
 		}, plan.Collector.RefreshTimeout)
+		if err != nil {
+			return fmt.Errorf("tenant %s: %w", t.Name(), err)
+		}
 		if !writeProbe(std.out, t, results) {
 			failing++
 		}
@@ -92,7 +95,7 @@ func (c *cli) limiters() *transport.Limiters {
 
 // probeTenant probes one tenant within timeout, the bound serve gives one
 // refresh: a read that runs out of it would in serve too.
-func probeTenant(ctx context.Context, spec registry.Spec, client *graph.Client, args registry.ProbeArgs, timeout time.Duration) []insights.ProbeResult {
+func probeTenant(ctx context.Context, spec registry.Spec, client *graph.Client, args registry.ProbeArgs, timeout time.Duration) ([]insights.ProbeResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	return spec.Probe(ctx, client, args)
