@@ -28,37 +28,18 @@ import (
 // error classification as the exporter's reads, so that its answer tells
 // what the exporter will meet in this tenant. It is what only a real
 // tenant can settle: whether $select and the lookback
-// are accepted, whether a licence or permission is missing.
+// are accepted, whether a licence or permission is missing. There is one
+// method per source's set of reads; the source's registry entry
+// (internal/source/registry) calls its own, so nothing here branches on
+// a source's name.
 
-// ProbeToken is the Read of the probe's token line.
-const ProbeToken = "token"
-
-// ProbeOptions are what the probe reads and when.
-type ProbeOptions struct {
-	Source   string            // insights.SourceLogs or insights.SourceUserInsights
-	Now      time.Time         // end of the windows of the event logs
-	Lookback time.Duration     // logs: how far back the first read starts [DefaultProbeLookback]
-	Reports  []insights.Report // userinsights: the configured reports [insights.DefaultReports()]
-}
-
-// DefaultProbeLookback is the lookback probed when ProbeOptions has none:
+// DefaultProbeLookback is the lookback ProbeLogs probes when given none:
 // what an External ID tenant keeps, the exporter's default.
 const DefaultProbeLookback = 7 * 24 * time.Hour
 
 // inactiveAge is how long without a successful sign-in the probe's
 // inactive-users read asks about (the 30d window of the inactive users).
 const inactiveAge = 30 * 24 * time.Hour
-
-// ProbeResult is one line of the probe.
-type ProbeResult struct {
-	Read     string // e.g. "signIns", "signIns $select", or ProbeToken
-	Request  string // method, path and query, URL-decoded: "GET /beta/auditLogs/signIns?$filter=…&$top=1"
-	Status   int    // HTTP status; 0 when none is known (skipped, network failure, the token line's success)
-	Code     string // Graph's error code; "" when none
-	Outcome  string // what the exporter does with the answer
-	Required bool   // the source cannot work without this read
-	OK       bool   // the read, as sent, worked
-}
 
 // probeRead is one read of the probe.
 type probeRead struct {
@@ -72,23 +53,30 @@ type probeRead struct {
 	failed func(error) string
 }
 
-// Probe makes each read of opts.Source once and returns one result per
-// read, after the token's. Without a token the reads are skipped (and
-// listed so). It never returns a token or a secret.
-func (c *Client) Probe(ctx context.Context, opts ProbeOptions) []ProbeResult {
-	if opts.Lookback <= 0 {
-		opts.Lookback = DefaultProbeLookback
+// ProbeLogs probes the reads of the logs source, its first read starting
+// lookback (DefaultProbeLookback when 0) before now, the end of the event
+// logs' windows.
+func (c *Client) ProbeLogs(ctx context.Context, now time.Time, lookback time.Duration) []insights.ProbeResult {
+	if lookback <= 0 {
+		lookback = DefaultProbeLookback
 	}
-	var reads []probeRead
-	if opts.Source == insights.SourceUserInsights {
-		reads = c.userInsightsReads(opts.Reports)
-	} else {
-		reads = c.logsReads(opts.Now, opts.Lookback)
-	}
+	return c.probe(ctx, c.logsReads(now, lookback))
+}
+
+// ProbeUserInsights probes the reads of the userinsights source: the
+// first page of each of reports (insights.DefaultReports() when none).
+func (c *Client) ProbeUserInsights(ctx context.Context, reports []insights.Report) []insights.ProbeResult {
+	return c.probe(ctx, c.userInsightsReads(reports))
+}
+
+// probe makes each of reads once and returns one result per read, after
+// the token's. Without a token the reads are skipped (and listed so). It
+// never returns a token or a secret.
+func (c *Client) probe(ctx context.Context, reads []probeRead) []insights.ProbeResult {
 	token := c.probeToken(ctx)
-	results := []ProbeResult{token}
+	results := []insights.ProbeResult{token}
 	for _, r := range reads {
-		res := ProbeResult{Read: r.name, Required: r.required, Request: c.requestLine(ctx, r.request)}
+		res := insights.ProbeResult{Read: r.name, Required: r.required, Request: c.requestLine(ctx, r.request)}
 		if !token.OK {
 			res.Outcome = "skipped: no token"
 			results = append(results, res)
@@ -100,7 +88,7 @@ func (c *Client) Probe(ctx context.Context, opts ProbeOptions) []ProbeResult {
 }
 
 // probeOne sends r and fills in res from the answer.
-func (c *Client) probeOne(ctx context.Context, r probeRead, res ProbeResult) ProbeResult {
+func (c *Client) probeOne(ctx context.Context, r probeRead, res insights.ProbeResult) insights.ProbeResult {
 	outcome, err := r.send(ctx)
 	if err == nil {
 		// The SDK hides the status of a success; Graph answers these reads 200.
@@ -116,8 +104,8 @@ func (c *Client) probeOne(ctx context.Context, r probeRead, res ProbeResult) Pro
 
 // probeToken gets a token as the first request would, and tells the
 // token service's refusal in one line: no token text ever leaves here.
-func (c *Client) probeToken(ctx context.Context) ProbeResult {
-	res := ProbeResult{Read: ProbeToken, Required: true,
+func (c *Client) probeToken(ctx context.Context) insights.ProbeResult {
+	res := insights.ProbeResult{Read: insights.ProbeToken, Required: true,
 		Request: fmt.Sprintf("%s credential, scope %s", c.tokens.source.mode, c.tokens.scope)}
 	c.tokens.mu.Lock()
 	_, err := c.tokens.current(ctx)

@@ -32,10 +32,10 @@ func probeClient(t *testing.T, sim *graphsim.Sim, graphURL string) *graph.Client
 }
 
 // probeLogs probes the logs source at the simulator's data clock.
-func probeLogs(t *testing.T, c *graph.Client) map[string]graph.ProbeResult {
+func probeLogs(t *testing.T, c *graph.Client) map[string]insights.ProbeResult {
 	t.Helper()
-	results := c.Probe(t.Context(), graph.ProbeOptions{Source: insights.SourceLogs, Now: fixedNow()})
-	byRead := map[string]graph.ProbeResult{}
+	results := c.ProbeLogs(t.Context(), fixedNow(), 0)
+	byRead := map[string]insights.ProbeResult{}
 	for _, r := range results {
 		if _, dup := byRead[r.Read]; dup {
 			t.Fatalf("read %q listed twice", r.Read)
@@ -51,8 +51,8 @@ func probeLogs(t *testing.T, c *graph.Client) map[string]graph.ProbeResult {
 func TestProbeLogsFromSimulator(t *testing.T) {
 	sim := graphsimtest.Start(t, graphsim.Options{Now: fixedNow, AcceptSelect: true}) // the fast path; the refusal has its own test
 	c := probeClient(t, sim, "")
-	results := c.Probe(t.Context(), graph.ProbeOptions{Source: insights.SourceLogs, Now: fixedNow()})
-	wantReads := []string{graph.ProbeToken, "signIns", "signUps", "userRegistrationDetails", "signIns $select",
+	results := c.ProbeLogs(t.Context(), fixedNow(), 0)
+	wantReads := []string{insights.ProbeToken, "signIns", "signUps", "userRegistrationDetails", "signIns $select",
 		"signUps $select", "signIns lookback", "users/$count", "inactive users"}
 	if len(results) != len(wantReads) {
 		t.Fatalf("got %d results, want %d: %+v", len(results), len(wantReads), results)
@@ -232,9 +232,9 @@ func TestProbeSelectRefused(t *testing.T) {
 func TestProbeTokenRefused(t *testing.T) {
 	sim := graphsimtest.Start(t, graphsim.Options{Now: fixedNow})
 	sim.SetFault(graphsim.Fault{Kind: graphsim.FaultTokenError, TokenError: "invalid_client"})
-	results := probeClient(t, sim, "").Probe(t.Context(), graph.ProbeOptions{Source: insights.SourceLogs, Now: fixedNow()})
+	results := probeClient(t, sim, "").ProbeLogs(t.Context(), fixedNow(), 0)
 	token := results[0]
-	if token.Read != graph.ProbeToken || token.OK || token.Status != http.StatusUnauthorized || token.Code != "invalid_client" ||
+	if token.Read != insights.ProbeToken || token.OK || token.Status != http.StatusUnauthorized || token.Code != "invalid_client" ||
 		!strings.HasPrefix(token.Outcome, "refused: token service answered HTTP 401: invalid_client: AADSTS7000215") {
 		t.Errorf("token line %+v", token)
 	}
@@ -254,8 +254,7 @@ func TestProbeUserInsights(t *testing.T) {
 	sim := graphsimtest.Start(t, graphsim.Options{Now: fixedNow})
 	c := probeClient(t, sim, "")
 	list := []insights.Report{{Granularity: insights.Daily, Name: insights.ActiveUsers}, {Granularity: insights.Monthly, Name: insights.SignUps}}
-	opts := graph.ProbeOptions{Source: insights.SourceUserInsights, Now: fixedNow(), Reports: list}
-	results := c.Probe(t.Context(), opts)
+	results := c.ProbeUserInsights(t.Context(), list)
 	if len(results) != 3 || sim.Stats().GraphRequests != 2 {
 		t.Fatalf("got %+v after %d requests, want the token and 2 reports in 2 requests", results, sim.Stats().GraphRequests)
 	}
@@ -266,7 +265,7 @@ func TestProbeUserInsights(t *testing.T) {
 		}
 	}
 	sim.SetRetirement(graphsim.RetiredNotFound)
-	for _, r := range c.Probe(t.Context(), opts)[1:] {
+	for _, r := range c.ProbeUserInsights(t.Context(), list)[1:] {
 		if r.OK || r.Status != http.StatusNotFound || !strings.HasPrefix(r.Outcome, "retired: ") {
 			t.Errorf("retired report %s: %+v", r.Read, r)
 		}

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/alecthomas/kong"
-	"github.com/prometheus/common/model"
 	"github.com/prometheus/common/version"
 
 	"github.com/entra-insights/entra_insights_exporter/graph"
@@ -27,7 +26,9 @@ type cli struct {
 	Graph    graphFlags    `embed:"" prefix:"graph."`
 	Insights insightsFlags `embed:"" prefix:"insights."`
 	Storage  storageFlags  `embed:"" prefix:"storage."`
-	Logs     logsFlags     `embed:"" prefix:"logs."`
+	// Sources are each source's own flags (--logs.*), from the registry
+	// (newCLI); kong calls their Validate after this struct's.
+	Sources kong.Plugins `embed:""`
 
 	ConfigFile  string `name:"config.file" placeholder:"PATH" help:"YAML file with several tenants, the reports to read and the dimensions to keep (see README). Re-read on SIGHUP and POST /-/reload."`
 	ConfigCheck bool   `name:"config.check" help:"Check the flags, --config.file and every tenant's credential settings and files, print one line and exit: 0 valid, 1 not. Contacts nothing."`
@@ -39,10 +40,27 @@ type cli struct {
 	// whether a flag was given there rather than by default or from the
 	// environment (kong does not tell them apart).
 	args []string
+	// sourceFlags are the values of Sources by source name.
+	sourceFlags map[string]registry.Flags
 
 	Serve    serveCmd    `cmd:"" default:"withargs" help:"Refresh the reports in the background and serve them on /metrics (default)."`
 	Backfill backfillCmd `cmd:"" help:"Write the history Graph holds (30 days, 12 months) as OpenMetrics text for promtool tsdb create-blocks-from openmetrics."`
 	Probe    probeCmd    `cmd:"" help:"Make each Graph read the configured source needs once, with the smallest request, and print per read the request, Graph's answer and what the exporter does with it; exit 0 when every required read works, else 1. Takes serve's flags and config file. Run it first; paste its output into bug reports."`
+}
+
+// newCLI returns the command line for args, with the flags of each source
+// that has some plugged in, in the registry's order.
+func newCLI(args []string) *cli {
+	c := &cli{args: args, sourceFlags: map[string]registry.Flags{}}
+	for _, s := range registry.Sources() {
+		if s.Flags == nil {
+			continue
+		}
+		f := s.Flags()
+		c.Sources = append(c.Sources, f)
+		c.sourceFlags[s.Name] = f
+	}
+	return c
 }
 
 type logFlags struct {
@@ -75,11 +93,6 @@ type storageFlags struct {
 	Path string `default:"entra_insights_exporter.db" placeholder:"PATH" help:"State file of the logs source (bbolt): aggregates, read positions, the users of the open periods. Relative to the working directory (the image's is /var/lib/entra_insights_exporter). One exporter per file."`
 }
 
-type logsFlags struct {
-	Lookback model.Duration `default:"7d" help:"How far back the logs source's first start reads: by default what an External ID tenant keeps (7 days); at most 30d, the longest Graph keeps (workforce tenants with Entra ID P1/P2). A start Graph refuses as too far back moves forward by itself."`
-	Overlap  model.Duration `default:"3h" help:"How late an event may appear in the log and still be counted, in the period it happened in: re-read once an hour (the last 5 minutes are re-read on every refresh); events are deduplicated by id."`
-}
-
 type insightsFlags struct {
 	Source          string        `default:"logs" enum:"${sources}" help:"Where the data comes from: ${source_help}. Per tenant: source in the config file."`
 	RefreshInterval time.Duration `default:"5m" help:"How often each tenant's reports are refreshed in the background."`
@@ -110,9 +123,6 @@ func (c *cli) Validate() error {
 		return fmt.Errorf("--graph.rate-limit: %d is not between 0 and %d", c.Graph.RateLimit, transport.ClientRequests)
 	}
 	if err := c.Insights.validate(); err != nil {
-		return err
-	}
-	if err := c.Logs.validate(); err != nil {
 		return err
 	}
 	if c.Demo && flagGiven(c.args, "--storage.path") {
@@ -179,17 +189,6 @@ func (f insightsFlags) validate() error {
 	return nil
 }
 
-func (f logsFlags) validate() error {
-	lookback, overlap := time.Duration(f.Lookback), time.Duration(f.Overlap)
-	switch {
-	case lookback < time.Hour || lookback > 30*24*time.Hour:
-		return fmt.Errorf("--logs.lookback: %s is not between 1h and 30d (Graph keeps the activity logs for at most 30 days)", f.Lookback)
-	case overlap < time.Minute || overlap >= lookback:
-		return fmt.Errorf("--logs.overlap: %s must be at least 1m and shorter than --logs.lookback %s", f.Overlap, f.Lookback)
-	}
-	return nil
-}
-
 // validURL accepts an absolute http(s) URL without query or fragment; plain
 // http only for loopback hosts (a local test server), never for a real host.
 func validURL(flag, raw string) error {
@@ -223,8 +222,7 @@ func (c *cli) config() app.Config {
 		MaxAge:          c.Insights.MaxAge,
 		RateLimit:       c.Graph.RateLimit,
 		StoragePath:     c.Storage.Path,
-		Lookback:        time.Duration(c.Logs.Lookback),
-		Overlap:         time.Duration(c.Logs.Overlap),
+		SourceFlags:     c.sourceFlags,
 	}
 }
 

@@ -49,9 +49,9 @@ func main() {
 // run parses args and runs the chosen command; it returns the exit code.
 // Tests call it in-process with their own args, output and reload signals.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, hup <-chan os.Signal) int {
-	c := cli{args: args}
+	c := newCLI(args)
 	exit := -1
-	parser, err := kong.New(&c,
+	parser, err := kong.New(c,
 		kong.Name(exporterName),
 		kong.Description("Prometheus exporter for Microsoft Entra External ID application user activity, from the sign-in and sign-up logs (or the retired userInsights reports)."),
 		kong.DefaultEnvars("ENTRA_INSIGHTS"),
@@ -88,7 +88,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, hup <-cha
 	}
 	logger := newLogger(c.Log, stderr)
 	kctx.BindTo(ctx, (*context.Context)(nil))
-	if err := kctx.Run(&c, logger, streams{out: stdout, err: stderr}, reloadSignals(hup)); err != nil {
+	if err := kctx.Run(c, logger, streams{out: stdout, err: stderr}, reloadSignals(hup)); err != nil {
 		var bad *settingError
 		if errors.As(err, &bad) {
 			fmt.Fprintf(stderr, "%s: error: %s\n", exporterName, azconf.OneLine(err.Error()))

@@ -13,8 +13,10 @@ import (
 
 	"github.com/entra-insights/entra_insights_exporter/collector"
 	"github.com/entra-insights/entra_insights_exporter/graph"
+	"github.com/entra-insights/entra_insights_exporter/graph/insights"
 	"github.com/entra-insights/entra_insights_exporter/graph/transport"
 	"github.com/entra-insights/entra_insights_exporter/internal/app"
+	"github.com/entra-insights/entra_insights_exporter/internal/source/registry"
 )
 
 // issuesURL is where the probe's output belongs when a read fails.
@@ -58,9 +60,16 @@ func (p *probeCmd) Run(ctx context.Context, c *cli, logger *slog.Logger, std str
 		if err != nil {
 			return &settingError{fmt.Errorf("tenant %s: %w", t.Name(), err)}
 		}
-		results := probeTenant(ctx, client, graph.ProbeOptions{
-			Source: t.Source, Now: now, Lookback: time.Duration(c.Logs.Lookback), Reports: catalog.Reports(),
+		spec, err := registry.Lookup(t.Source)
+		if err != nil {
+			return &settingError{fmt.Errorf("tenant %s: source: %w", t.Name(), err)}
+		}
+		results, err := probeTenant(ctx, spec, client, registry.ProbeArgs{
+			Now: now, Reports: catalog.Reports(), Flags: c.sourceFlags[spec.Name],
 		}, plan.Collector.RefreshTimeout)
+		if err != nil {
+			return fmt.Errorf("tenant %s: %w", t.Name(), err)
+		}
 		if !writeProbe(std.out, t, results) {
 			failing++
 		}
@@ -86,15 +95,15 @@ func (c *cli) limiters() *transport.Limiters {
 
 // probeTenant probes one tenant within timeout, the bound serve gives one
 // refresh: a read that runs out of it would in serve too.
-func probeTenant(ctx context.Context, client *graph.Client, opts graph.ProbeOptions, timeout time.Duration) []graph.ProbeResult {
+func probeTenant(ctx context.Context, spec registry.Spec, client *graph.Client, args registry.ProbeArgs, timeout time.Duration) ([]insights.ProbeResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	return client.Probe(ctx, opts)
+	return spec.Probe(ctx, client, args)
 }
 
 // writeProbe prints one tenant's table and its closing line, and reports
 // whether every required read works.
-func writeProbe(w io.Writer, t app.Tenant, results []graph.ProbeResult) bool {
+func writeProbe(w io.Writer, t app.Tenant, results []insights.ProbeResult) bool {
 	fmt.Fprintf(w, "\ntenant %s (%s), source %s\n", t.Name(), t.Graph.TenantID, t.Source)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "READ\tNEED\tSTATUS\tCODE\tOUTCOME\tREQUEST")
@@ -109,14 +118,14 @@ func writeProbe(w io.Writer, t app.Tenant, results []graph.ProbeResult) bool {
 
 // tally counts the required reads and those that work (the token is not a
 // read), and reports whether everything required works, the token included.
-func tally(results []graph.ProbeResult) (required, working int, ok bool) {
+func tally(results []insights.ProbeResult) (required, working int, ok bool) {
 	ok = true
 	for _, r := range results {
 		if !r.Required {
 			continue
 		}
 		ok = ok && r.OK
-		if r.Read == graph.ProbeToken {
+		if r.Read == insights.ProbeToken {
 			continue
 		}
 		required++
@@ -127,7 +136,7 @@ func tally(results []graph.ProbeResult) (required, working int, ok bool) {
 	return required, working, ok
 }
 
-func need(r graph.ProbeResult) string {
+func need(r insights.ProbeResult) string {
 	if r.Required {
 		return "required"
 	}

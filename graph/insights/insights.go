@@ -2,8 +2,9 @@
 // the report catalog (catalog.go: the units a config file lists and the
 // dimensions it may keep), what Graph sends (the activity logs' events,
 // events.go; the retired userInsights reports' rows, Row), the documented
-// interrupt codes (interrupts.go), the error classification, label
-// normalisation and period starts (labels.go). It imports no SDK, so the
+// interrupt codes (interrupts.go), the error classification, the probe's
+// result line (probe.go), label normalisation and period starts
+// (labels.go). It imports no SDK, so the
 // collector, the simulator, the fuzz targets and most tests build without
 // compiling the Graph SDK.
 package insights

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/entra-insights/entra_insights_exporter/graph"
+	"github.com/entra-insights/entra_insights_exporter/internal/source/registry"
 )
 
 // Name is the program's name: the prefix of its build-info metric and of
@@ -44,7 +45,8 @@ type Config struct {
 	// StoragePath is the logs source's state file, opened by the first
 	// generation with a logs tenant (never in demo mode).
 	StoragePath string
-	// Lookback and Overlap are the logs source's first read and re-read
-	// windows.
-	Lookback, Overlap time.Duration
+	// SourceFlags are the flags of each source that has some (its
+	// registry entry's), by source name; a source without an entry here
+	// gets its defaults.
+	SourceFlags map[string]registry.Flags
 }

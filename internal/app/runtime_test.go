@@ -15,6 +15,7 @@ import (
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/model"
 
 	"github.com/entra-insights/entra_insights_exporter/graph"
 	"github.com/entra-insights/entra_insights_exporter/graph/insights"
@@ -23,6 +24,7 @@ import (
 	"github.com/entra-insights/entra_insights_exporter/internal/graphsim/graphsimtest"
 	"github.com/entra-insights/entra_insights_exporter/internal/promtest"
 	"github.com/entra-insights/entra_insights_exporter/internal/source/logs"
+	"github.com/entra-insights/entra_insights_exporter/internal/source/registry"
 	"github.com/entra-insights/entra_insights_exporter/internal/store"
 )
 
@@ -89,7 +91,9 @@ func startSimRuntime(t *testing.T, source string, tenants ...string) *simRuntime
 		Source:          source,
 		RefreshInterval: time.Hour, RefreshTimeout: 20 * time.Second, MaxAge: 2 * time.Hour,
 		StoragePath: filepath.Join(dir, "state.db"),
-		Lookback:    24 * time.Hour, Overlap: time.Hour,
+		SourceFlags: map[string]registry.Flags{
+			insights.SourceLogs: &logs.Flags{Lookback: model.Duration(24 * time.Hour), Overlap: model.Duration(time.Hour)},
+		},
 	}
 	rt, err := New(t.Context(), cfg, slog.New(slog.NewTextHandler(s.log, nil)))
 	if err != nil {

@@ -1,11 +1,14 @@
 // Package registry lists the sources, one entry each, with what the rest
 // of the exporter needs to know of one: its name, what it produces, the
-// permissions it needs, what it costs and how to build it. The command
-// line, the config file's checks, the app and backfill read this list;
-// nothing outside a source and this file branches on a source's name.
+// permissions it needs, what it costs, its command-line flags, how to
+// build it and which Graph reads the probe makes for it. The command line
+// (its enum and each source's flags), the config file's checks, the app,
+// the probe and backfill read this list; nothing outside a source and this
+// file branches on a source's name.
 package registry
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -37,8 +40,35 @@ type Spec struct {
 	// KeepsState says the source keeps state across restarts: New gets
 	// the state file then (Deps.Store).
 	KeepsState bool
+	// Flags returns the source's command-line flags, unset, for the
+	// command line to plug in and fill (nil: it has none). New and Probe
+	// get the filled-in value.
+	Flags func() Flags
 	// New builds the source of one tenant.
 	New func(Deps) (source.Source, error)
+	// Probe makes each Graph read the source needs once, through the
+	// probe's method of its reads (the probe command).
+	Probe func(context.Context, Prober, ProbeArgs) ([]insights.ProbeResult, error)
+}
+
+// Flags are a source's command-line flags: a pointer to a struct with
+// kong tags, each flag named after the source (--logs.lookback, read from
+// ENTRA_INSIGHTS_LOGS_LOOKBACK too). Kong calls Validate after parsing;
+// its error names the flag.
+type Flags interface{ Validate() error }
+
+// flagsOf returns a source's flags as its own type T; unset (the source's
+// defaults) when there are none, as in a configuration not built from the
+// command line (tests).
+func flagsOf[T any](f Flags) (*T, error) {
+	if f == nil {
+		return new(T), nil
+	}
+	t, ok := any(f).(*T)
+	if !ok {
+		return nil, fmt.Errorf("flags of type %T, want %T", f, t)
+	}
+	return t, nil
 }
 
 // Client reads Graph for one tenant (*graph.Client).
@@ -47,14 +77,29 @@ type Client interface {
 	userinsights.Fetcher
 }
 
+// Prober probes one tenant's Graph reads (*graph.Client), one method per
+// source's set of reads: each gets a token, then makes each read once.
+type Prober interface {
+	ProbeLogs(ctx context.Context, now time.Time, lookback time.Duration) []insights.ProbeResult
+	ProbeUserInsights(ctx context.Context, reports []insights.Report) []insights.ProbeResult
+}
+
+// ProbeArgs are what Probe may use.
+type ProbeArgs struct {
+	Now     time.Time         // the end of the event logs' windows
+	Reports []insights.Report // the configured reports
+	Flags   Flags             // the source's flags, as Deps.Flags
+}
+
 // Deps is what New may use.
 type Deps struct {
 	Client   Client
 	Label    string       // the tenant label
 	StoreKey string       // the tenant's key in the state file
 	Store    *store.Store // nil: state in memory only (backfill, the demo)
-	// Lookback and Overlap are --logs.lookback and --logs.overlap.
-	Lookback, Overlap time.Duration
+	// Flags are the source's flags (Spec.Flags) as the command line
+	// filled them in; nil: the source's defaults.
+	Flags Flags
 	// ActiveUserDims are the configured dimensions of active users.
 	ActiveUserDims map[insights.Granularity][]string
 	Logger         *slog.Logger
@@ -72,9 +117,22 @@ func Sources() []Spec {
 			Families:       logs.Families,
 			SteadyRequests: func([]insights.Report) int { return 2 }, // the frontier of each event log
 			KeepsState:     true,
+			Flags:          func() Flags { return &logs.Flags{} },
 			New: func(d Deps) (source.Source, error) {
+				f, err := flagsOf[logs.Flags](d.Flags)
+				if err != nil {
+					return nil, fmt.Errorf("logs source: %w", err)
+				}
 				return logs.New(logs.Options{Tenant: d.StoreKey, Label: d.Label, Reader: d.Client, Store: d.Store,
-					Lookback: d.Lookback, Overlap: d.Overlap, ActiveUserDims: d.ActiveUserDims, Logger: d.Logger})
+					Lookback: time.Duration(f.Lookback), Overlap: time.Duration(f.Overlap),
+					ActiveUserDims: d.ActiveUserDims, Logger: d.Logger})
+			},
+			Probe: func(ctx context.Context, p Prober, a ProbeArgs) ([]insights.ProbeResult, error) {
+				f, err := flagsOf[logs.Flags](a.Flags)
+				if err != nil {
+					return nil, fmt.Errorf("logs source: %w", err)
+				}
+				return p.ProbeLogs(ctx, a.Now, time.Duration(f.Lookback)), nil
 			},
 		},
 		{
@@ -89,6 +147,9 @@ func Sources() []Spec {
 				}))
 			},
 			New: func(d Deps) (source.Source, error) { return userinsights.New(d.Client, d.Logger), nil },
+			Probe: func(ctx context.Context, p Prober, a ProbeArgs) ([]insights.ProbeResult, error) {
+				return p.ProbeUserInsights(ctx, a.Reports), nil
+			},
 		},
 	}
 }

@@ -3,9 +3,12 @@ package registry
 import (
 	"context"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/alecthomas/kong"
 
 	"github.com/entra-insights/entra_insights_exporter/graph/insights"
 	"github.com/entra-insights/entra_insights_exporter/internal/source"
@@ -103,6 +106,89 @@ func TestFamiliesFollowTheReports(t *testing.T) {
 			if !fed[r] {
 				t.Errorf("%s: report %s gives no family", spec.Name, r)
 			}
+		}
+	}
+}
+
+// recordingProber answers each set of reads with one line naming it.
+type recordingProber struct{ calls []string }
+
+func (p *recordingProber) ProbeLogs(_ context.Context, _ time.Time, lookback time.Duration) []insights.ProbeResult {
+	p.calls = append(p.calls, "logs "+lookback.String())
+	return []insights.ProbeResult{{Read: "logs"}}
+}
+
+func (p *recordingProber) ProbeUserInsights(_ context.Context, reports []insights.Report) []insights.ProbeResult {
+	p.calls = append(p.calls, "userinsights "+strconv.Itoa(len(reports)))
+	return []insights.ProbeResult{{Read: "userinsights"}}
+}
+
+// TestEverySourceProbesItsOwnReads: each entry makes one set of reads, its
+// own, with what the probe hands it: the logs source's lookback is its
+// flag's default.
+func TestEverySourceProbesItsOwnReads(t *testing.T) {
+	reports := insights.DefaultReports()
+	want := map[string]string{
+		insights.SourceLogs:         "logs 168h0m0s",
+		insights.SourceUserInsights: "userinsights " + strconv.Itoa(len(reports)),
+	}
+	for _, spec := range Sources() {
+		p := &recordingProber{}
+		results, err := spec.Probe(t.Context(), p, ProbeArgs{Now: time.Now(), Reports: reports, Flags: defaultFlags(t, spec)})
+		if err != nil || len(p.calls) != 1 || p.calls[0] != want[spec.Name] || len(results) != 1 || results[0].Read != spec.Name {
+			t.Errorf("%s probes %v and returns %+v, %v; want %q and its results", spec.Name, p.calls, results, err, want[spec.Name])
+		}
+	}
+}
+
+// defaultFlags returns spec's flags as the command line fills them in
+// without arguments; nil for a source without flags.
+func defaultFlags(t *testing.T, spec Spec) Flags {
+	t.Helper()
+	if spec.Flags == nil {
+		return nil
+	}
+	f := spec.Flags()
+	parser, err := kong.New(f, kong.Exit(func(code int) { t.Fatalf("%s: kong exited with %d", spec.Name, code) }))
+	if err != nil {
+		t.Fatalf("%s: its flags are not a kong struct: %v", spec.Name, err)
+	}
+	if _, err := parser.Parse(nil); err != nil { // Parse validates too
+		t.Fatalf("%s: its flags' defaults do not parse and validate: %v", spec.Name, err)
+	}
+	for _, flag := range parser.Model.Flags {
+		if flag.Name != "help" && !strings.HasPrefix(flag.Name, spec.Name+".") {
+			t.Errorf("%s: flag --%s is not named after its source (--%s.…)", spec.Name, flag.Name, spec.Name)
+		}
+	}
+	return f
+}
+
+// otherFlags are flags of no source.
+type otherFlags struct{}
+
+func (*otherFlags) Validate() error { return nil }
+
+// TestEverySourcesFlagsParse: each source's flags parse with their
+// defaults and validate (defaultFlags), are named after it, and build the
+// source; another type of flags is refused, not taken for the defaults.
+func TestEverySourcesFlagsParse(t *testing.T) {
+	for _, spec := range Sources() {
+		f := defaultFlags(t, spec)
+		if f == nil {
+			continue
+		}
+		if err := f.Validate(); err != nil {
+			t.Errorf("%s: the defaults do not validate: %v", spec.Name, err)
+		}
+		if _, err := spec.New(Deps{Client: nopClient{}, Label: "t", StoreKey: "t/id", Flags: f}); err != nil {
+			t.Errorf("%s with its default flags: %v", spec.Name, err)
+		}
+		if _, err := spec.New(Deps{Client: nopClient{}, Label: "t", StoreKey: "t/id", Flags: &otherFlags{}}); err == nil {
+			t.Errorf("%s builds with flags of another type", spec.Name)
+		}
+		if _, err := spec.Probe(t.Context(), &recordingProber{}, ProbeArgs{Flags: &otherFlags{}}); err == nil {
+			t.Errorf("%s probes with flags of another type", spec.Name)
 		}
 	}
 }
