@@ -39,7 +39,7 @@ func NewCatalog(cfg Config) (*Catalog, error) {
 		return nil, err
 	}
 	if len(cfg.Families) == 0 {
-		return nil, errors.New("no families: Config.Families lists those of the sources in use")
+		return nil, errors.New("no families: Config.Families lists those the sources declare (registry.Families)")
 	}
 	cfg = cfg.withDefaults()
 	c := &Catalog{
@@ -56,8 +56,11 @@ func NewCatalog(cfg Config) (*Catalog, error) {
 			"The tenant's directory id, cloud and source (logs: the activity logs; userinsights: the retired reports).",
 			"tenant", "tenant_id", "cloud", "source"),
 	}
+	inUse := slices.DeleteFunc(slices.Clone(cfg.Families), func(f source.Family) bool {
+		return cfg.Sources != nil && !slices.Contains(cfg.Sources, f.Source)
+	})
 	for _, g := range []insights.Granularity{insights.Daily, insights.Monthly} {
-		decls, err := declarations(cfg.Families, g)
+		decls, err := declarations(inUse, g)
 		if err != nil {
 			return nil, err
 		}
@@ -70,7 +73,9 @@ func NewCatalog(cfg Config) (*Catalog, error) {
 			if !configured || d[0].Whole {
 				dims = d[0].Defaults
 			}
-			c.metrics[g] = append(c.metrics[g], compileMetric(d, r, slices.Clone(dims)))
+			m := compileMetric(d, r, slices.Clone(dims))
+			m.choices = dimensionsOf(inUse, r)
+			c.metrics[g] = append(c.metrics[g], m)
 		}
 	}
 	return c, nil
@@ -160,6 +165,7 @@ type dataMetric struct {
 	report   insights.Report
 	dims     []string // dimension labels kept, in configured order
 	whole    bool     // keeps no dimension whatever the configuration
+	choices  []string // the dimensions a config may keep, for the README
 	own      []string // the family's own labels, always kept
 	// slot maps each position of family.labels to its position in the
 	// unsorted tuple (tenant, dims..., own...).

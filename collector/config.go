@@ -21,9 +21,12 @@ const (
 // Config selects what the exporter reads and how it keeps it fresh. Zero
 // values mean the defaults.
 type Config struct {
-	// Families are the families of the sources in use (registry.Families);
-	// the catalog exposes those of the configured reports.
+	// Families are the families the sources declare (registry.Families):
+	// the dimensions a config may keep are theirs.
 	Families []source.Family
+	// Sources are the sources of the tenants, nil meaning all of Families':
+	// the catalog exposes their families, with their help.
+	Sources []string
 	// Reports to read; nil means insights.DefaultReports().
 	Reports []insights.Report
 	// Dimensions lists per report the dimension labels every metric of that
@@ -75,7 +78,7 @@ func (c Config) Validate() error {
 		seen[r] = true
 	}
 	for _, r := range sortedReports(c.Dimensions) {
-		if err := validateDimensions(r, c.Dimensions[r]); err != nil {
+		if err := validateDimensions(r, c.Dimensions[r], dimensionsOf(c.Families, r)); err != nil {
 			errs = append(errs, fmt.Errorf("dimensions: %q: %w", r, err))
 		}
 	}
@@ -94,11 +97,10 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-func validateDimensions(r insights.Report, labels []string) error {
+func validateDimensions(r insights.Report, labels, valid []string) error {
 	if !knownReport(r) {
 		return errors.New("unknown report")
 	}
-	valid := reportDimensions(r.Name)
 	for i, l := range labels {
 		if !slices.Contains(valid, l) {
 			return fmt.Errorf("unknown label %q (valid: %s)", l, validList(valid))
@@ -110,11 +112,21 @@ func validateDimensions(r insights.Report, labels []string) error {
 	return nil
 }
 
-// reportDimensions returns the dimension labels a report's rows carry, the
-// choices for Config.Dimensions.
-func reportDimensions(report string) []string {
-	spec, _ := insights.SpecOf(report)
-	return spec.Dimensions
+// dimensionsOf returns the dimensions a config may keep for report r: those
+// of its families, in the order first declared.
+func dimensionsOf(families []source.Family, r insights.Report) []string {
+	var out []string
+	for _, f := range families {
+		if f.Report != r.Name || !f.In(r.Granularity) || f.Whole {
+			continue
+		}
+		for _, d := range f.Dimensions {
+			if !slices.Contains(out, d) {
+				out = append(out, d)
+			}
+		}
+	}
+	return out
 }
 
 func validList(valid []string) string {

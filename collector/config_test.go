@@ -47,7 +47,7 @@ func TestConfigValidate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := tt.cfg.Validate()
+			err := withFamilies(tt.cfg).Validate()
 			if len(tt.wantErr) == 0 {
 				if err != nil {
 					t.Fatalf("Validate() = %v, want nil", err)

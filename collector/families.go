@@ -31,7 +31,7 @@ func Families(cfg Config) ([]Family, error) {
 			f := gaugeFamily(m.family)
 			f.Report = m.report.String()
 			f.Sources = m.sources
-			for _, d := range reportDimensions(m.report.Name) {
+			for _, d := range m.choices {
 				if !m.whole && !slices.Contains(m.dims, d) {
 					f.Optional = append(f.Optional, d)
 				}

@@ -258,7 +258,8 @@ func TestGoldenAppInfo(t *testing.T) {
 	for _, st := range goldenTenants() {
 		ids := map[string]bool{}
 		for _, r := range insights.AllReports() {
-			hasAppLabel := slices.Contains(reportDimensions(r.Name), "app_id")
+			spec, _ := insights.SpecOf(r.Name)
+			hasAppLabel := slices.Contains(spec.Dimensions, "app_id")
 			for _, row := range graphsim.Rows(st.id, r, goldenNow(), st.lag) {
 				if hasAppLabel || row.AppID != "" {
 					ids[strings.ToLower(row.AppID)] = true

@@ -340,3 +340,31 @@ func TestWholeFamilyKeepsNoDimension(t *testing.T) {
 		}
 	}
 }
+
+// TestSourcesInUse: the catalog exposes the families of the sources in
+// use, with their help; a family both declare gives each one's, named.
+func TestSourcesInUse(t *testing.T) {
+	active := report(insights.Daily, insights.ActiveUsers)
+	summary := report(insights.Daily, insights.Summary)
+	helpOf := func(sources []string) map[string]string {
+		c, err := NewCatalog(withFamilies(Config{Reports: []insights.Report{active, summary}, Sources: sources}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]string{}
+		for _, m := range c.metrics[insights.Daily] {
+			out[m.declared] = m.help
+		}
+		return out
+	}
+	logs := helpOf([]string{insights.SourceLogs})
+	if _, ok := logs["overview_active_users"]; ok || strings.Contains(logs["active_users"], "source:") ||
+		!strings.Contains(logs["active_users"], "exact distinct users") {
+		t.Errorf("logs tenants only: %q", logs)
+	}
+	both := helpOf(nil)
+	if _, ok := both["overview_active_users"]; !ok || !strings.Contains(both["active_users"], "logs source: ") ||
+		!strings.Contains(both["active_users"], "userinsights source: ") {
+		t.Errorf("both sources: %q", both)
+	}
+}

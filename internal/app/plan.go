@@ -99,14 +99,10 @@ func NewPlan(cfg Config, sim *graphsim.Sim) (*Plan, error) {
 	}
 	// The families of the sources read, so that each help says what its
 	// one source counts (two sources' helps are both given).
-	var sources []string
 	for _, t := range p.Tenants {
-		if !slices.Contains(sources, t.Source) {
-			sources = append(sources, t.Source)
+		if !slices.Contains(p.Collector.Sources, t.Source) {
+			p.Collector.Sources = append(p.Collector.Sources, t.Source)
 		}
-	}
-	if len(sources) > 0 {
-		p.Collector.Families = registry.Families(sources...)
 	}
 	return p, nil
 }

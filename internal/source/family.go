@@ -41,8 +41,12 @@ type Family struct {
 	// Help says what a value is, true for the declaring source.
 	Help string
 	Kind Kind
-	// Defaults are the dimension labels (of the report's, insights.Specs)
-	// kept unless a config file chooses others.
+	// Dimensions are the labels a config file may keep for it: its points
+	// carry them (a point without one is unknown for it). They may differ
+	// between sources of a family: a config may choose any of a source in
+	// use.
+	Dimensions []string
+	// Defaults are the dimensions kept unless a config file chooses others.
 	Defaults []string
 	// Labels are the labels every series has whatever the configuration
 	// (result, reason_code, window...).
@@ -55,7 +59,8 @@ type Family struct {
 // In reports whether f is produced at granularity g.
 func (f Family) In(g insights.Granularity) bool { return f.Only == "" || f.Only == g }
 
-// Agrees reports whether f and o declare the same family but for Help.
+// Agrees reports whether f and o declare the same family but for their
+// help and dimensions.
 func (f Family) Agrees(o Family) bool {
 	return f.Name == o.Name && f.Report == o.Report && f.Only == o.Only && f.Kind == o.Kind &&
 		slices.Equal(f.Defaults, o.Defaults) && slices.Equal(f.Labels, o.Labels) && f.Whole == o.Whole

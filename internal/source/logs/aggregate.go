@@ -211,7 +211,8 @@ func periodFamilies() []periodFamily {
 		}
 	}
 	return []periodFamily{
-		{source.Family{Name: "active_users", Report: insights.ActiveUsers, Kind: source.Users, Defaults: []string{"app_id", "os"},
+		{source.Family{Name: "active_users", Report: insights.ActiveUsers, Kind: source.Users,
+			Dimensions: tupleDims[:], Defaults: []string{"app_id", "os"},
 			Help: "Users with at least one successful interactive sign-in in the period, exact distinct users per label set" +
 				" (the tenant-wide figure is tenant_active_users); this month's from the retained logs until a whole month has been read."},
 			func(p *period, emit emitFunc) {
@@ -221,19 +222,19 @@ func periodFamilies() []periodFamily {
 				}
 			}},
 		{source.Family{Name: "authentications", Report: insights.Authentications, Only: insights.Daily, Kind: source.Events,
-			Defaults: []string{"app_id", "os"}, Labels: result, Help: authHelp}, byResult(auth, authLabels)},
+			Dimensions: authLabels, Defaults: []string{"app_id", "os"}, Labels: result, Help: authHelp}, byResult(auth, authLabels)},
 		{source.Family{Name: "authentications", Report: insights.Authentications, Only: insights.Monthly, Kind: source.Events,
-			Defaults: []string{"country"}, Labels: result, Help: authHelp}, byResult(auth, authLabels)},
+			Dimensions: authLabels, Defaults: []string{"country"}, Labels: result, Help: authHelp}, byResult(auth, authLabels)},
 		{source.Family{Name: "authentication_failures", Report: insights.Authentications, Kind: source.Events,
-			Defaults: []string{"app_id"}, Labels: reason,
+			Dimensions: authLabels, Defaults: []string{"app_id"}, Labels: reason,
 			Help: "Failed interactive sign-ins by Graph's status.errorCode (documented interrupts excluded)."},
 			byReason(auth, authLabels)},
 		{source.Family{Name: "mfa_attempts", Report: insights.MFACompletions, Kind: source.Events,
-			Defaults: []string{"mfa_method", "app_id"}, Labels: result,
+			Dimensions: mfaLabels, Defaults: []string{"mfa_method", "app_id"}, Labels: result,
 			Help: "Interactive sign-ins that asked for multifactor authentication, by its result (interrupts excluded)."},
 			byResult(mfa, mfaLabels)},
 		{source.Family{Name: "mfa_failures", Report: insights.MFACompletions, Kind: source.Events,
-			Defaults: []string{"mfa_method"}, Labels: reason,
+			Dimensions: mfaLabels, Defaults: []string{"mfa_method"}, Labels: reason,
 			Help: "Failed multifactor authentications by the sign-in's status.errorCode."},
 			byReason(mfa, mfaLabels)},
 		{source.Family{Name: "tenant_active_users", Report: insights.ActiveUsers, Kind: source.Users, Whole: true,
@@ -244,14 +245,16 @@ func periodFamilies() []periodFamily {
 					emit(n, nil)
 				}
 			}},
-		{source.Family{Name: "sign_ups", Report: insights.SignUps, Kind: source.Events, Defaults: []string{"app_id", "identity_provider"},
+		{source.Family{Name: "sign_ups", Report: insights.SignUps, Kind: source.Events,
+			Dimensions: signUpLabels, Defaults: []string{"app_id", "identity_provider"},
 			Help: "Users who signed up in the period: sign-up flows whose userCreation step succeeded, in the period of that step."},
 			func(p *period, emit emitFunc) {
 				for k, c := range p.signU {
 					emit(c.Successes, labelsOf(signUpLabels, k))
 				}
 			}},
-		{source.Family{Name: "sign_up_failures", Report: insights.SignUps, Kind: source.Events, Defaults: []string{"app_id"},
+		{source.Family{Name: "sign_up_failures", Report: insights.SignUps, Kind: source.Events,
+			Dimensions: except(signUpFailLabels, "stage", "reason_code"), Defaults: []string{"app_id"},
 			Labels: []string{"reason_code", "stage"},
 			Help: "Failed steps of sign-up flows (auditLogs/signUps events with a non-zero errorCode that is not a" +
 				" documented interrupt) by error code and signUpStage; a flow may fail a step and still complete."},
@@ -265,12 +268,12 @@ func periodFamilies() []periodFamily {
 				" where customers drop off (a flow still in progress counts until it goes on)."},
 			funnel(func(f funnelCount) int64 { return f.Abandoned })},
 		{source.Family{Name: "sign_in_interrupts", Report: insights.SignInInterrupts, Kind: source.Events,
-			Defaults: []string{"app_id"}, Labels: reason,
+			Dimensions: except(interruptLabels, "reason_code"), Defaults: []string{"app_id"}, Labels: reason,
 			Help: "Interactive sign-ins whose errorCode Microsoft documents as an expected interruption, not an error" +
 				" (50140: the 'Keep me signed in' prompt); they count neither as authentications nor as failures."},
 			summed(func(p *period) map[string]int64 { return p.interrupts }, interruptLabels)},
 		{source.Family{Name: "requests", Report: insights.Requests, Only: insights.Monthly, Kind: source.Events,
-			Defaults: []string{"app_id", "country"},
+			Dimensions: requestLabels, Defaults: []string{"app_id", "country"},
 			Help: "Every interactive sign-in (interrupts included) and every sign-up event (one per stage; country unknown):" +
 				" the closest the logs come to the portal's requests."},
 			summed(func(p *period) map[string]int64 { return p.requests }, requestLabels)},
@@ -278,6 +281,12 @@ func periodFamilies() []periodFamily {
 }
 
 const authHelp = "Interactive sign-ins by result: success (errorCode 0) or failure (any other code but the documented interrupts)."
+
+// except is labels without own, the labels a family sets itself: the
+// dimensions of a counter keyed by labels.
+func except(labels []string, own ...string) []string {
+	return slices.DeleteFunc(slices.Clone(labels), func(l string) bool { return slices.Contains(own, l) })
+}
 
 // labelsOf are the labels of counter key, of labels.
 func labelsOf(labels []string, key string) []source.Label {

@@ -23,6 +23,9 @@ type emitFunc func(value int64, labels ...string)
 func Families() []source.Family {
 	var out []source.Family
 	for _, f := range families() {
+		if spec, _ := insights.SpecOf(f.Report); !f.Whole {
+			f.Dimensions = spec.Dimensions // Graph's rows carry every dimension of their report
+		}
 		out = append(out, f.Family)
 	}
 	return out
