@@ -1,5 +1,6 @@
-// Package backfill turns the history Graph returns (about 30 days of daily
-// rows and 12 months of monthly rows) into OpenMetrics text for
+// Package backfill turns the history a source returns (every day and month
+// of its families it holds: the retained logs, or the retired reports' 30
+// days and 12 months) into OpenMetrics text for
 // `promtool tsdb create-blocks-from openmetrics`, placing every value in
 // time exactly where the live exporter would have shown it.
 //
