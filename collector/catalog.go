@@ -106,18 +106,16 @@ func declarations(families []source.Family, g insights.Granularity) ([][]source.
 // Reports returns the configured reports.
 func (c *Catalog) Reports() []insights.Report { return slices.Clone(c.reports) }
 
-// ActiveUserDimensions returns the dimensions the active_users metric of
-// each granularity keeps: the logs source counts distinct users by them.
-func (c *Catalog) ActiveUserDimensions() map[insights.Granularity][]string {
-	out := map[insights.Granularity][]string{}
-	for g, metrics := range c.metrics {
-		for _, m := range metrics {
-			if m.declared == "active_users" {
-				out[g] = slices.Clone(m.dims)
-			}
+// Kept returns the dimensions the metric of family keeps at granularity g
+// (nil when the catalog has none): a source that counts distinct users
+// counts them by those.
+func (c *Catalog) Kept(family string, g insights.Granularity) []string {
+	for _, m := range c.metrics[g] {
+		if m.declared == family {
+			return slices.Clone(m.dims)
 		}
 	}
-	return out
+	return nil
 }
 
 // ReportsOf returns the catalog's reports that s produces, in catalog

@@ -69,7 +69,7 @@ func (h healthFamilies) points(t *tenantState, reports []insights.Report, asOf m
 		if st.held {
 			n := 0
 			if period, ok := asOf[r.Granularity]; ok {
-				n = st.result.Records[period]
+				n = st.result.RecordsIn(period)
 			}
 			out = append(out, h.reportRows.point(float64(n), kv...))
 		}

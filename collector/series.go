@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -50,8 +51,8 @@ func (f *family) point(value float64, kv ...string) point {
 func AsOf(results map[insights.Report]source.Result) map[insights.Granularity]time.Time {
 	asOf := map[insights.Granularity]time.Time{}
 	for r, res := range results {
-		for p, n := range res.Records {
-			if n > 0 && p.After(asOf[r.Granularity]) {
+		for _, p := range res.Periods() {
+			if p.After(asOf[r.Granularity]) {
 				asOf[r.Granularity] = p
 			}
 		}
@@ -135,12 +136,17 @@ func (c *Catalog) infoPoints(t Tenant, results map[insights.Report]source.Result
 		"source", insights.NormalizeText(t.sourceName(), insights.UnknownValue)))
 	apps := map[string]source.App{}
 	// Reports in a fixed order, so that equal dates resolve the same way
-	// on every refresh.
+	// on every refresh; the app_id values of the points count too.
 	for _, r := range sortedReports(results) {
-		for id, a := range results[r].Apps {
-			seen, ok := apps[id]
-			if !ok || a.Name != "" && (seen.Name == "" || a.Seen.After(seen.Seen)) {
-				apps[id] = a
+		res := results[r]
+		for _, id := range slices.Sorted(maps.Keys(res.Apps)) {
+			source.SeeApp(apps, insights.Normalize("app_id", id), res.Apps[id])
+		}
+		for i := range res.Points {
+			for _, l := range res.Points[i].Labels {
+				if l.Name == "app_id" {
+					source.SeeApp(apps, insights.Normalize("app_id", l.Value), source.App{})
+				}
 			}
 		}
 	}

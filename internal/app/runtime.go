@@ -325,7 +325,7 @@ func (rt *Runtime) tenant(pt Tenant, catalog *collector.Catalog, persist bool) (
 		return collector.Tenant{}, fmt.Errorf("tenant %s: source: %w", cfg.TenantName, err)
 	}
 	deps := registry.Deps{Client: client, Label: cfg.TenantName, StoreKey: cfg.TenantName + "/" + cfg.TenantID,
-		Flags: rt.cfg.SourceFlags[spec.Name], ActiveUserDims: catalog.ActiveUserDimensions(), Logger: logger}
+		Flags: rt.cfg.SourceFlags[spec.Name], Kept: catalog.Kept, Logger: logger}
 	if spec.KeepsState && persist {
 		if deps.Store, err = rt.openStore(); err != nil {
 			return collector.Tenant{}, err

@@ -26,7 +26,8 @@ const (
 // Family declares one metric family a source produces: the collector
 // exposes it as entra_insights_<granularity>_<Name> for the
 // granularities of its report. Every source that produces a family of
-// that name declares it alike but for Help (TestFamiliesAgree).
+// that name declares it alike but for Help and Dimensions
+// (TestFamiliesFollowTheReports, internal/source/registry).
 type Family struct {
 	Name string
 	// Source is the name of the source that declares it (set by the
@@ -93,4 +94,14 @@ func (p *Point) Label(name string) string {
 type App struct {
 	Name string
 	Seen time.Time
+}
+
+// SeeApp notes application id with name, seen at seen, in apps: the
+// newest name wins, and an id without a name is still noted. Ties keep
+// the name noted first, so that the order of noting decides them.
+func SeeApp(apps map[string]App, id string, a App) {
+	seen, ok := apps[id]
+	if !ok || a.Name != "" && (seen.Name == "" || a.Seen.After(seen.Seen)) {
+		apps[id] = a
+	}
 }

@@ -160,6 +160,22 @@ func get(m map[string]*counts, k string) *counts {
 	return c
 }
 
+// activeUsers is the family of distinct users, counted by the dimensions
+// the catalog keeps of it.
+const activeUsers = "active_users"
+
+// ActiveUserDims are the dimensions to count distinct users by, per
+// granularity: what kept returns for active_users (none when kept is nil).
+func ActiveUserDims(kept func(family string, g insights.Granularity) []string) map[insights.Granularity][]string {
+	out := map[insights.Granularity][]string{}
+	for _, g := range []insights.Granularity{insights.Daily, insights.Monthly} {
+		if kept != nil {
+			out[g] = kept(activeUsers, g)
+		}
+	}
+	return out
+}
+
 // periodFamily is a family counted in the periods of the event logs: its
 // declaration, and how a period gives its points (labels: the family's
 // dimensions and its own labels, from the counter's key).
@@ -211,7 +227,7 @@ func periodFamilies() []periodFamily {
 		}
 	}
 	return []periodFamily{
-		{source.Family{Name: "active_users", Report: insights.ActiveUsers, Kind: source.Users,
+		{source.Family{Name: activeUsers, Report: insights.ActiveUsers, Kind: source.Users,
 			Dimensions: tupleDims[:], Defaults: []string{"app_id", "os"},
 			Help: "Users with at least one successful interactive sign-in in the period, exact distinct users per label set" +
 				" (the tenant-wide figure is tenant_active_users); this month's from the retained logs until a whole month has been read."},

@@ -46,7 +46,7 @@ func TestGoldenLogsExposition(t *testing.T) {
 	}
 	defer st.Close()
 	src, err := logs.New(logs.Options{Tenant: "golden", Label: "golden", Reader: client, Store: st, Now: now,
-		ActiveUserDims: catalog.ActiveUserDimensions()})
+		ActiveUserDims: logs.ActiveUserDims(catalog.Kept)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -69,7 +69,7 @@ func newSource(t *testing.T, r logs.Reader, now func() time.Time, logOut io.Writ
 	}
 	t.Cleanup(func() { st.Close() })
 	opts := logs.Options{Tenant: "t", Label: "t", Reader: r, Store: st, Now: now,
-		ActiveUserDims: catalog.ActiveUserDimensions(), Lookback: 7 * 24 * time.Hour,
+		ActiveUserDims: logs.ActiveUserDims(catalog.Kept), Lookback: 7 * 24 * time.Hour,
 		Logger: slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	if mod != nil {
 		mod(&opts)

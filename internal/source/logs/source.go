@@ -84,7 +84,7 @@ type Options struct {
 	// userRegistrationDetails (one request per 1,000 users).
 	RegistrationsEvery time.Duration
 	// ActiveUserDims are the dimensions active users are counted by, per
-	// granularity: the activeUsers dimensions of the metric catalog.
+	// granularity: those the catalog keeps of active_users (ActiveUserDims).
 	ActiveUserDims map[insights.Granularity][]string
 	Now            func() time.Time
 	Logger         *slog.Logger

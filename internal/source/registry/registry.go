@@ -100,9 +100,10 @@ type Deps struct {
 	// Flags are the source's flags (Spec.Flags) as the command line
 	// filled them in; nil: the source's defaults.
 	Flags Flags
-	// ActiveUserDims are the configured dimensions of active users.
-	ActiveUserDims map[insights.Granularity][]string
-	Logger         *slog.Logger
+	// Kept returns the dimensions the catalog keeps of a family at a
+	// granularity (collector.Catalog.Kept); nil: none.
+	Kept   func(family string, g insights.Granularity) []string
+	Logger *slog.Logger
 }
 
 // Sources returns every source, the default first.
@@ -125,7 +126,7 @@ func Sources() []Spec {
 				}
 				return logs.New(logs.Options{Tenant: d.StoreKey, Label: d.Label, Reader: d.Client, Store: d.Store,
 					Lookback: time.Duration(f.Lookback), Overlap: time.Duration(f.Overlap),
-					ActiveUserDims: d.ActiveUserDims, Logger: d.Logger})
+					ActiveUserDims: logs.ActiveUserDims(d.Kept), Logger: d.Logger})
 			},
 			Probe: func(ctx context.Context, p Prober, a ProbeArgs) ([]insights.ProbeResult, error) {
 				f, err := flagsOf[logs.Flags](a.Flags)

@@ -166,20 +166,14 @@ func ResultOf(r insights.Report, rows []insights.Row) source.Result {
 }
 
 // seeApp notes the application of a row. A report with an app_id label
-// names a missing id unknown; the others (inactiveUsers carries appId
-// without a label) note only the ids they carry. The newest row's name
-// wins.
+// names a missing id unknown (its points carry it); the others
+// (inactiveUsers carries appId without a label) note only the ids they
+// carry. The newest row's name wins.
 func seeApp(apps map[string]source.App, spec insights.ReportSpec, row *insights.Row) {
-	hasAppLabel := slices.Contains(spec.Dimensions, "app_id")
-	if !hasAppLabel && strings.TrimSpace(row.AppID) == "" {
+	if !slices.Contains(spec.Dimensions, "app_id") && strings.TrimSpace(row.AppID) == "" {
 		return
 	}
-	id := insights.Normalize("app_id", row.AppID)
-	a := apps[id]
-	if name := insights.NormalizeText(row.AppName, ""); name != "" && (a.Name == "" || row.FactDate.After(a.Seen)) {
-		a = source.App{Name: name, Seen: row.FactDate}
-	}
-	apps[id] = a
+	source.SeeApp(apps, insights.Normalize("app_id", row.AppID), source.App{Name: insights.NormalizeText(row.AppName, ""), Seen: row.FactDate})
 }
 
 // tenantActive is one point per period: the sum of its activeUsers rows,

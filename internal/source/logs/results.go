@@ -40,20 +40,21 @@ func (s *Source) publish() {
 }
 
 // buildResults renders every report from the state: the points of its
-// families in every period held, the points per period (report_rows) and
-// the applications they name.
+// families in every period held (their count is report_rows), and the
+// names of the applications they name.
 func (s *Source) buildResults() map[insights.Report]source.Result {
 	out := map[insights.Report]source.Result{}
-	add := func(r insights.Report, f source.Family, start time.Time, value int64, labels []source.Label, apps map[string]appName) {
-		res, ok := out[r]
-		if !ok {
-			res = source.Result{Records: map[time.Time]int{}, Apps: map[string]source.App{}}
-		}
-		res.Points = append(res.Points, source.Point{Family: f.Name, Start: start, Labels: labels, Value: value})
-		res.Records[start]++
+	add := func(r insights.Report, family string, start time.Time, value int64, labels []source.Label, apps map[string]appName) {
+		res := out[r]
+		res.Points = append(res.Points, source.Point{Family: family, Start: start, Labels: labels, Value: value})
 		for _, l := range labels {
-			if l.Name == "app_id" {
-				seeApp(res.Apps, l.Value, apps[l.Value], start)
+			if a, ok := apps[l.Value]; ok && l.Name == "app_id" {
+				if res.Apps == nil {
+					res.Apps = map[string]source.App{}
+				}
+				// The period's start, not the event's time: the newest
+				// period's name wins, as for Graph's rows.
+				source.SeeApp(res.Apps, l.Value, source.App{Name: a.Name, Seen: start})
 			}
 		}
 		out[r] = res
@@ -66,29 +67,16 @@ func (s *Source) buildResults() map[insights.Report]source.Result {
 				continue
 			}
 			r := insights.Report{Granularity: k.g, Name: f.Report}
-			f.points(p, func(value int64, labels []source.Label) { add(r, f.Family, p.start, value, labels, p.apps) })
+			f.points(p, func(value int64, labels []source.Label) { add(r, f.Name, p.start, value, labels, p.apps) })
 		}
 	}
 	for _, f := range periodicFamilies() {
 		for _, g := range []insights.Granularity{insights.Daily, insights.Monthly} {
 			if f.In(g) {
 				r := insights.Report{Granularity: g, Name: f.Report}
-				f.points(s, g, func(start time.Time, value int64, labels []source.Label) { add(r, f.Family, start, value, labels, nil) })
+				f.points(s, g, func(start time.Time, value int64, labels []source.Label) { add(r, f.Name, start, value, labels, nil) })
 			}
 		}
 	}
 	return out
-}
-
-// seeApp notes application id, seen in the period starting at start with
-// the name the period saw last: the newest period's name wins.
-func seeApp(apps map[string]source.App, id string, name appName, start time.Time) {
-	id = insights.Normalize("app_id", id)
-	a, ok := apps[id]
-	if !ok || name.Name != "" && (a.Name == "" || start.After(a.Seen)) {
-		if name.Name != "" {
-			a = source.App{Name: name.Name, Seen: start}
-		}
-		apps[id] = a
-	}
 }
