@@ -125,6 +125,7 @@ func (s *Source) readRegistrations(ctx context.Context, now time.Time) bool {
 		p = &regProgress{byMethod: map[string]int64{}}
 	}
 	resumed := p.next != ""
+	s.regStarved = false
 	err := s.opts.Reader.Registrations(ctx, p.next, func(page []insights.Registration, next string) error {
 		for _, r := range page {
 			for _, m := range slices.Compact(slices.Sorted(slices.Values(r.MethodsRegistered))) {
@@ -139,6 +140,12 @@ func (s *Source) readRegistrations(ctx context.Context, now time.Time) bool {
 		s.regPartial, s.regRetry = nil, retry{}
 		s.registrations = &registrations{At: now, ByMethod: p.byMethod}
 		return true
+	case ctx.Err() != nil && p.pages == 0 && !resumed:
+		// Our own deadline, not Graph: no back-off, and the next refresh
+		// reads them first (regStarved).
+		s.regStarved = true
+		s.syncErrs[feedRegistrations] = fmt.Errorf("userRegistrationDetails: no time left in this refresh: %w", err)
+		return false
 	case ctx.Err() != nil && p.next != "":
 		s.regPartial = p
 		s.opts.Logger.Debug("userRegistrationDetails is larger than one refresh can read; the next refresh goes on",

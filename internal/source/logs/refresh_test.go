@@ -138,6 +138,44 @@ func TestLongCatchUpServedInSameRefresh(t *testing.T) {
 	}
 }
 
+// TestStarvedRegistrationsGoFirst: registrations that a catching-up
+// refresh left no time for (the budget spent on the sign-in logs) are read
+// first in the next refresh, before the logs (in the logs' time, as the
+// budget may be spent still), and need no back-off: the deadline was
+// ours, not Graph's.
+func TestStarvedRegistrationsGoFirst(t *testing.T) {
+	now := func() time.Time { return goldenNow }
+	sim := graphsimtest.Start(t, graphsim.Options{Now: now})
+	src := newSource(t, simClient(t, sim, "", nil, true), now, nil, func(o *logs.Options) { o.Chunk = time.Hour })
+	mfa := insights.Report{Granularity: insights.Monthly, Name: insights.MFARegisteredUsers}
+	sync := func(timeout time.Duration) {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		_ = src.Sync(ctx)
+	}
+	sync(3 * time.Second)
+	if err := src.Result(mfa).Err; insights.ReasonOf(err) != insights.ReasonTimeout {
+		t.Fatalf("first refresh: registrations %v; the test needs them starved by the logs' catch-up", err)
+	}
+	before := len(sim.Stats().Requests)
+	sync(15 * time.Second) // the budget the first spent frees within 11 s
+
+	if err := src.Result(mfa).Err; err != nil { // read, or going on from the pages read (a large directory)
+		t.Fatalf("second refresh: registrations %v; want them read first", err)
+	}
+	var order []string
+	for _, r := range sim.Stats().Requests[before:] {
+		for _, read := range []string{"userRegistrationDetails", "auditLogs/signIns"} {
+			if strings.Contains(r.Path, read) && !slices.Contains(order, read) {
+				order = append(order, read)
+			}
+		}
+	}
+	if len(order) == 0 || order[0] != "userRegistrationDetails" {
+		t.Errorf("second refresh read %v, want the registrations first", order)
+	}
+}
+
 // TestForbiddenRegistrationsBackOff: a 403 on userRegistrationDetails
 // fails its report on every refresh but is asked again only after a
 // back-off, not on every refresh.

@@ -144,6 +144,9 @@ type Source struct {
 	// regPartial is the read of userRegistrationDetails to go on with, if
 	// the last one ran out of time (in memory only).
 	regPartial *regProgress
+	// regStarved says the last read of userRegistrationDetails ran out of
+	// the refresh's time before its first page: the next goes first.
+	regStarved bool
 }
 
 // Back-off of the periodic reads after a failure; a 403 (a permission or
@@ -328,9 +331,10 @@ func (s *Source) Sync(ctx context.Context) error {
 	// event log catching up cannot starve the others refresh after
 	// refresh: first the counts (a few requests) in at most a third; then
 	// the event logs, leaving a fifth (at most 30 s); then the
-	// registrations (paged, resumed next refresh if cut off), leaving a
-	// tenth (at most 10 s) for the caller to serve what was committed (the
-	// collector fails every report once its deadline passed).
+	// registrations (paged, resumed next refresh if cut off; their first
+	// read goes with the counts), leaving a tenth (at most 10 s) for the
+	// caller to serve what was committed (the collector fails every report
+	// once its deadline passed).
 	countsCtx, cancelCounts := share(ctx, 3)
 	defer cancelCounts()
 	eventsCtx, cancelEvents := reserve(ctx, 5, 30*time.Second)
@@ -338,9 +342,20 @@ func (s *Source) Sync(ctx context.Context) error {
 	regsCtx, cancelRegs := reserve(ctx, 10, 10*time.Second)
 	defer cancelRegs()
 	read := s.syncCounts(countsCtx, now)
+	// Registrations that the last refresh's time cut off before a page go
+	// before the event logs, in their time: a long catch-up of the logs
+	// leaves them only the last tenth of each refresh, which may hold no
+	// page at all (a slow machine, a 30-second demo refresh, the request
+	// budget spent), and their metric would be absent for hours.
+	starved := s.regStarved
+	if starved {
+		read = append(read, s.syncRegistrations(eventsCtx, now)...)
+	}
 	var eventsBehind bool
 	s.syncErrs[feedSignIns], s.syncErrs[feedSignUps], eventsBehind = s.syncEvents(eventsCtx, now)
-	read = append(read, s.syncRegistrations(regsCtx, now)...)
+	if !starved {
+		read = append(read, s.syncRegistrations(regsCtx, now)...)
+	}
 	s.commitPeriodic(read)
 	s.catchingUp.Store(eventsBehind || s.regPartial != nil)
 	s.synced = true
