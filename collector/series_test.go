@@ -214,7 +214,7 @@ func TestUserCountHelp(t *testing.T) {
 	}
 	for _, m := range slices.Concat(c.metrics[insights.Daily], c.metrics[insights.Monthly]) {
 		users := strings.HasSuffix(m.name, "active_users") || strings.HasSuffix(m.name, "_users_by_application") ||
-			strings.HasSuffix(m.name, "_inactive_users") || m.name == "entra_insights_daily_users"
+			m.name == "entra_insights_daily_users"
 		if got := strings.Contains(m.help, "upper bound"); got != users {
 			t.Errorf("%s: help mentions upper bound = %v, want %v: %q", m.name, got, users, m.help)
 		}

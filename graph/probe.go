@@ -454,7 +454,7 @@ func (c *Client) userInsightsReads(list []insights.Report) []probeRead {
 	for _, r := range list {
 		get, ok := c.pages[r]
 		if !ok {
-			continue // derived from another report, or logs only
+			continue // only the logs source has it
 		}
 		reads = append(reads, probeRead{
 			name: r.String(), required: true,

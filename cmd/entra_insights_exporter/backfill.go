@@ -185,6 +185,7 @@ func (b *backfillCmd) narrow(p *app.Plan) error {
 			return fmt.Errorf("--backfill.tenant: %v names a tenant that is not configured", b.Tenants)
 		}
 		p.Tenants = kept
+		p.Collector.Sources = p.Sources() // the help of the sources backfilled
 	}
 	if len(b.Reports) > 0 {
 		p.Collector.Reports = nil

@@ -94,7 +94,7 @@ type storageFlags struct {
 }
 
 type insightsFlags struct {
-	Source          string        `default:"logs" enum:"${sources}" help:"Where the data comes from: ${source_help}. Per tenant: source in the config file."`
+	Source          string        `default:"${default_source}" enum:"${sources}" help:"Where the data comes from: ${source_help}. Per tenant: source in the config file."`
 	RefreshInterval time.Duration `default:"5m" help:"How often each tenant's reports are refreshed in the background."`
 	RefreshTimeout  time.Duration `help:"Upper bound of one tenant refresh (default: min(2m, --insights.refresh-interval), as Prometheus defaults scrape_timeout)."`
 	MaxAge          time.Duration `default:"1h" help:"How long a failing report keeps serving its last good data before its series go."`
@@ -102,12 +102,13 @@ type insightsFlags struct {
 
 func kongVars() kong.Vars {
 	return kong.Vars{
-		"auth_modes":    strings.Join(azconf.AuthModes(), ","),
-		"auth_auto":     azconf.AuthAuto,
-		"clouds":        strings.Join(azconf.Clouds(), ","),
-		"default_cloud": azconf.DefaultCloud,
-		"sources":       strings.Join(registry.Names(), ","),
-		"source_help":   registry.Help(),
+		"auth_modes":     strings.Join(azconf.AuthModes(), ","),
+		"auth_auto":      azconf.AuthAuto,
+		"clouds":         strings.Join(azconf.Clouds(), ","),
+		"default_cloud":  azconf.DefaultCloud,
+		"sources":        strings.Join(registry.Names(), ","),
+		"default_source": registry.Names()[0],
+		"source_help":    registry.Help(),
 	}
 }
 

@@ -197,7 +197,7 @@ func SpecOf(name string) (ReportSpec, bool) {
 func AllReports() []Report { return reportsWhere(func(s ReportSpec) []Granularity { return s.Graph }) }
 
 // LogsReports returns the reports the logs source rebuilds from the
-// activity logs and the directory, daily first; the others (summary,
+// activity logs and the directory, daily first; the others (summary, daily
 // requests, inactive users by application, telecom fraud, captcha) have no
 // live replacement and are absent for its tenants.
 func LogsReports() []Report { return reportsWhere(func(s ReportSpec) []Granularity { return s.Logs }) }

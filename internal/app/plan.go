@@ -97,14 +97,21 @@ func NewPlan(cfg Config, sim *graphsim.Sim) (*Plan, error) {
 	if err := p.checkServed(); err != nil {
 		return nil, fmt.Errorf("config.file: reports: %w", err)
 	}
-	// The families of the sources read, so that each help says what its
-	// one source counts (two sources' helps are both given).
+	p.Collector.Sources = p.Sources()
+	return p, nil
+}
+
+// Sources are the sources the tenants read, for the collector: the
+// families of those, so that each help says what its one source counts
+// (two sources' helps are both given). None without tenants.
+func (p *Plan) Sources() []string {
+	var out []string
 	for _, t := range p.Tenants {
-		if !slices.Contains(p.Collector.Sources, t.Source) {
-			p.Collector.Sources = append(p.Collector.Sources, t.Source)
+		if !slices.Contains(out, t.Source) {
+			out = append(out, t.Source)
 		}
 	}
-	return p, nil
+	return out
 }
 
 // checkServed notes for each tenant the listed reports its source does not

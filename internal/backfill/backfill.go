@@ -273,8 +273,8 @@ func periods(g insights.Granularity, results map[insights.Report]source.Result) 
 		}
 	}
 	out := make([]time.Time, 0, len(seen))
-	for p, any := range seen {
-		if any {
+	for p, held := range seen {
+		if held {
 			out = append(out, p)
 		}
 	}

@@ -81,7 +81,7 @@ func (g gen) exporterHealth() *dashboard.DashboardBuilder {
 			unitSeconds,
 			rangeQuery("time() - "+g.latest(periodStart), "{{tenant}} {{granularity}}"))).
 		WithPanel(healthLines("Rows per report",
-			"Per tenant and report: Graph's rows in the as-of period. 0 means no activity, not a failure.",
+			"Per tenant and report: its records in the as-of period (Graph's rows; for the logs, its values). 0 means no activity, not a failure.",
 			unitCount,
 			rangeQuery(g.latest("entra_insights_report_rows"), "{{tenant}} {{granularity}}/{{report}}"))).
 		WithPanel(column(tablePanel("Series per metric",
@@ -107,7 +107,7 @@ func (g gen) seriesPerMetric() string {
 // reportsTable lists every tenant's reports with their state now.
 func (g gen) reportsTable() *table.PanelBuilder {
 	p := tablePanel("Reports",
-		"Per tenant and report: whether the last refresh succeeded, when the last success was and how long ago, and Graph's rows in the as-of period.",
+		"Per tenant and report: whether the last refresh succeeded, when the last success was and how long ago, and its records in the as-of period.",
 		unitNone,
 		tableQuery(g.latest("entra_insights_report_up")),
 		tableQuery(g.latest("entra_insights_report_last_success_timestamp_seconds")+" * 1000"),

@@ -38,7 +38,7 @@ type appName struct {
 
 // period is what the logs source knows of one day or month. Its counters
 // are keyed by the normalised values of their family's labels
-// (dimensions.go), so rows that a label would fold together are one
+// (dimensions.go), so events that a label would fold together are one
 // counter.
 type period struct {
 	g     insights.Granularity

@@ -9,10 +9,9 @@ import (
 	"github.com/entra-insights/entra_insights_exporter/graph/insights"
 )
 
-// TestFamilyLabelsAreDimensions: every label a family is keyed by is read
-// from the events that family counts and lands in its rows (a dimension,
-// or the failure of a counter of failures); the distinct-user tuple is
-// read from a sign-in.
+// TestFamilyLabelsAreDimensions: every label a family of counters is keyed
+// by is read from the events that family counts (its points carry it);
+// the distinct-user tuple is read from a sign-in.
 func TestFamilyLabelsAreDimensions(t *testing.T) {
 	var signIn, signUp []string
 	for _, d := range signInDimensions {

@@ -66,8 +66,9 @@ func TestLookupNamesTheSources(t *testing.T) {
 // TestFamiliesFollowTheReports checks each source's families against the
 // report catalog and each other: a family belongs to a declared report the
 // source produces, each report a source produces gives a family, the
-// dimensions a family keeps by default are its report's, and two sources'
-// families of one name agree (the collector refuses them otherwise).
+// dimensions a family keeps by default are among those it declares, its
+// own labels are none of them, and two sources' families of one name agree
+// (the collector refuses them otherwise).
 func TestFamiliesFollowTheReports(t *testing.T) {
 	byName := map[string]source.Family{}
 	for _, spec := range Sources() {
@@ -81,6 +82,11 @@ func TestFamiliesFollowTheReports(t *testing.T) {
 			for _, d := range f.Defaults {
 				if !slices.Contains(f.Dimensions, d) {
 					t.Errorf("%s: %s keeps %q by default, not one of its dimensions %v", spec.Name, f.Name, d, f.Dimensions)
+				}
+			}
+			for _, l := range f.Labels { // a label twice on a series panics the collector's refresh
+				if slices.Contains(f.Dimensions, l) || l == "tenant" {
+					t.Errorf("%s: %s sets label %q, which is also a dimension or the tenant's", spec.Name, f.Name, l)
 				}
 			}
 			produced := false
