@@ -221,8 +221,8 @@ func fetchTenant(ctx context.Context, rt *app.Runtime, pt app.Tenant, catalog *c
 		}
 		held[r] = res
 		records := 0
-		for _, n := range res.Records {
-			records += n
+		for _, p := range res.Periods() {
+			records += res.RecordsIn(p)
 		}
 		fmt.Fprintf(progress, "backfill: tenant %s: %d/%d %s: %d records\n", cfg.TenantName, i+1, len(reports), r, records)
 	}

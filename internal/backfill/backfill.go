@@ -268,15 +268,13 @@ func periods(g insights.Granularity, results map[insights.Report]source.Result) 
 		if r.Granularity != g {
 			continue
 		}
-		for p, n := range res.Records {
-			seen[p] = seen[p] || n > 0
+		for _, p := range res.Periods() {
+			seen[p] = true
 		}
 	}
 	out := make([]time.Time, 0, len(seen))
-	for p, held := range seen {
-		if held {
-			out = append(out, p)
-		}
+	for p := range seen {
+		out = append(out, p)
 	}
 	slices.SortFunc(out, func(a, b time.Time) int { return cmp.Compare(a.Unix(), b.Unix()) })
 	return out

@@ -3,6 +3,7 @@ package backfill
 import (
 	"bufio"
 	"bytes"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -242,5 +243,19 @@ func TestExtraLabels(t *testing.T) {
 		if _, err := Write(&bytes.Buffer{}, catalog, []TenantData{simTenant(t, now, false)}, Options{Step: time.Hour, End: now, Now: now, Labels: bad}); err == nil {
 			t.Errorf("label %v accepted", bad)
 		}
+	}
+}
+
+// TestPeriodsOfPointsOnly: a source that gives no Records (the logs) has
+// the periods of its points backfilled.
+func TestPeriodsOfPointsOnly(t *testing.T) {
+	d1, d2 := time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC), time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)
+	daily := insights.Report{Granularity: insights.Daily, Name: insights.Authentications}
+	results := map[insights.Report]source.Result{daily: {Points: []source.Point{
+		{Family: "authentications", Start: d2, Value: 1}, {Family: "authentications", Start: d1, Value: 2},
+		{Family: "authentication_failures", Start: d2, Value: 3},
+	}}}
+	if got := periods(insights.Daily, results); !slices.EqualFunc(got, []time.Time{d1, d2}, time.Time.Equal) {
+		t.Errorf("periods %v, want %s and %s", got, d1, d2)
 	}
 }

@@ -124,7 +124,7 @@ func (s *Source) readRegistrations(ctx context.Context, now time.Time) bool {
 	if p == nil {
 		p = &regProgress{byMethod: map[string]int64{}}
 	}
-	resumed := p.next != ""
+	resumed, before := p.next != "", p.pages
 	s.regStarved = false
 	err := s.opts.Reader.Registrations(ctx, p.next, func(page []insights.Registration, next string) error {
 		for _, r := range page {
@@ -140,10 +140,15 @@ func (s *Source) readRegistrations(ctx context.Context, now time.Time) bool {
 		s.regPartial, s.regRetry = nil, retry{}
 		s.registrations = &registrations{At: now, ByMethod: p.byMethod}
 		return true
-	case ctx.Err() != nil && p.pages == 0 && !resumed:
-		// Our own deadline, not Graph: no back-off, and the next refresh
-		// reads them first (regStarved).
+	case ctx.Err() != nil && p.pages == before:
+		// Our own deadline before a page, not Graph: no back-off, and the
+		// next refresh reads them first (regStarved). A read begun goes on
+		// from where it was.
 		s.regStarved = true
+		if resumed {
+			s.regPartial = p
+			return false
+		}
 		s.syncErrs[feedRegistrations] = fmt.Errorf("userRegistrationDetails: no time left in this refresh: %w", err)
 		return false
 	case ctx.Err() != nil && p.next != "":

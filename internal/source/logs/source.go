@@ -343,13 +343,15 @@ func (s *Source) Sync(ctx context.Context) error {
 	defer cancelRegs()
 	read := s.syncCounts(countsCtx, now)
 	// Registrations that the last refresh's time cut off before a page go
-	// before the event logs, in their time: a long catch-up of the logs
-	// leaves them only the last tenth of each refresh, which may hold no
-	// page at all (a slow machine, a 30-second demo refresh, the request
+	// before the event logs, in half their time: a long catch-up of the
+	// logs leaves them only the last tenth of each refresh, which may hold
+	// no page at all (a slow machine, a 30-second demo refresh, the request
 	// budget spent), and their metric would be absent for hours.
 	starved := s.regStarved
 	if starved {
-		read = append(read, s.syncRegistrations(eventsCtx, now)...)
+		firstCtx, cancelFirst := share(eventsCtx, 2)
+		read = append(read, s.syncRegistrations(firstCtx, now)...)
+		cancelFirst()
 	}
 	var eventsBehind bool
 	s.syncErrs[feedSignIns], s.syncErrs[feedSignUps], eventsBehind = s.syncEvents(eventsCtx, now)
