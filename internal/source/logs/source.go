@@ -343,15 +343,15 @@ func (s *Source) Sync(ctx context.Context) error {
 	defer cancelRegs()
 	read := s.syncCounts(countsCtx, now)
 	// Registrations that the last refresh's time cut off before a page go
-	// before the event logs, in half their time: a long catch-up of the
-	// logs leaves them only the last tenth of each refresh, which may hold
-	// no page at all (a slow machine, a 30-second demo refresh, the request
-	// budget spent), and their metric would be absent for hours.
-	starved := s.regStarved
+	// with the counts, whose third of the time a few requests leave mostly
+	// unused: a long catch-up of the logs leaves them only the last tenth
+	// of each refresh, which may hold no page at all (a slow machine, a
+	// 30-second demo refresh, the request budget spent), and their metric
+	// would be absent for hours. Not in a refresh too short to spare that
+	// third (seconds, as in tests), where the logs keep all they can have.
+	starved := s.regStarved && roomy(ctx)
 	if starved {
-		firstCtx, cancelFirst := share(eventsCtx, 2)
-		read = append(read, s.syncRegistrations(firstCtx, now)...)
-		cancelFirst()
+		read = append(read, s.syncRegistrations(countsCtx, now)...)
 	}
 	var eventsBehind bool
 	s.syncErrs[feedSignIns], s.syncErrs[feedSignUps], eventsBehind = s.syncEvents(eventsCtx, now)
@@ -372,6 +372,16 @@ func (s *Source) Sync(ctx context.Context) error {
 	s.publish()
 	return errors.Join(s.syncErrs[feedSignIns], s.syncErrs[feedSignUps], s.syncErrs[feedUsers], s.syncErrs[feedRegistrations],
 		s.syncErrs[feedInactive])
+}
+
+// roomyRefresh is the least time a refresh must have to read starved
+// registrations before the logs.
+const roomyRefresh = 10 * time.Second
+
+// roomy reports whether ctx leaves a refresh roomyRefresh or more.
+func roomy(ctx context.Context) bool {
+	d, ok := ctx.Deadline()
+	return !ok || time.Until(d) >= roomyRefresh
 }
 
 // reserve returns ctx with a deadline that leaves a 1/part of ctx's time
