@@ -44,8 +44,7 @@ type Family struct {
 	Kind Kind
 	// Dimensions are the labels a config file may keep for it: its points
 	// carry them (a point without one is unknown for it). They may differ
-	// between sources of a family: a config may choose any of a source in
-	// use.
+	// between sources of a family: a config may choose any source's.
 	Dimensions []string
 	// Defaults are the dimensions kept unless a config file chooses others.
 	Defaults []string
